@@ -1,0 +1,166 @@
+"""The ``labelcheck`` command: a thin shell over `labelcheck.scan`.
+
+Exit codes: 0 done; 1 when ``--fail-on`` matched a verdict; 2 usage or I/O error (a path that
+does not exist, an output file that cannot be written, a policy that cannot be loaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Iterator
+
+from labelcheck import __version__
+from labelcheck.model import Verdict
+from labelcheck.output import WRITERS
+from labelcheck.policy import Policy, PolicyError, available_policies
+from labelcheck.scanner import scan
+from labelcheck.sources.base import ScanOptions
+
+EXIT_OK, EXIT_MATCHED, EXIT_USAGE = 0, 1, 2
+MEDIA_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".dng", ".heic",
+                    ".heif", ".avif", ".gif", ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv",
+                    ".avi", ".pdf"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labelcheck",
+        description="Find AI-made images and videos whose AI disclosure has been stripped.")
+    parser.add_argument("--version", action="version", version=f"labelcheck {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    scan_cmd = commands.add_parser(
+        "scan", help="scan files or directories and give a verdict per file",
+        description="Scan files (directories recursively, media extensions only) and report "
+                    "every AI disclosure layer with a verdict under a policy.")
+    scan_cmd.add_argument("paths", nargs="+", metavar="PATH")
+    scan_cmd.add_argument("--format", choices=sorted(WRITERS), default="text")
+    scan_cmd.add_argument("--out", metavar="FILE", help="write the report here (default stdout)")
+    scan_cmd.add_argument("--policy", default="default", metavar="NAME|FILE",
+                          help=f"bundled policy ({', '.join(available_policies())}) or a "
+                               "policy .toml file")
+    scan_cmd.add_argument("--db", metavar="URL",
+                          help="SQLAlchemy URL of the results store (default: LABELCHECK_DB or "
+                               "a SQLite file in the user data directory)")
+    scan_cmd.add_argument("--no-store", action="store_true",
+                          help="do not record results in the store")
+    scan_cmd.add_argument("--no-ocr", action="store_true",
+                          help="metadata only: skip pixel analysis (watermarks, stealth text, "
+                               "visible labels)")
+    scan_cmd.add_argument("--trust-anchors", metavar="PEM",
+                          help="C2PA trust anchors; with them an untrusted signer is a failure")
+    scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
+                          default=frozenset(), help="exit 1 if any file gets one of these")
+    scan_cmd.set_defaults(run=run_scan)
+
+    policies_cmd = commands.add_parser("policies", help="list the bundled policies")
+    policies_cmd.set_defaults(run=run_policies)
+    return parser
+
+
+def _verdict_list(text: str) -> frozenset[Verdict]:
+    try:
+        return frozenset(Verdict(word.strip()) for word in text.split(",") if word.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: verdicts are {', '.join(v.value for v in Verdict)}") from None
+
+
+def iter_files(paths: list[str], missing: list[str]) -> Iterator[str]:
+    """Files named directly, then media files found under directories (sorted, no symlink
+    loops); paths that don't exist go to `missing`."""
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS:
+                        yield os.path.join(folder, name)
+        elif os.path.exists(path):
+            yield path
+        else:
+            missing.append(path)
+
+
+def run_scan(args) -> int:
+    try:
+        policy = Policy.load(args.policy)
+    except PolicyError as exc:
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.trust_anchors and not os.path.isfile(args.trust_anchors):
+        print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        stream = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    except OSError as exc:
+        print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    store = None if args.no_store else _open_store(args.db)
+    options = ScanOptions(pixels=not args.no_ocr, trust_anchors=args.trust_anchors)
+    writer = WRITERS[args.format](stream)
+    missing: list[str] = []
+    matched = False
+    try:
+        for path in iter_files(args.paths, missing):
+            report = scan(path, policy, options=options)
+            writer.write(report)
+            matched |= report.verdict in args.fail_on
+            if store is not None:
+                _save(store, report)
+        writer.close()
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    for path in missing:
+        print(f"labelcheck: no such file or directory: {path}", file=sys.stderr)
+    if missing:
+        return EXIT_USAGE
+    return EXIT_MATCHED if matched else EXIT_OK
+
+
+def _open_store(url: str | None):
+    """The results store, or None with a warning: a store problem must not stop a scan."""
+    from labelcheck import store
+
+    try:
+        return store.connect(url)
+    except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unwritable file
+        print(f"labelcheck: results store unavailable ({exc}); results are not stored",
+              file=sys.stderr)
+        return None
+
+
+def _save(engine, report) -> None:
+    from labelcheck import store
+
+    try:
+        store.save_report(engine, report)
+    except Exception as exc:  # noqa: BLE001 - keep scanning; the report was already printed
+        print(f"labelcheck: could not store the result for {report.path}: {exc}",
+              file=sys.stderr)
+
+
+def run_policies(_args) -> int:
+    for name in available_policies():
+        policy = Policy.load(name)
+        print(f"{name:24} {policy.title}: {policy.description}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # the reader (head, less) went away: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

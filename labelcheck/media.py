@@ -1,0 +1,303 @@
+"""One file, read once: its bytes, what it really is, and lazily decoded views of it.
+
+Sources never open files themselves. They ask `Media` for the view they need (JPEG segments,
+PNG chunks, BMFF boxes, XMP packets, EXIF, pixels); each view is computed on first use and
+shared, so the metadata tier costs one read of the bytes and one walk of the container.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from labelcheck import containers
+from labelcheck.model import MediaError
+
+MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
+
+
+def _own_pixel_limit() -> None:
+    """Replace Pillow's global bomb limit with `Media.max_pixels`, checked before decoding,
+    so the refusal can name the claimed size and the limit is set per scan."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+
+
+_own_pixel_limit()
+
+
+@dataclass(frozen=True)
+class FileType:
+    """What the bytes say the file is."""
+
+    format: str  # jpeg, png, webp, tiff, heif, avif, gif, mp4, mov, webm, avi, pdf, ...
+    media_type: str
+    kind: str  # image, video, document
+
+
+BMFF_IMAGE_BRANDS = {
+    b"heic": ("heif", "image/heic"), b"heix": ("heif", "image/heic"),
+    b"heim": ("heif", "image/heic"), b"heis": ("heif", "image/heic"),
+    b"mif1": ("heif", "image/heif"), b"msf1": ("heif", "image/heif"),
+    b"avif": ("avif", "image/avif"), b"avis": ("avif", "image/avif"),
+}
+
+EXTENSION_FORMATS = {
+    "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "webp": "webp", "tif": "tiff",
+    "tiff": "tiff", "dng": "tiff", "heic": "heif", "heif": "heif", "avif": "avif", "gif": "gif",
+    "mp4": "mp4", "m4v": "mp4", "mov": "mov", "qt": "mov", "webm": "webm", "mkv": "webm",
+    "avi": "avi", "pdf": "pdf",
+}
+
+
+def sniff(data: bytes, name: str = "") -> FileType:
+    """Identify the file from its first bytes; the extension only refines TIFF into DNG."""
+    if not data:
+        raise MediaError("empty file (0 bytes)")
+    head = data[:64]
+    if head.startswith(b"\xff\xd8\xff"):
+        return FileType("jpeg", "image/jpeg", "image")
+    if head.startswith(containers.PNG_SIGNATURE):
+        return FileType("png", "image/png", "image")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return FileType("webp", "image/webp", "image")
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return FileType("avi", "video/x-msvideo", "video")
+    if head[:4] in (b"II*\0", b"MM\0*"):
+        if name.lower().endswith(".dng"):
+            return FileType("tiff", "image/dng", "image")
+        return FileType("tiff", "image/tiff", "image")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return FileType("gif", "image/gif", "image")
+    if head.startswith(b"%PDF-"):
+        return FileType("pdf", "application/pdf", "document")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return FileType("webm", "video/webm", "video")
+    return _sniff_bmff(head)
+
+
+def _sniff_bmff(head: bytes) -> FileType:
+    box = head[4:8]
+    if box == b"ftyp":
+        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(len(head), 40), 4)]
+        for brand in brands:
+            if brand in BMFF_IMAGE_BRANDS:
+                fmt, mime = BMFF_IMAGE_BRANDS[brand]
+                return FileType(fmt, mime, "image")
+        if head[8:12] == b"qt  ":
+            return FileType("mov", "video/quicktime", "video")
+        return FileType("mp4", "video/mp4", "video")
+    if box in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        return FileType("mov", "video/quicktime", "video")
+    if box in (b"styp", b"moof", b"sidx"):
+        raise MediaError("a fragment of a streamed video (DASH/fMP4 media segment): it cannot "
+                         "be read without its initialisation segment")
+    raise MediaError("not a supported image or video format (the bytes match no known "
+                     "file signature)")
+
+
+class Media:
+    """One file's bytes and the views of them that sources ask for."""
+
+    def __init__(self, data: bytes, path: str = "<bytes>", max_pixels: int = 120_000_000):
+        self.data = data
+        self.path = path
+        self.max_pixels = max_pixels
+        self.type = sniff(data, path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, max_pixels: int = 120_000_000) -> "Media":
+        """Read `path` once; I/O problems become `MediaError` with a readable reason."""
+        path = os.fspath(path)
+        try:
+            size = os.path.getsize(path)
+            if size > MAX_FILE_BYTES:
+                raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            raise MediaError("file not found") from None
+        except IsADirectoryError:
+            raise MediaError("is a directory") from None
+        except PermissionError:
+            raise MediaError("permission denied") from None
+        except OSError as exc:
+            raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
+        return cls(data, path, max_pixels)
+
+    @property
+    def format(self) -> str:
+        return self.type.format
+
+    @property
+    def kind(self) -> str:
+        return self.type.kind
+
+    @property
+    def media_type(self) -> str:
+        return self.type.media_type
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @cached_property
+    def extension_mismatch(self) -> str | None:
+        """The extension's claim when it contradicts the content (a mislabelled file)."""
+        ext = os.path.splitext(self.path)[1].lower().lstrip(".")
+        claimed = EXTENSION_FORMATS.get(ext)
+        if claimed and claimed != self.format and not {claimed, self.format} <= {"mp4", "mov"}:
+            return claimed
+        return None
+
+    # -- container walks -------------------------------------------------------------------
+
+    @cached_property
+    def structure(self) -> containers.Walk:
+        """The container walk for this format (segments, chunks or boxes)."""
+        walker = {
+            "jpeg": containers.walk_jpeg, "png": containers.walk_png,
+            "webp": containers.walk_riff, "avi": containers.walk_riff,
+            "mp4": containers.walk_bmff, "mov": containers.walk_bmff,
+            "heif": containers.walk_bmff, "avif": containers.walk_bmff,
+        }.get(self.format)
+        return walker(self.data) if walker else containers.Walk()
+
+    @property
+    def damage(self) -> str | None:
+        """Why the container is broken (truncated, corrupt), or None."""
+        return self.structure.damage
+
+    @property
+    def jpeg_segments(self) -> list[containers.Segment]:
+        return self.structure.items if self.format == "jpeg" else []
+
+    @property
+    def png_chunks(self) -> list[containers.Chunk]:
+        return self.structure.items if self.format == "png" else []
+
+    @property
+    def riff_chunks(self) -> list[containers.RiffChunk]:
+        return self.structure.items if self.format in ("webp", "avi") else []
+
+    @property
+    def boxes(self) -> list[containers.Box]:
+        return self.structure.items if self.format in ("mp4", "mov", "heif", "avif") else []
+
+    @cached_property
+    def xmp(self) -> list:
+        """Every XMP packet in the file, parsed safely (see `labelcheck.xmp`)."""
+        from labelcheck import xmp
+
+        return [xmp.parse(packet) for packet in xmp.find_packets(self)]
+
+    @cached_property
+    def exif(self):
+        """The EXIF block as a Pillow `Image.Exif`, or None; read without decoding pixels."""
+        blob = self._exif_blob()
+        if not blob:
+            return None
+        from PIL import Image
+
+        exif = Image.Exif()
+        try:
+            exif.load(blob)
+        except Exception:  # noqa: BLE001 - a broken EXIF block is just absent evidence
+            return None
+        return exif
+
+    def _exif_blob(self) -> bytes | None:
+        for segment in self.jpeg_segments:
+            if segment.name == "APP1" and segment.payload.startswith(b"Exif\0\0"):
+                return segment.payload
+        for chunk in self.png_chunks:
+            if chunk.type == "eXIf":
+                return chunk.data
+        for chunk in self.riff_chunks:
+            if chunk.fourcc == "EXIF":
+                return chunk.data
+        if self.format == "tiff":
+            return self.data
+        if self.format in ("heif", "avif"):
+            start = self.data.find(b"Exif\0\0")
+            return self.data[start:] if start >= 0 else None
+        return None
+
+    @cached_property
+    def video_info(self) -> dict:
+        """Container tags and stream facts of a video, read by FFmpeg (PyAV) without decoding.
+
+        Raises `MediaError` when FFmpeg cannot open the container (truncated, no streams).
+        """
+        import av
+
+        try:
+            with av.open(io.BytesIO(self.data), mode="r") as container:
+                tags = {f"format:{k}": v for k, v in container.metadata.items()}
+                streams = []
+                for stream in container.streams:
+                    tags.update({f"stream{stream.index}:{k}": v
+                                 for k, v in stream.metadata.items()})
+                    streams.append({"index": stream.index, "type": stream.type,
+                                    "codec": stream.codec_context.name if stream.codec_context
+                                    else None})
+                duration = container.duration / 1e6 if container.duration else None
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"the video container could not be opened: {exc}") from None
+        if not any(s["type"] == "video" for s in streams):
+            raise MediaError("the file has no video stream")
+        return {"tags": tags, "streams": streams, "duration": duration}
+
+    # -- pixels ------------------------------------------------------------------------------
+
+    @cached_property
+    def image(self):
+        """The decoded Pillow image, refused when it would be a decompression bomb."""
+        from PIL import Image
+
+        if self.kind != "image":
+            raise MediaError(f"{self.format} is not a still image")
+        self._register_heif()
+        try:
+            image = Image.open(io.BytesIO(self.data))
+            width, height = image.size
+            if width * height > self.max_pixels:
+                raise MediaError(
+                    f"image claims {width}x{height} pixels ({width * height / 1e6:.0f} MP), "
+                    f"over the {self.max_pixels / 1e6:.0f} MP limit: refused as a possible "
+                    "decompression bomb")
+            image.load()
+        except MediaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad data
+            raise MediaError(f"the image data could not be decoded: {exc}") from None
+        return image
+
+    @cached_property
+    def rgb(self):
+        """Pixels as an H x W x 3 uint8 NumPy array (first frame)."""
+        import numpy as np
+
+        return np.asarray(self.image.convert("RGB"))
+
+    @cached_property
+    def alpha(self):
+        """The alpha channel as an H x W uint8 array, or None when the image has none."""
+        import numpy as np
+
+        image = self.image
+        if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+            return None
+        return np.asarray(image.convert("RGBA"))[:, :, 3]
+
+    @staticmethod
+    def _register_heif():
+        try:
+            import pillow_heif
+        except ImportError:
+            return
+        pillow_heif.register_heif_opener()

@@ -1,0 +1,156 @@
+"""The one vocabulary of labelcheck: findings, reports and verdicts.
+
+Every evidence source speaks in `Finding`s, the policy turns them into a `Verdict`, and every
+shell (CLI, batch, web) prints a `Report`. Nothing else defines these words, so a new source or
+a new output format only has to import this module.
+
+The JSON form of a `Report` (``Report.to_dict``) is a contract that other tools read; see
+README.md ("Report format").
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Verdict(str, enum.Enum):
+    """What labelcheck concludes about one file under one policy."""
+
+    DISCLOSED = "disclosed"
+    UNDISCLOSED = "undisclosed"
+    STRIPPED = "stripped"
+    NO_AI_SIGNAL = "no_ai_signal"
+    ERROR = "error"
+
+
+VERDICT_EXPLANATIONS = {
+    Verdict.DISCLOSED: "AI-made, and every disclosure the policy requires is present and intact.",
+    Verdict.UNDISCLOSED: "AI-made, but a disclosure the policy requires is missing.",
+    Verdict.STRIPPED: "AI-made, a required disclosure is missing or broken, and there is evidence "
+    "that it was removed.",
+    Verdict.NO_AI_SIGNAL: "No AI evidence found. This is not proof of human origin: labelcheck "
+    "reports evidence, it never guesses.",
+    Verdict.ERROR: "The file could not be read.",
+}
+
+
+class Kind(str, enum.Enum):
+    """What a finding means for the verdict.
+
+    The policy never looks at detector names: it reads only these kinds and the `channel` a
+    disclosure travels on, which is what keeps new sources out of the verdict code.
+    """
+
+    AI_DECLARATION = "ai_declaration"  # a standard disclosure that says "AI-made"
+    AI_TRACE = "ai_trace"  # generator evidence that is not a disclosure (A1111 chunk, watermark)
+    POSSIBLE_AI = "possible_ai"  # a declaration of "possibly AI" (IPTC composite, AIGC Label 2/3)
+    NOT_AI_DECLARATION = "not_ai_declaration"  # e.g. IPTC digitalCapture: informational
+    TAMPER = "tamper"  # content or manifest changed after signing
+    REMOVAL = "removal"  # evidence that a disclosure was removed (cropped badge, registry match)
+    PROBLEM = "problem"  # signer, structure or conformance problem that is not tampering
+    INFO = "info"  # context a person may want (remote manifest link, camera model, ...)
+
+
+AI_KINDS = frozenset({Kind.AI_DECLARATION, Kind.AI_TRACE})
+
+
+@dataclass
+class Finding:
+    """One piece of evidence, with enough detail for a person to check it by eye.
+
+    `location` says where: a metadata path (``"XMP Iptc4xmpExt:DigitalSourceType"``), a C2PA
+    manifest label, or a pixel box ``{"box": [x, y, w, h]}`` / frame time for pixel evidence.
+    A finding that is a disclosure names its `channel` (``c2pa``, ``iptc``, ``aigc``,
+    ``visible``...) and says whether it is `intact`; `measurements` carries numbers that policy
+    conditions can test (badge height, position, contrast, AIGC label value).
+    """
+
+    detector: str
+    kind: Kind
+    code: str
+    message: str
+    location: Any = None
+    confidence: float = 1.0
+    channel: str | None = None
+    intact: bool = True
+    measurements: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_ai_evidence(self) -> bool:
+        return self.kind in AI_KINDS
+
+    @property
+    def is_disclosure(self) -> bool:
+        return self.channel is not None and self.kind is Kind.AI_DECLARATION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return {key: value for key, value in data.items() if value not in (None, {}, [])}
+
+
+@dataclass
+class RequirementResult:
+    """How one requirement of a policy fared on one file."""
+
+    id: str
+    description: str
+    satisfied: bool
+    satisfied_by: list[str] = field(default_factory=list)
+    missing: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """Everything labelcheck has to say about one file."""
+
+    path: str
+    sha256: str | None = None
+    media_type: str | None = None
+    kind: str | None = None
+    size: int | None = None
+    verdict: Verdict = Verdict.ERROR
+    ai_generated: bool = False
+    tampered: bool = False
+    visible_disclosure: bool = False
+    machine_readable_disclosure: bool = False
+    policy: str = "default"
+    requirements: list[RequirementResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    summary: str = ""
+    labelcheck_version: str = ""
+    elapsed_ms: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "media_type": self.media_type,
+            "kind": self.kind,
+            "size": self.size,
+            "verdict": self.verdict.value,
+            "ai_generated": self.ai_generated,
+            "tampered": self.tampered,
+            "disclosures": {
+                "visible": self.visible_disclosure,
+                "machine_readable": self.machine_readable_disclosure,
+            },
+            "policy": self.policy,
+            "summary": self.summary,
+            "requirements": [r.to_dict() for r in self.requirements],
+            "findings": [f.to_dict() for f in self.findings],
+            "error": self.error,
+            "labelcheck_version": self.labelcheck_version,
+            "elapsed_ms": self.elapsed_ms,
+        }
+
+
+class MediaError(Exception):
+    """The file cannot be read as media; the message is meant for a person."""

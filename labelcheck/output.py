@@ -1,0 +1,103 @@
+"""Report writers for the CLI: text for people, JSON/JSONL/CSV for machines.
+
+Writers stream: each report is written as soon as it is ready, so a long scan never holds
+its output in memory and an interrupted scan keeps what it already printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from typing import TextIO
+
+from labelcheck.model import VERDICT_EXPLANATIONS, Kind, Report, Verdict
+
+CSV_COLUMNS = ["path", "sha256", "media_type", "kind", "verdict", "ai_generated", "tampered",
+               "visible_disclosure", "machine_readable_disclosure", "policy", "evidence",
+               "missing", "error", "summary"]
+
+
+class Writer:
+    """Base writer: `write` one report at a time, `close` once at the end."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.counts: Counter = Counter()
+
+    def write(self, report: Report) -> None:
+        self.counts[report.verdict] += 1
+        self._write(report)
+        self.stream.flush()
+
+    def _write(self, report: Report) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the document (closing brackets, totals)."""
+
+
+class JsonLinesWriter(Writer):
+    def _write(self, report):
+        self.stream.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+
+
+class JsonWriter(Writer):
+    """A JSON array, written element by element."""
+
+    def _write(self, report):
+        prefix = "[\n" if sum(self.counts.values()) == 1 else ",\n"
+        self.stream.write(prefix + json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+
+    def close(self):
+        self.stream.write("\n]\n" if self.counts else "[]\n")
+
+
+class CsvWriter(Writer):
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.csv = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
+        self.csv.writeheader()
+
+    def _write(self, report):
+        row = {column: getattr(report, column, "") for column in CSV_COLUMNS}
+        row["verdict"] = report.verdict.value
+        row["evidence"] = "; ".join(f"{f.detector}:{f.code}" for f in report.findings
+                                    if f.kind is not Kind.INFO)
+        row["missing"] = "; ".join(f"{r.id}: {r.missing}" for r in report.requirements
+                                   if not r.satisfied)
+        row["error"] = report.error or ""
+        self.csv.writerow(row)
+
+
+KIND_MARKS = {Kind.AI_DECLARATION: "AI", Kind.AI_TRACE: "AI", Kind.POSSIBLE_AI: "AI?",
+              Kind.TAMPER: "!!", Kind.REMOVAL: "!!", Kind.PROBLEM: "! ",
+              Kind.NOT_AI_DECLARATION: "--", Kind.INFO: "  "}
+
+
+class TextWriter(Writer):
+    """A readable block per file and a tally at the end."""
+
+    def _write(self, report):
+        out = [f"{report.path}", f"  {report.verdict.value.upper()}: {report.summary}"]
+        if report.verdict is not Verdict.ERROR:
+            for result in report.requirements:
+                state = "met" if result.satisfied else "NOT met"
+                detail = (result.satisfied_by[0] if result.satisfied else result.missing)
+                out.append(f"  policy {report.policy} / {result.id}: {state} ({detail})")
+        for finding in report.findings:
+            out.append(f"  [{KIND_MARKS[finding.kind]}] {finding.detector}: {finding.message}")
+            where = finding.location
+            if where:
+                out.append(f"       at {where}  (confidence {finding.confidence:.2f})")
+        self.stream.write("\n".join(out) + "\n\n")
+
+    def close(self):
+        total = sum(self.counts.values())
+        tally = ", ".join(f"{self.counts[v]} {v.value}" for v in Verdict if self.counts[v])
+        self.stream.write(f"{total} file(s): {tally or 'nothing scanned'}\n")
+        if self.counts[Verdict.NO_AI_SIGNAL]:
+            self.stream.write(f"no_ai_signal: {VERDICT_EXPLANATIONS[Verdict.NO_AI_SIGNAL]}\n")
+
+
+WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonLinesWriter, "csv": CsvWriter}

@@ -1,0 +1,144 @@
+"""Policies as data, and the one function that turns findings into a verdict.
+
+A policy (``labelcheck/policies/<name>.toml`` or any TOML file by path) is a list of
+requirements. Each requirement names the disclosure channels that can satisfy it and,
+optionally, conditions on the disclosure's measurements (``minimum``: numbers that must be
+reached; ``one_of``: allowed values). `decide` reads only finding kinds, channels and
+measurements, so a new evidence source or label language never touches it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+
+from labelcheck.model import Finding, Kind, RequirementResult, Verdict
+
+VISIBLE = "visible"
+
+
+class PolicyError(ValueError):
+    """A policy name or file that cannot be used; the message is for a person."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    description: str
+    channels: tuple[str, ...]
+    minimum: dict = field(default_factory=dict)
+    one_of: dict = field(default_factory=dict)
+
+    def unmet_conditions(self, finding: Finding) -> list[str]:
+        """Why `finding` does not satisfy this requirement; empty when it does."""
+        if not finding.is_disclosure or finding.channel not in self.channels:
+            return [f"not a {'/'.join(self.channels)} disclosure"]
+        unmet = []
+        if not finding.intact:
+            unmet.append(f"{finding.channel} disclosure is broken (content changed after "
+                         "signing)")
+        for name, floor in self.minimum.items():
+            value = finding.measurements.get(name)
+            if not isinstance(value, (int, float)) or value < floor:
+                unmet.append(f"{name} {_show(value)} below {floor}")
+        for name, allowed in self.one_of.items():
+            value = finding.measurements.get(name)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not set(values) & set(allowed):
+                unmet.append(f"{name} {_show(value)} not one of {', '.join(allowed)}")
+        return unmet
+
+    def evaluate(self, findings: list[Finding]) -> RequirementResult:
+        candidates = [f for f in findings if f.is_disclosure and f.channel in self.channels]
+        satisfied_by = [f"{f.detector}: {f.message}" for f in candidates
+                        if not self.unmet_conditions(f)]
+        missing = ""
+        if not satisfied_by:
+            reasons = sorted({reason for f in candidates for reason in self.unmet_conditions(f)})
+            missing = ("; ".join(reasons) if reasons
+                       else f"no {' or '.join(self.channels)} disclosure found")
+        return RequirementResult(self.id, self.description, bool(satisfied_by), satisfied_by,
+                                 missing)
+
+
+def _show(value) -> str:
+    return "absent" if value is None else (f"{value:.3g}" if isinstance(value, float)
+                                           else str(value))
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    title: str
+    description: str
+    requirements: tuple[Requirement, ...]
+
+    @classmethod
+    def load(cls, name_or_path: str) -> "Policy":
+        """A bundled policy by name, or a policy file by path."""
+        if os.path.sep in name_or_path or name_or_path.endswith(".toml"):
+            try:
+                with open(name_or_path, "rb") as handle:
+                    return cls.from_toml(handle.read().decode("utf-8"), name_or_path)
+            except OSError as exc:
+                raise PolicyError(f"cannot read policy file {name_or_path}: {exc.strerror}") \
+                    from None
+        bundled = resources.files("labelcheck.policies").joinpath(f"{name_or_path}.toml")
+        if not bundled.is_file():
+            raise PolicyError(f"unknown policy {name_or_path!r}; bundled policies: "
+                              f"{', '.join(available_policies())}, or give a .toml file path")
+        return cls.from_toml(bundled.read_text("utf-8"), name_or_path)
+
+    @classmethod
+    def from_toml(cls, text: str, origin: str) -> "Policy":
+        try:
+            data = tomllib.loads(text)
+            requirements = tuple(
+                Requirement(r["id"], r.get("description", r["id"]), tuple(r["channels"]),
+                            dict(r.get("minimum", {})), dict(r.get("one_of", {})))
+                for r in data["requirement"])
+            return cls(data["name"], data.get("title", data["name"]),
+                       data.get("description", ""), requirements)
+        except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+            raise PolicyError(f"policy {origin} is not valid: {exc}") from None
+
+
+def available_policies() -> list[str]:
+    """Names of the bundled policies."""
+    return sorted(entry.name[:-5] for entry in resources.files("labelcheck.policies").iterdir()
+                  if entry.name.endswith(".toml"))
+
+
+@dataclass
+class Decision:
+    verdict: Verdict
+    ai_generated: bool
+    tampered: bool
+    visible_disclosure: bool
+    machine_readable_disclosure: bool
+    requirements: list[RequirementResult]
+
+
+def decide(findings: list[Finding], policy: Policy) -> Decision:
+    """The verdict for `findings` under `policy` (see README, "Verdicts")."""
+    ai = any(f.is_ai_evidence for f in findings)
+    intact = [f for f in findings if f.is_disclosure and f.intact]
+    results = [requirement.evaluate(findings) for requirement in policy.requirements]
+    if not ai:
+        verdict = Verdict.NO_AI_SIGNAL
+    elif all(result.satisfied for result in results):
+        verdict = Verdict.DISCLOSED
+    elif any(f.kind is Kind.REMOVAL or (f.is_disclosure and not f.intact) for f in findings):
+        verdict = Verdict.STRIPPED
+    else:
+        verdict = Verdict.UNDISCLOSED
+    return Decision(
+        verdict=verdict,
+        ai_generated=ai,
+        tampered=any(f.kind is Kind.TAMPER for f in findings),
+        visible_disclosure=any(f.channel == VISIBLE for f in intact),
+        machine_readable_disclosure=any(f.channel != VISIBLE for f in intact),
+        requirements=results,
+    )

@@ -1,0 +1,98 @@
+"""`scan`: one file in, one `Report` out. Every shell (CLI, batch, web) calls this.
+
+The scanner reads the file once, lets every applicable source look at it, and hands the
+findings to the policy. A damaged file still gets every finding the sources could make before
+the damage; its verdict is `error` with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from labelcheck import __version__
+from labelcheck.media import Media
+from labelcheck.model import Finding, Kind, MediaError, Report, Verdict
+from labelcheck.policy import Policy, decide
+from labelcheck.sources.base import ScanOptions, active_sources
+
+
+def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
+         pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
+         options: ScanOptions | None = None) -> Report:
+    """Scan a file path or raw bytes and return its `Report`.
+
+    `policy` is a bundled policy name, a policy file path or a `Policy`. `pixels=False`
+    skips pixel analysis (the CLI's ``--no-ocr``). `name` labels bytes input in the report.
+    """
+    started = time.perf_counter()
+    policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+    options = options or ScanOptions(pixels=pixels, trust_anchors=trust_anchors)
+    is_bytes = isinstance(target, (bytes, bytearray, memoryview))
+    path = name or ("<bytes>" if is_bytes else os.fspath(target))
+    report = Report(path=path, policy=policy.name, labelcheck_version=__version__)
+    findings: list[Finding] = []
+    try:
+        media = (Media(bytes(target), path, options.max_pixels) if is_bytes
+                 else Media.open(target, options.max_pixels))
+        _describe(report, media)
+        findings, report.error = _collect(media, options)
+    except MediaError as exc:
+        report.error = str(exc)
+    decision = decide(findings, policy)
+    report.findings = findings
+    report.verdict = Verdict.ERROR if report.error else decision.verdict
+    report.ai_generated = decision.ai_generated
+    report.tampered = decision.tampered
+    report.visible_disclosure = decision.visible_disclosure
+    report.machine_readable_disclosure = decision.machine_readable_disclosure
+    report.requirements = decision.requirements
+    report.summary = summarise(report)
+    report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    return report
+
+
+def _describe(report: Report, media: Media) -> None:
+    report.sha256 = media.sha256
+    report.media_type = media.media_type
+    report.kind = media.kind
+    report.size = len(media.data)
+
+
+def _collect(media: Media, options: ScanOptions) -> tuple[list[Finding], str | None]:
+    """Run every source; keep what they found even when the media turns out damaged."""
+    findings: list[Finding] = []
+    error = None
+    claimed = media.extension_mismatch
+    if claimed:
+        findings.append(Finding("media", Kind.INFO, "media.mislabelled",
+                                f"named like a {claimed.upper()} file but the content is "
+                                f"{media.format.upper()}; read as {media.format.upper()}",
+                                location="file signature"))
+    for source in active_sources():
+        try:
+            findings.extend(source.run(media, options))
+        except MediaError as exc:
+            error = error or str(exc)
+    return findings, media.damage or error
+
+
+def summarise(report: Report) -> str:
+    """One plain sentence a person can read: the verdict and the evidence behind it."""
+    if report.verdict is Verdict.ERROR:
+        return f"Could not read the file: {report.error}."
+    ranked = sorted((f for f in report.findings if f.is_ai_evidence),
+                    key=lambda f: (f.kind is not Kind.AI_DECLARATION, -f.confidence, f.message))
+    evidence = list(dict.fromkeys(f.message for f in ranked))
+    if report.verdict is Verdict.NO_AI_SIGNAL:
+        return ("No AI signal found in the layers labelcheck reads (metadata, C2PA, AIGC label, "
+                "watermarks). This is not proof that a person made it.")
+    first = evidence[0] if evidence else ""
+    more = f" and {len(evidence) - 1} more" if len(evidence) > 1 else ""
+    ai = f"AI-made: {first}{more}."
+    if report.verdict is Verdict.DISCLOSED:
+        return f"{ai} Disclosed as the {report.policy} policy requires."
+    missing = "; ".join(f"{r.id}: {r.missing}" for r in report.requirements if not r.satisfied)
+    if report.verdict is Verdict.STRIPPED:
+        return f"{ai} A required disclosure was removed or broken ({missing})."
+    return f"{ai} Not disclosed as the {report.policy} policy requires ({missing})."

@@ -1,0 +1,14 @@
+"""Evidence sources: one module per disclosure layer, each one `Source` subclass.
+
+Importing this package registers every source (see `labelcheck.sources.base`).
+"""
+
+from labelcheck.sources import (  # noqa: F401 - imported for registration
+    aigc,
+    c2pa,
+    exif,
+    png_text,
+    video_container,
+    watermark,
+    xmp_iptc,
+)

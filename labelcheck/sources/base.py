@@ -1,0 +1,96 @@
+"""The one small interface every evidence source implements.
+
+A source declares a few attributes and one method, `find`, that yields `Finding`s for a
+`Media`. The base class owns the rest: registration, deciding whether the source applies,
+and turning a crash inside a source into a visible `problem` finding so that one broken
+detector never costs the file its other evidence.
+
+Adding a source means adding one module to ``labelcheck/sources`` with one subclass; the
+verdict code never changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Iterable
+
+from labelcheck.model import Finding, Kind, MediaError
+
+if TYPE_CHECKING:
+    from labelcheck.media import Media
+
+log = logging.getLogger(__name__)
+
+METADATA = "metadata"
+PIXELS = "pixels"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Knobs that reach the sources. `pixels=False` is the CLI's ``--no-ocr``."""
+
+    pixels: bool = True
+    trust_anchors: str | None = None  # PEM file of C2PA trust anchors
+    max_pixels: int = 120_000_000
+
+
+class Source:
+    """Base class of evidence sources.
+
+    Subclasses set `name` (the ``detector`` of their findings), `tier` (``metadata`` sources
+    read bytes; ``pixels`` sources decode the picture and are skipped by ``--no-ocr``),
+    `media_kinds` and `order`, and implement `find`.
+    """
+
+    name: ClassVar[str] = ""
+    tier: ClassVar[str] = METADATA
+    media_kinds: ClassVar[frozenset[str]] = frozenset({"image", "video", "document"})
+    order: ClassVar[int] = 100
+
+    registry: ClassVar[list[type["Source"]]] = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            Source.registry.append(cls)
+            Source.registry.sort(key=lambda source: source.order)
+
+    def applies(self, media: "Media", options: ScanOptions) -> bool:
+        """Whether this source has anything to look at in `media` under `options`."""
+        if self.tier == PIXELS and not options.pixels:
+            return False
+        return media.kind in self.media_kinds
+
+    def find(self, media: "Media", options: ScanOptions) -> Iterable[Finding]:
+        """Yield the evidence this source sees in `media`."""
+        raise NotImplementedError
+
+    def run(self, media: "Media", options: ScanOptions) -> list[Finding]:
+        """Collect `find`'s findings; a failure becomes a `problem` finding, not a crash.
+
+        `MediaError` (damaged media) propagates: the scanner turns it into the `error` verdict
+        while keeping the findings other sources already made.
+        """
+        if not self.applies(media, options):
+            return []
+        try:
+            return list(self.find(media, options))
+        except MediaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the file
+            log.exception("detector %s failed on %s", self.name, media.path)
+            return [self.finding(Kind.PROBLEM, f"{self.name}.failed",
+                                 f"{self.name} detector could not finish: {exc}",
+                                 confidence=1.0)]
+
+    def finding(self, kind: Kind, code: str, message: str, **fields) -> Finding:
+        """A `Finding` with this source's name as its detector."""
+        return Finding(detector=self.name, kind=kind, code=code, message=message, **fields)
+
+
+def active_sources() -> list[Source]:
+    """One instance of every registered source, in order."""
+    import labelcheck.sources  # noqa: F401 - importing the package registers every source
+
+    return [source_class() for source_class in Source.registry]

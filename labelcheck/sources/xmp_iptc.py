@@ -1,0 +1,72 @@
+"""XMP and IPTC: the Digital Source Type, Google's AI credit lines, remote-manifest links.
+
+GB 45438's ``TC260:AIGC`` also travels in XMP; it is read by the AIGC source, which owns that
+label in every container.
+"""
+
+from __future__ import annotations
+
+from labelcheck import vocabulary
+from labelcheck.model import Kind
+from labelcheck.sources.base import Source
+from labelcheck.xmp import NS_DCTERMS, NS_IPTC_EXT, NS_PHOTOSHOP, NS_XMP
+
+GOOGLE_AI_CREDITS = ("made with google ai", "edited with google ai")
+
+
+class XmpIptcSource(Source):
+    name = "xmp"
+    order = 20
+
+    def find(self, media, options):
+        for doc in media.xmp:
+            if doc.error:
+                yield self.finding(Kind.PROBLEM, "xmp.unreadable", doc.error, location=doc.where)
+                continue
+            yield from self._source_types(doc)
+            yield from self._credits(doc)
+            yield from self._creator_tools(doc)
+            for url in doc.values(NS_DCTERMS, "provenance"):
+                yield self.finding(
+                    Kind.INFO, "xmp.remote_manifest_link",
+                    f"points to a remote C2PA manifest at {url} (not fetched: offline)",
+                    location=doc.location(NS_DCTERMS, "provenance"), details={"url": url})
+
+    def _source_types(self, doc):
+        location = doc.location(NS_IPTC_EXT, "DigitalSourceType")
+        for value in doc.values(NS_IPTC_EXT, "DigitalSourceType"):
+            category = vocabulary.classify_source_type(value)
+            term = vocabulary.source_type_term(value)
+            if category == vocabulary.AI:
+                yield self.finding(Kind.AI_DECLARATION, "iptc.ai_source_type",
+                                   f"IPTC Digital Source Type {term}: AI-generated",
+                                   location=location, channel="iptc", details={"value": value})
+            elif category == vocabulary.POSSIBLE_AI:
+                yield self.finding(Kind.POSSIBLE_AI, "iptc.possible_ai_source_type",
+                                   f"IPTC Digital Source Type {term}: may involve AI",
+                                   location=location, confidence=0.5, details={"value": value})
+            elif category == vocabulary.NOT_AI:
+                yield self.finding(Kind.NOT_AI_DECLARATION, "iptc.not_ai_source_type",
+                                   f"IPTC Digital Source Type {term}: declared not AI-generated",
+                                   location=location, details={"value": value})
+            else:
+                yield self.finding(Kind.INFO, "iptc.unknown_source_type",
+                                   f"unrecognised IPTC Digital Source Type {value!r}",
+                                   location=location, details={"value": value})
+
+    def _credits(self, doc):
+        for value in doc.values(NS_PHOTOSHOP, "Credit"):
+            if value.strip().lower() in GOOGLE_AI_CREDITS:
+                yield self.finding(Kind.AI_DECLARATION, "xmp.google_ai_credit",
+                                   f"Google AI credit line {value.strip()!r}",
+                                   location=doc.location(NS_PHOTOSHOP, "Credit"), channel="iptc",
+                                   confidence=0.95, details={"value": value})
+
+    def _creator_tools(self, doc):
+        for value in doc.values(NS_XMP, "CreatorTool"):
+            generator = vocabulary.match_generator(value)
+            if generator:
+                yield self.finding(Kind.AI_TRACE, "xmp.ai_creator_tool",
+                                   f"made with a generative-AI tool: {value} ({generator})",
+                                   location=doc.location(NS_XMP, "CreatorTool"), confidence=0.85,
+                                   details={"value": value})

@@ -1,0 +1,68 @@
+"""Shared word lists, loaded from the data files in ``labelcheck/data``.
+
+Several sources need the same judgements (is this digital source type AI? is this software
+name a generator?). The lists live in data files so that adding a vendor or a term is an
+edit to TOML, not to code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+AI = "ai"
+POSSIBLE_AI = "possible_ai"
+NOT_AI = "not_ai"
+UNKNOWN = "unknown"
+
+
+def load_data(name: str) -> dict:
+    """Parse ``labelcheck/data/<name>`` (TOML)."""
+    return tomllib.loads(resources.files("labelcheck.data").joinpath(name).read_text("utf-8"))
+
+
+@cache
+def _source_type_classes() -> dict[str, str]:
+    table = load_data("digital_source_types.toml")
+    return {term.lower(): category for category in (AI, POSSIBLE_AI, NOT_AI)
+            for term in table[category]}
+
+
+def source_type_term(value: str) -> str:
+    """The bare term of a digital source type: http(s) URI, bare name, stray spaces removed."""
+    return value.strip().rstrip("/").rsplit("/", 1)[-1].strip()
+
+
+def classify_source_type(value: str) -> str:
+    """`ai`, `possible_ai`, `not_ai` or `unknown` for an IPTC/C2PA digital source type."""
+    return _source_type_classes().get(source_type_term(value).lower(), UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Generator:
+    name: str
+    pattern: re.Pattern
+
+
+@cache
+def _generators() -> tuple[Generator, ...]:
+    entries = load_data("generators.toml")["generator"]
+    return tuple(Generator(entry["name"], re.compile("|".join(entry["patterns"]), re.I))
+                 for entry in entries)
+
+
+MAX_NAME_TEXT = 4096  # tool names are short; a megabyte "Software" field is not searched whole
+
+
+def match_generator(text: str) -> str | None:
+    """The generator family named in (the start of) `text`, or None."""
+    if not text:
+        return None
+    text = text[:MAX_NAME_TEXT]
+    for generator in _generators():
+        if generator.pattern.search(text):
+            return generator.name
+    return None

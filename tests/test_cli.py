@@ -1,0 +1,125 @@
+"""The labelcheck command: formats, exit codes, directories, the results store."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import png_with_text, small_jpeg
+from labelcheck.cli import main
+
+A1111 = "a cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1"
+STANDARD_AIGC = '{"AIGC":{"Label":"1","ContentProducer":"p","ProduceID":"i"}}'
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A folder with one undisclosed AI image, one disclosed, one plain, one broken."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a1111.png").write_bytes(png_with_text({"parameters": A1111}))
+    (tmp_path / "sub" / "aigc.png").write_bytes(png_with_text({"AIGC": STANDARD_AIGC}))
+    (tmp_path / "plain.jpg").write_bytes(small_jpeg())
+    (tmp_path / "broken.jpg").write_bytes(small_jpeg()[:200])
+    (tmp_path / "notes.txt").write_text("not media: skipped in directory walks")
+    return tmp_path
+
+
+def run(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_jsonl_contract(folder, capsys):
+    code, out, _ = run(["scan", str(folder), "--format", "jsonl"], capsys)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    by_name = {row["path"].rsplit("/", 1)[-1]: row for row in rows}
+    assert set(by_name) == {"a1111.png", "aigc.png", "plain.jpg", "broken.jpg"}
+    for row in rows:
+        assert {"path", "sha256", "media_type", "kind", "verdict", "ai_generated", "tampered",
+                "disclosures", "policy", "findings", "error"} <= set(row)
+        assert set(row["disclosures"]) == {"visible", "machine_readable"}
+        for finding in row["findings"]:
+            assert {"detector", "kind", "code", "message", "confidence"} <= set(finding)
+    assert by_name["a1111.png"]["verdict"] == "undisclosed"
+    assert by_name["aigc.png"]["verdict"] == "disclosed"
+    assert by_name["aigc.png"]["disclosures"]["machine_readable"] is True
+    assert by_name["plain.jpg"]["verdict"] == "no_ai_signal"
+    assert by_name["broken.jpg"]["verdict"] == "error"
+    assert "truncated" in by_name["broken.jpg"]["error"]
+
+
+def test_json_and_csv_and_text(folder, capsys):
+    _, out, _ = run(["scan", str(folder), "--format", "json"], capsys)
+    assert len(json.loads(out)) == 4
+    _, out, _ = run(["scan", str(folder), "--format", "csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {row["verdict"] for row in rows} == {"undisclosed", "disclosed", "no_ai_signal",
+                                                "error"}
+    _, out, _ = run(["scan", str(folder / "a1111.png")], capsys)
+    assert "UNDISCLOSED" in out and "Seed: 1" in out and "1 file(s): 1 undisclosed" in out
+
+
+def test_empty_json_array(tmp_path, capsys):
+    _, out, _ = run(["scan", str(tmp_path), "--format", "json"], capsys)
+    assert json.loads(out) == []
+
+
+def test_fail_on_exit_codes(folder, capsys):
+    assert run(["scan", str(folder), "--fail-on", "undisclosed"], capsys)[0] == 1
+    assert run(["scan", str(folder), "--fail-on", "stripped"], capsys)[0] == 0
+    assert run(["scan", str(folder / "plain.jpg"), "--fail-on", "error,undisclosed"],
+               capsys)[0] == 0
+
+
+def test_usage_and_io_errors_exit_2(folder, tmp_path, capsys):
+    code, out, err = run(["scan", str(folder / "plain.jpg"), str(tmp_path / "missing.jpg")],
+                         capsys)
+    assert code == 2 and "no such file" in err and "plain.jpg" in out
+    assert run(["scan", str(folder), "--policy", "nope"], capsys)[0] == 2
+    assert run(["scan", str(folder), "--out", str(tmp_path / "no" / "dir.txt")], capsys)[0] == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", str(folder), "--fail-on", "bogus"])
+    assert exit_info.value.code == 2
+
+
+def test_out_file_and_policy_by_name(folder, tmp_path, capsys):
+    target = tmp_path / "report.jsonl"
+    assert run(["scan", str(folder / "sub"), "--format", "jsonl", "--out", str(target),
+                "--policy", "cn-gb45438"], capsys)[0] == 0
+    row = json.loads(target.read_text())
+    assert row["policy"] == "cn-gb45438" and row["verdict"] == "undisclosed"
+    assert any(r["id"] == "explicit_label" and not r["satisfied"] for r in row["requirements"])
+
+
+def test_results_are_stored(folder, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    run(["scan", str(folder), "--db", url], capsys)
+    with create_engine(url).connect() as connection:
+        verdicts = connection.execute(text("select verdict from scan_results")).scalars().all()
+    assert sorted(verdicts) == ["disclosed", "error", "no_ai_signal", "undisclosed"]
+
+
+def test_no_ocr_skips_pixel_sources(real_media, capsys):
+    path = str(real_media / "sd-parsers" / "automatic1111_stealth.png")
+    _, out, _ = run(["scan", path, "--format", "jsonl", "--no-ocr"], capsys)
+    assert json.loads(out)["verdict"] == "no_ai_signal"
+    _, out, _ = run(["scan", path, "--format", "jsonl"], capsys)
+    assert json.loads(out)["verdict"] == "undisclosed"
+
+
+def test_console_script_runs(folder):
+    result = subprocess.run([sys.executable, "-m", "labelcheck.cli", "scan", str(folder),
+                             "--format", "jsonl", "--no-store"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 4
+
+
+def test_policies_command(capsys):
+    code, out, _ = run(["policies"], capsys)
+    assert code == 0 and "eu-ai-act" in out and "cn-gb45438" in out
