@@ -15,7 +15,7 @@ from labelcheck import __version__
 from labelcheck.model import Verdict
 from labelcheck.output import WRITERS
 from labelcheck.policy import Policy, PolicyError, available_policies
-from labelcheck.scanner import scan
+from labelcheck.batch import scan_many
 from labelcheck.sources.base import ScanOptions
 
 EXIT_OK, EXIT_MATCHED, EXIT_USAGE = 0, 1, 2
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "visible labels)")
     scan_cmd.add_argument("--trust-anchors", metavar="PEM",
                           help="C2PA trust anchors; with them an untrusted signer is a failure")
+    scan_cmd.add_argument("--workers", type=int, default=0, metavar="N",
+                          help="parallel worker processes (default: all cores)")
     scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
                           default=frozenset(), help="exit 1 if any file gets one of these")
     scan_cmd.set_defaults(run=run_scan)
@@ -104,8 +106,8 @@ def run_scan(args) -> int:
     missing: list[str] = []
     matched = False
     try:
-        for path in iter_files(args.paths, missing):
-            report = scan(path, policy, options=options)
+        for report in scan_many(iter_files(args.paths, missing), policy, options,
+                                args.workers):
             writer.write(report)
             matched |= report.verdict in args.fail_on
             if store is not None:

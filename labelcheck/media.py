@@ -17,6 +17,7 @@ from labelcheck import containers
 from labelcheck.model import MediaError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
+PROBE_ONLY = {"probesize": "4096", "analyzeduration": "0"}  # tags and streams, no frame probing
 
 
 def _own_pixel_limit() -> None:
@@ -236,7 +237,7 @@ class Media:
         import av
 
         try:
-            with av.open(io.BytesIO(self.data), mode="r") as container:
+            with av.open(io.BytesIO(self.data), mode="r", options=PROBE_ONLY) as container:
                 tags = {f"format:{k}": v for k, v in container.metadata.items()}
                 streams = []
                 for stream in container.streams:

@@ -29,6 +29,7 @@ OFFLINE_SUFFIXES = ("_unavailable", ".inaccessible")
 READER_MIME_TYPES = {"jpeg", "png", "webp", "tiff", "heif", "avif", "gif", "mp4", "mov",
                      "avi", "pdf"}
 LEGACY_GENAI_ASSERTION = "com.adobe.generative-ai"
+MANIFEST_MARKERS = (b"c2pa", b"provenance")
 
 
 @cache
@@ -41,12 +42,22 @@ def _context(trust_anchors: str | None) -> c2pa.Context:
     return c2pa.Context(c2pa.Settings.from_dict(settings))
 
 
+def reset_reader_context() -> None:
+    """Forget contexts made in a parent process; a forked worker builds its own."""
+    _context.cache_clear()
+
+
 class C2paSource(Source):
     name = "c2pa"
     order = 10
 
     def applies(self, media, options) -> bool:
-        return media.format in READER_MIME_TYPES and super().applies(media, options)
+        """Only files that can hold a manifest: every embedded store carries the JUMBF label
+        ``c2pa`` and a remote one an XMP ``provenance`` link, so files with neither skip the
+        reader (most uploads), which keeps the metadata tier near one read of the bytes."""
+        if media.format not in READER_MIME_TYPES or not super().applies(media, options):
+            return False
+        return media.format == "pdf" or any(marker in media.data for marker in MANIFEST_MARKERS)
 
     def find(self, media, options):
         try:
