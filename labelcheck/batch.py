@@ -26,18 +26,26 @@ def scan_many(paths: Iterable[str], policy: Policy, options: ScanOptions,
         for path in paths:
             yield scan(path, policy, options=options)
         return
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    context = _worker_context()
     with context.Pool(workers, initializer=_start_worker, initargs=(policy, options)) as pool:
         yield from pool.imap(_scan_one, paths, chunksize=4)
 
 
+def _worker_context():
+    """Workers come from a fork server, never from a fork of this process: the C2PA library
+    keeps native threads and locks that a plain fork of a process that already used it would
+    copy mid-flight (and deadlock on). The server preloads labelcheck, so starting a worker
+    costs a fork, not an import."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["labelcheck.scanner", "labelcheck.sources"])
+    return context
+
+
 def _start_worker(policy: Policy, options: ScanOptions) -> None:
-    """Per-process setup: the job's settings, and native C2PA state of our own."""
     global _job
     _job = (policy, options)
-    from labelcheck.sources import c2pa as c2pa_source
-
-    c2pa_source.reset_reader_context()
 
 
 def _scan_one(path: str) -> Report:

@@ -87,8 +87,10 @@ class Finding:
         return self.channel is not None and self.kind is Kind.AI_DECLARATION
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["kind"] = self.kind.value
+        data = {"detector": self.detector, "kind": self.kind.value, "code": self.code,
+                "message": self.message, "location": self.location,
+                "confidence": self.confidence, "channel": self.channel, "intact": self.intact,
+                "measurements": self.measurements, "details": self.details}
         return {key: value for key, value in data.items() if value not in (None, {}, [])}
 
 

@@ -42,11 +42,6 @@ def _context(trust_anchors: str | None) -> c2pa.Context:
     return c2pa.Context(c2pa.Settings.from_dict(settings))
 
 
-def reset_reader_context() -> None:
-    """Forget contexts made in a parent process; a forked worker builds its own."""
-    _context.cache_clear()
-
-
 class C2paSource(Source):
     name = "c2pa"
     order = 10
