@@ -44,8 +44,10 @@ def _worker_context():
 
 
 def _start_worker(policy: Policy, options: ScanOptions) -> None:
+    """Each worker owns one core: its OCR runs single-threaded."""
     global _job
     _job = (policy, options)
+    os.environ["LABELCHECK_OCR_THREADS"] = "1"
 
 
 def _scan_one(path: str) -> Report:

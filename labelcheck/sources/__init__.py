@@ -9,6 +9,7 @@ from labelcheck.sources import (  # noqa: F401 - imported for registration
     exif,
     png_text,
     video_container,
+    visible_label,
     watermark,
     xmp_iptc,
 )

@@ -1,0 +1,221 @@
+"""Visible AI labels burned into the picture: found, read and measured.
+
+The OCR reads text lines (`labelcheck.ocr`), the lexicon decides which are AI labels
+(`labelcheck.lexicon`), and this module measures each label the way the rules read it: where
+it sits (corner, edge, centre), how tall its text is against the picture's shorter side, and
+how well it stands out (WCAG contrast ratio). A label cut by the picture's border is evidence
+that the picture was cropped to remove it. Bare icons ("AI", the Content Credentials "CR" pin)
+count only when the letters sit inside an icon shape, so a stray "Al" in a caption doesn't.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labelcheck import lexicon, ocr
+from labelcheck.model import Kind
+from labelcheck.sources.base import PIXELS, Source
+
+EDGE_BAND = 0.15  # a box within this share of a side from the border is "at" that border
+BORDER_TOUCH_PX = 2
+MERGE_GAP = 0.8  # two lines this close (in line heights) may be one label split in two
+
+
+@dataclass
+class Measure:
+    """What the rules measure on a visible label."""
+
+    box: tuple[int, int, int, int]
+    position: str
+    height_ratio: float
+    contrast: float
+    touches_border: bool
+
+
+class VisibleLabelSource(Source):
+    name = "visible_label"
+    tier = PIXELS
+    media_kinds = frozenset({"image"})
+    order = 70
+
+    def find(self, media, options):
+        rgb = media.rgb
+        lines = ocr.read_lines(rgb)
+        used: set[int] = set()
+        for index, line in enumerate(lines):
+            match = lexicon.match_label(line.text)
+            if match and (not match.needs_icon_shape or has_icon_shape(rgb, line.box)):
+                used.add(index)
+                yield self._label(rgb, line.text, line.score, line.box, match)
+        for first, second in _stacked_pairs(lines, used):
+            text = f"{lines[first].text} {lines[second].text}"
+            match = lexicon.match_label(text)
+            if match and not match.needs_icon_shape:
+                used |= {first, second}
+                yield self._label(rgb, text, min(lines[first].score, lines[second].score),
+                                  _union(lines[first].box, lines[second].box), match)
+        for index, line in enumerate(lines):
+            if index not in used:
+                yield from self._partial_or_pin(media, rgb, line)
+
+    def _label(self, rgb, text, score, box, match):
+        measure = measure_label(rgb, box)
+        icon = " icon" if match.needs_icon_shape else ""
+        return self.finding(
+            Kind.AI_DECLARATION, "visible.icon" if icon else "visible.label",
+            f'visible AI label{icon} "{text}" ({match.lang}) at the {measure.position}, text '
+            f"{measure.height_ratio:.1%} of the shorter side, contrast {measure.contrast:.1f}:1",
+            location=_location(rgb, measure.box), confidence=round(score, 3), channel="visible",
+            measurements=_measurements(text, match, measure))
+
+    def _partial_or_pin(self, media, rgb, line):
+        measure = measure_label(rgb, line.box)
+        partial = lexicon.match_partial(line.text) if measure.touches_border else None
+        if partial:
+            yield self.finding(
+                Kind.AI_DECLARATION, "visible.partial_label",
+                f'AI label cut by the picture border: "{line.text}" is part of '
+                f'"{partial.phrase}", so the picture was cropped through its label',
+                location=_location(rgb, measure.box), confidence=round(line.score * 0.9, 3),
+                channel="visible", intact=False,
+                measurements=_measurements(line.text, partial, measure))
+        elif lexicon.tokens(line.text) == ["cr"] and has_icon_shape(rgb, line.box):
+            has_manifest = b"c2pa" in media.data
+            yield self.finding(
+                Kind.INFO if has_manifest else Kind.REMOVAL, "visible.cr_pin",
+                "Content Credentials \"CR\" pin shown" + (
+                    "" if has_manifest else " but the file carries no C2PA manifest: its "
+                    "credentials were stripped"),
+                location=_location(rgb, measure.box), confidence=round(line.score, 3))
+
+
+def _measurements(text: str, match: lexicon.LabelMatch, measure: Measure) -> dict:
+    return {"text": text, "lang": match.lang, "phrase": match.phrase, "box": list(measure.box),
+            "position": measure.position, "height_ratio": round(measure.height_ratio, 4),
+            "contrast": round(measure.contrast, 2), "rules": match.rules,
+            "touches_border": measure.touches_border, "partial": match.partial}
+
+
+def _location(rgb, box) -> dict:
+    return {"box": list(box), "image_size": [rgb.shape[1], rgb.shape[0]]}
+
+
+def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:
+    """Position, text height and contrast of the letters inside `box`."""
+    height, width = rgb.shape[:2]
+    x, y, w, h = box
+    crop = np.ascontiguousarray(rgb[y:y + h, x:x + w])
+    letters = _letter_mask(crop)
+    rows = np.flatnonzero(letters.any(axis=1))
+    ink_height = (rows[-1] - rows[0] + 1) if rows.size else h
+    return Measure(
+        box=box,
+        position=_position(box, width, height),
+        height_ratio=ink_height / min(width, height),
+        contrast=_contrast(crop, letters),
+        touches_border=(x <= BORDER_TOUCH_PX or y <= BORDER_TOUCH_PX
+                        or x + w >= width - BORDER_TOUCH_PX
+                        or y + h >= height - BORDER_TOUCH_PX))
+
+
+def _letter_mask(crop: np.ndarray) -> np.ndarray:
+    """Pixels of the letters: Otsu splits the crop in two; letters are the connected parts
+    that don't touch the crop's edge (backgrounds, pills and shadows do), taken from whichever
+    side holds more such parts. Dots and specks below a third of the tallest letter drop out."""
+    import cv2
+
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    best = np.zeros(gray.shape, bool)
+    for mask in (dark, 255 - dark):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        inner = [i for i in range(1, count) if stats[i, 0] > 0 and stats[i, 1] > 0
+                 and stats[i, 0] + stats[i, 2] < gray.shape[1]
+                 and stats[i, 1] + stats[i, 3] < gray.shape[0]]
+        if not inner:
+            continue
+        tallest = max(stats[i, 3] for i in inner)
+        keep = [i for i in inner if stats[i, 3] >= tallest / 3]
+        letters = np.isin(labels, keep)
+        if letters.sum() > best.sum():
+            best = letters
+    return best
+
+
+def _contrast(crop, letters) -> float:
+    """WCAG 2 contrast ratio between the letters' median colour and the median colour of a
+    thin ring around them (the surface they are printed on)."""
+    import cv2
+
+    if not letters.any():
+        return 1.0
+    ring = cv2.dilate(letters.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~letters
+    if not ring.any():
+        return 1.0
+    text = _luminance(np.median(crop[letters], axis=0))
+    back = _luminance(np.median(crop[ring], axis=0))
+    light, dark = max(text, back), min(text, back)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _luminance(rgb) -> float:
+    channels = np.asarray(rgb, dtype=float) / 255
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def _position(box, width, height) -> str:
+    x, y, w, h = box
+    horizontal = x <= EDGE_BAND * width or x + w >= (1 - EDGE_BAND) * width
+    vertical = y <= EDGE_BAND * height or y + h >= (1 - EDGE_BAND) * height
+    if horizontal and vertical:
+        return "corner"
+    return "edge" if horizontal or vertical else "centre"
+
+
+def has_icon_shape(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether the letters in `box` sit inside an icon: a filled or outlined, roughly square
+    shape that encloses them with a margin (the EU "AI" icon, the "CR" pin)."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    x, y, w, h = box
+    pad = max(w, h)
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    centre = (x + w / 2 - x0, y + h / 2 - y0)
+    for mask in (dark, 255 - dark):
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for left, top, cw, ch, area in stats[1:count]:
+            encloses = (left < centre[0] - w / 2 and left + cw > centre[0] + w / 2 and
+                        top < centre[1] - h / 2 and top + ch > centre[1] + h / 2)
+            inside = left > 0 and top > 0 and left + cw < mask.shape[1] and \
+                top + ch < mask.shape[0]
+            if encloses and inside and 0.5 <= cw / ch <= 2.2 and area >= 0.15 * cw * ch:
+                return True
+    return False
+
+
+def _stacked_pairs(lines, used):
+    """Pairs of lines stacked one above the other, close and overlapping: a label that the
+    OCR split in two ("AI-" / "generated")."""
+    for first, upper in enumerate(lines):
+        for second, lower in enumerate(lines):
+            if first == second or first in used or second in used:
+                continue
+            ux, uy, uw, uh = upper.box
+            lx, ly, lw, lh = lower.box
+            gap = ly - (uy + uh)
+            overlap = min(ux + uw, lx + lw) - max(ux, lx)
+            if -0.3 * uh <= gap <= MERGE_GAP * uh and overlap > 0.3 * min(uw, lw):
+                yield first, second
+
+
+def _union(a, b):
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0)

@@ -1,0 +1,150 @@
+"""Visible labels: read, matched, measured, and judged by the policies."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import labelcheck
+from labelcheck import Kind, Verdict
+from labelcheck.lexicon import match_label, match_partial
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def font(size, path=None):
+    return ImageFont.truetype(str(path), size) if path else ImageFont.load_default(size)
+
+
+def ad(texts=(), size=(1080, 1350), seed=3):
+    """A photo-like background with ordinary ad text; returns a drawable PIL image."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    ramp = np.linspace(60, 190, width)[None, :, None] + np.linspace(0, 40, height)[:, None, None]
+    pixels = np.clip(ramp + rng.normal(0, 12, (height, width, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(image)
+    for index, text in enumerate(texts):
+        draw.text((80, 300 + index * 120), text, font=font(56), fill=(255, 255, 255))
+    return image
+
+
+def pill(image, text, xy, size, fill=(0, 0, 0), ink=(255, 255, 255), path=None):
+    draw = ImageDraw.Draw(image)
+    face = font(size, path)
+    left, top, right, bottom = draw.textbbox(xy, text, font=face)
+    pad = size // 2
+    draw.rounded_rectangle((left - pad, top - pad, right + pad, bottom + pad), radius=pad,
+                           fill=fill)
+    draw.text(xy, text, font=face, fill=ink)
+    return image
+
+
+def icon(image, text, xy, size):
+    draw = ImageDraw.Draw(image)
+    face = font(size)
+    left, top, right, bottom = draw.textbbox(xy, text, font=face)
+    side = max(right - left, bottom - top) + size
+    cx, cy = (left + right) // 2, (top + bottom) // 2
+    draw.rounded_rectangle((cx - side // 2, cy - side // 2, cx + side // 2, cy + side // 2),
+                           radius=side // 6, fill=(0, 0, 0))
+    draw.text(xy, text, font=face, fill=(255, 255, 255))
+    return image
+
+
+def scan(image, policy="default", quality=90):
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return labelcheck.scan(buffer.getvalue(), policy=policy, name="ad.jpg")
+
+
+def visible(report):
+    return [f for f in report.findings if f.channel == "visible"]
+
+
+CONFUSABLES = ("AIR MAX 90", "Thailand RAIN", "Al Pacino", "FAIR PAID MAIN",
+               "Generated leads", "Made in Italy")
+
+
+def test_lexicon_words_and_confusables():
+    for text in ("AI generated", "Al-generated", "Generado por lA", "KI-generiert",
+                 "Được tạo bằng AI", "人工智能生成", "内容由Al生成", "Gemaakt met AI"):
+        assert match_label(text), text
+    for text in CONFUSABLES + ("Spain", "HECHO CON LA MEJOR CALIDAD", "智能手机", "生成器"):
+        assert match_label(text) is None, text
+    assert match_label("Al").needs_icon_shape  # a bare "AI" needs an icon around it
+    assert match_partial("AI-gener").phrase == "AI generated"
+    assert match_partial("nerated") is None
+
+
+def test_negative_ad_with_confusable_words_has_no_label():
+    report = scan(ad(CONFUSABLES))
+    assert visible(report) == [] and report.verdict is Verdict.NO_AI_SIGNAL
+
+
+def test_corner_pill_is_read_and_measured():
+    report = scan(pill(ad(("Summer sale -50%",)), "AI generated", (840, 40), 40))
+    [label] = visible(report)
+    assert label.kind is Kind.AI_DECLARATION and label.intact
+    assert label.measurements["position"] == "corner"
+    assert 0.02 <= label.measurements["height_ratio"] <= 0.045
+    assert label.measurements["contrast"] > 7
+    x, y, w, h = label.location["box"]
+    assert 780 < x < 860 and y < 80 and x + w <= 1080
+    assert report.verdict is Verdict.DISCLOSED and report.visible_disclosure
+
+
+def test_label_cut_by_the_border_means_stripped():
+    image = pill(ad(("Order today",)), "AI generated", (960, 1240), 44)
+    report = scan(image)
+    [label] = visible(report)
+    assert label.code == "visible.partial_label" and not label.intact
+    assert report.verdict is Verdict.STRIPPED and report.ai_generated
+
+
+def test_eu_icon_needs_its_shape():
+    with_shape = scan(icon(ad(), "AI", (960, 60), 48), policy="default")
+    assert [f.code for f in visible(with_shape)] == ["visible.icon"]
+    bare = ImageDraw.Draw(image := ad())
+    bare.text((960, 60), "Al", font=font(48), fill=(255, 255, 255))
+    assert visible(scan(image)) == []
+
+
+def test_cr_pin_without_manifest_is_removal_evidence():
+    report = scan(icon(ad(), "CR", (960, 60), 44))
+    pins = [f for f in report.findings if f.code == "visible.cr_pin"]
+    assert pins and pins[0].kind is Kind.REMOVAL
+
+
+@pytest.mark.skipif(not CJK_FONT.exists(), reason="fonts-wqy-microhei not installed")
+def test_gb45438_label_size_rule():
+    big = scan(pill(ad(), "AI生成", (40, 40), 80, path=CJK_FONT), policy="cn-gb45438")
+    [label] = visible(big)
+    assert label.measurements["rules"] == ["gb45438"]
+    assert label.measurements["height_ratio"] >= 0.05
+    explicit = next(r for r in big.requirements if r.id == "explicit_label")
+    assert explicit.satisfied and big.verdict is Verdict.UNDISCLOSED  # no AIGC metadata
+    small = scan(pill(ad(), "AI生成", (40, 40), 30, path=CJK_FONT), policy="cn-gb45438")
+    explicit = next(r for r in small.requirements if r.id == "explicit_label")
+    assert not explicit.satisfied and "height_ratio" in explicit.missing
+
+
+def test_ny_conspicuous_needs_contrast():
+    clear = pill(ad(), "Made with AI", (760, 40), 44)
+    assert scan(clear, policy="ny-synthetic-performer").verdict is Verdict.DISCLOSED
+    faint = pill(ad(), "Made with AI", (760, 40), 44, fill=(120, 120, 120),
+                 ink=(150, 150, 150))
+    report = scan(faint, policy="ny-synthetic-performer")
+    if visible(report):  # read despite the low contrast: the policy must still refuse it
+        assert report.verdict is Verdict.UNDISCLOSED
+        assert "contrast" in report.requirements[0].missing
+
+
+def test_no_ocr_skips_visible_labels():
+    image = pill(ad(), "AI generated", (840, 40), 40)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    report = labelcheck.scan(buffer.getvalue(), name="ad.jpg", pixels=False)
+    assert visible(report) == [] and report.verdict is Verdict.NO_AI_SIGNAL
