@@ -155,7 +155,8 @@ class Box:
 
 # Boxes whose payload is a list of boxes; `meta` is a full box (4 bytes of version/flags) in
 # ISO files but a plain container in QuickTime files, which `_children_start` tells apart.
-CONTAINER_BOXES = {"moov", "udta", "meta", "trak", "mdia", "minf", "ilst", "iprp", "ipco"}
+CONTAINER_BOXES = {"moov", "udta", "meta", "trak", "mdia", "minf", "stbl", "ilst", "iprp",
+                   "ipco"}
 MAX_BOX_DEPTH = 12
 
 
@@ -290,3 +291,50 @@ def _ilst_text(payload: bytes) -> str | None:
         return None
     raw = payload[16:size]
     return raw.decode("utf-16-be" if type_indicator == 2 else "utf-8", "replace")
+
+
+ITUNES_TAGS = {"\xa9too": "encoder", "\xa9swr": "software", "\xa9nam": "title",
+               "\xa9cmt": "comment", "\xa9des": "description", "\xa9ART": "artist",
+               "\xa9day": "date", "desc": "description", "ldes": "description"}
+
+
+def bmff_video_info(data: bytes, boxes: list[Box]) -> dict:
+    """Streams, duration and text tags of an MP4/MOV from its box tree, without a demuxer.
+
+    Same shape as FFmpeg's view (`Media.video_info`): ``{"tags", "streams", "duration"}``.
+    """
+    tags: dict[str, str] = {}
+    streams = []
+    duration = None
+    for box in iter_boxes(boxes):
+        payload_start = box.offset + box.header
+        if box.type == "mvhd":
+            duration = _mvhd_duration(box.payload(data))
+        elif box.type == "hdlr" and box.path.endswith("mdia/hdlr"):
+            handler = data[payload_start + 8:payload_start + 12].decode("latin-1")
+            kind = {"vide": "video", "soun": "audio"}.get(handler, handler)
+            streams.append({"index": len(streams), "type": kind, "codec": None})
+        elif box.type == "stsd" and streams:
+            streams[-1]["codec"] = data[payload_start + 12:payload_start + 16].decode(
+                "latin-1").strip()
+        elif box.path.endswith("ilst/" + box.type) and box.type in ITUNES_TAGS:
+            text = _ilst_text(box.payload(data))
+            if text:
+                tags[f"format:{ITUNES_TAGS[box.type]}"] = text
+        elif box.path.startswith("moov/udta/\xa9"):
+            raw = box.payload(data)
+            tags[f"format:{box.type}"] = raw[4:4 + int.from_bytes(raw[:2], "big")].decode(
+                "utf-8", "replace")
+    for _path, key, value in quicktime_metadata(data, boxes):
+        tags[f"format:{key}"] = value
+    return {"tags": tags, "streams": streams, "duration": duration}
+
+
+def _mvhd_duration(payload: bytes) -> float | None:
+    if payload[:1] == b"\x01" and len(payload) >= 32:
+        timescale, length = int.from_bytes(payload[20:24], "big"), payload[24:32]
+    elif len(payload) >= 20:
+        timescale, length = int.from_bytes(payload[12:16], "big"), payload[16:20]
+    else:
+        return None
+    return int.from_bytes(length, "big") / timescale if timescale else None

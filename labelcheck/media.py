@@ -230,10 +230,20 @@ class Media:
 
     @cached_property
     def video_info(self) -> dict:
-        """Container tags and stream facts of a video, read by FFmpeg (PyAV) without decoding.
+        """Container tags and stream facts of a video, without decoding frames: MP4/MOV from
+        the box walk already made, other containers through FFmpeg (PyAV).
 
-        Raises `MediaError` when FFmpeg cannot open the container (truncated, no streams).
+        Raises `MediaError` when the container cannot be opened or has no video stream.
         """
+        if self.format in ("mp4", "mov"):
+            info = containers.bmff_video_info(self.data, self.boxes)
+        else:
+            info = self._ffmpeg_video_info()
+        if not any(s["type"] == "video" for s in info["streams"]):
+            raise MediaError("the file has no video stream")
+        return info
+
+    def _ffmpeg_video_info(self) -> dict:
         import av
 
         try:
@@ -249,8 +259,6 @@ class Media:
                 duration = container.duration / 1e6 if container.duration else None
         except av.error.FFmpegError as exc:
             raise MediaError(f"the video container could not be opened: {exc}") from None
-        if not any(s["type"] == "video" for s in streams):
-            raise MediaError("the file has no video stream")
         return {"tags": tags, "streams": streams, "duration": duration}
 
     # -- pixels ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 
 from labelcheck.model import Finding, Kind, RequirementResult, Verdict
@@ -85,11 +86,7 @@ class Policy:
             except OSError as exc:
                 raise PolicyError(f"cannot read policy file {name_or_path}: {exc.strerror}") \
                     from None
-        bundled = resources.files("labelcheck.policies").joinpath(f"{name_or_path}.toml")
-        if not bundled.is_file():
-            raise PolicyError(f"unknown policy {name_or_path!r}; bundled policies: "
-                              f"{', '.join(available_policies())}, or give a .toml file path")
-        return cls.from_toml(bundled.read_text("utf-8"), name_or_path)
+        return _bundled(name_or_path)
 
     @classmethod
     def from_toml(cls, text: str, origin: str) -> "Policy":
@@ -103,6 +100,16 @@ class Policy:
                        data.get("description", ""), requirements)
         except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
             raise PolicyError(f"policy {origin} is not valid: {exc}") from None
+
+
+@cache
+def _bundled(name: str) -> Policy:
+    """A bundled policy, parsed once per process."""
+    bundled = resources.files("labelcheck.policies").joinpath(f"{name}.toml")
+    if not bundled.is_file():
+        raise PolicyError(f"unknown policy {name!r}; bundled policies: "
+                          f"{', '.join(available_policies())}, or give a .toml file path")
+    return Policy.from_toml(bundled.read_text("utf-8"), name)
 
 
 def available_policies() -> list[str]:

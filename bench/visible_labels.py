@@ -1,0 +1,686 @@
+"""Visible AI labels: labelcheck's full scan against plain tesseract on the generated ad set.
+
+Both engines read the same images (``test_media/generated/labels``, written by
+``test_media/generate_labels.py``) in the same run on the same machine, and both are judged by
+the same words: labelcheck's own lexicon (`labelcheck.lexicon.match_label`).
+
+1. Accuracy. ``labelcheck.scan`` (metadata + OCR, default policy) of every image, run through
+   `scan_many` on all cores. A positive is detected when its report has a finding with channel
+   ``visible`` (an intact or a cut label); a negative with such a finding is a false positive.
+   Recall per language, style, position, text size and cut; false-positive rate; the text height
+   and position that labelcheck measured against the generator's ground truth.
+2. Baseline. ``tesseract IMAGE stdout -l eng`` (default page segmentation) per image; a hit is a
+   lexicon match on one output line or on all lines joined by spaces.
+3. Speed on a fixed subset (half positives, half negatives, one picture size): labelcheck with
+   one worker and with all cores, tesseract sequential and in parallel processes, and where
+   labelcheck's time goes (decode, text detection, text recognition, the rest).
+
+Writes Markdown tables (printed and ``bench/out/visible_labels.md``) and the raw numbers
+(``bench/out/visible_labels.json``). Usage:
+``python bench/visible_labels.py [--folder DIR] [--subset N] [--workers N] [--skip-tesseract]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FOLDER = ROOT / "test_media" / "generated" / "labels"
+OUT = ROOT / "bench" / "out"
+SIZE_BUCKETS = [(0.02, 0.04, "2-4%"), (0.04, 0.07, "4-7%"), (0.07, 0.10, "7-10%")]
+SPEED_SIZE = (1080, 1350)
+PROFILE_SAMPLE = 20
+WARM_UP = 3
+
+
+# -- the image set ---------------------------------------------------------------------------
+
+
+def load_manifest(folder: Path) -> list[dict]:
+    """The generator's manifest, each entry with an absolute ``path`` and ``size`` added."""
+    from PIL import Image
+
+    entries = json.loads((folder / "manifest.json").read_text())
+    if isinstance(entries, dict):  # tolerate {"images": [...]} as well as a bare list
+        entries = next(v for v in entries.values() if isinstance(v, list))
+    for entry in entries:
+        entry["path"] = str(folder / entry["file"])
+        size = entry.get("size") or entry.get("image_size")
+        if not size and "width" in entry and "height" in entry:
+            size = (entry["width"], entry["height"])
+        if not size:
+            with Image.open(entry["path"]) as image:  # reads the header only
+                size = image.size
+        entry["size"] = tuple(size)
+    return entries
+
+
+def size_bucket(ratio: float | None) -> str:
+    """The text-height bucket of a label (share of the picture's shorter side)."""
+    if ratio is None:
+        return "n/a"
+    for low, high, name in SIZE_BUCKETS:
+        if low <= ratio < high:
+            return name
+    return "<2%" if ratio < SIZE_BUCKETS[0][0] else ">=10%"
+
+
+def speed_subset(entries: list[dict], count: int) -> list[dict]:
+    """A fixed subset for timing: the first `count`/2 positives and negatives of the most
+    common ad size (1080x1350 when present), else the first `count` images."""
+    sized = [e for e in entries if e["size"] == SPEED_SIZE]
+    if len(sized) < count:
+        sizes = defaultdict(list)
+        for entry in entries:
+            sizes[entry["size"]].append(entry)
+        sized = max(sizes.values(), key=len)
+    positives = [e for e in sized if e["positive"]][:count // 2]
+    negatives = [e for e in sized if not e["positive"]][:count - len(positives)]
+    subset = positives + negatives
+    return subset if len(subset) == count else entries[:count]
+
+
+def machine() -> dict:
+    """CPU model, core count and the versions that matter for these numbers."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "load_average_at_start": os.getloadavg()}
+    try:
+        from importlib.metadata import version
+
+        info["rapidocr_onnxruntime"] = version("rapidocr-onnxruntime")
+        info["onnxruntime"] = version("onnxruntime")
+    except Exception:  # noqa: BLE001 - versions are informative only
+        pass
+    if shutil.which("tesseract"):
+        out = subprocess.run(["tesseract", "--version"], capture_output=True, text=True)
+        info["tesseract"] = (out.stdout or out.stderr).splitlines()[0].strip()
+    return info
+
+
+# -- labelcheck ------------------------------------------------------------------------------
+
+
+def visible_findings(report) -> list[dict]:
+    """The report's findings on the visible channel (intact labels, icons and cut labels)."""
+    return [f.to_dict() for f in report.findings if f.channel == "visible"]
+
+
+def scan_all(paths: list[str], workers: int) -> dict[str, dict]:
+    """Full labelcheck scan (default policy) of every path on `workers` processes."""
+    from labelcheck.batch import scan_many
+    from labelcheck.policy import Policy
+    from labelcheck.sources.base import ScanOptions
+
+    results = {}
+    for path, report in zip(paths, scan_many(paths, Policy.load("default"), ScanOptions(),
+                                             workers)):
+        results[path] = {"visible": visible_findings(report), "verdict": report.verdict.value,
+                         "elapsed_ms": report.elapsed_ms, "error": report.error}
+    return results
+
+
+def ocr_lines(path: str) -> list[dict]:
+    """What labelcheck's OCR reads in the picture (for misses and false positives)."""
+    from labelcheck import lexicon, ocr
+    from labelcheck.media import Media
+
+    lines = []
+    for line in ocr.read_lines(Media.open(path).rgb):
+        match = lexicon.match_label(line.text)
+        lines.append({"text": line.text, "score": round(line.score, 3), "box": list(line.box),
+                      "match": match.phrase if match else None})
+    return lines
+
+
+# -- tesseract -------------------------------------------------------------------------------
+
+
+def tesseract_text(path: str, omp_limit: int | None = None) -> str:
+    """``tesseract PATH stdout -l eng`` (default page segmentation); `omp_limit` sets
+    OMP_THREAD_LIMIT for the process (its OpenMP threads)."""
+    env = dict(os.environ)
+    if omp_limit:
+        env["OMP_THREAD_LIMIT"] = str(omp_limit)
+    out = subprocess.run(["tesseract", path, "stdout", "-l", "eng"], capture_output=True,
+                         text=True, env=env)
+    return out.stdout
+
+
+def tesseract_all(paths: list[str], parallel: int, omp_limit: int | None = None
+                  ) -> dict[str, str]:
+    """tesseract over every path, `parallel` processes at a time."""
+    if parallel <= 1:
+        return {path: tesseract_text(path, omp_limit) for path in paths}
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        return dict(zip(paths, pool.map(lambda p: tesseract_text(p, omp_limit), paths)))
+
+
+def judge_text(text: str) -> list[dict]:
+    """Lexicon hits in tesseract's output: each line, then all lines joined by spaces."""
+    from labelcheck import lexicon
+
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    hits = []
+    for candidate in lines + ([" ".join(lines)] if len(lines) > 1 else []):
+        match = lexicon.match_label(candidate)
+        if match:
+            hits.append({"text": candidate, "lang": match.lang, "phrase": match.phrase,
+                         "icon": match.needs_icon_shape})
+    return hits
+
+
+# -- scoring ---------------------------------------------------------------------------------
+
+
+def groups_of(entry: dict) -> dict[str, str]:
+    """The table rows an image counts in."""
+    return {"language": str(entry.get("language")), "style": str(entry.get("style")),
+            "position": str(entry.get("position")),
+            "size": size_bucket(entry.get("text_height_ratio")),
+            "cut": str(entry.get("cut") or "none")}
+
+
+def score(entries: list[dict], detected: dict[str, bool]) -> dict:
+    """Recall (positives) per group and overall, false-positive rate (negatives)."""
+    tally = defaultdict(lambda: [0, 0])  # (dimension, value) -> [hits, total]
+    for entry in entries:
+        hit = detected[entry["path"]]
+        if entry["positive"]:
+            keys = [("all", "all")] + list(groups_of(entry).items())
+        else:
+            keys = [("negatives", "all"), ("negatives language", str(entry.get("language")))]
+        for key in keys:
+            tally[key][0] += hit
+            tally[key][1] += 1
+    return {f"{dim}={value}": {"hits": hits, "total": total, "rate": hits / total}
+            for (dim, value), (hits, total) in sorted(tally.items())}
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax0, ay0, aw, ah = a
+    bx0, by0, bw, bh = b
+    w = min(ax0 + aw, bx0 + bw) - max(ax0, bx0)
+    h = min(ay0 + ah, by0 + bh) - max(ay0, by0)
+    inter = max(0, w) * max(0, h)
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
+
+
+def manifest_box(entry: dict):
+    """The label's box from the manifest as (x, y, w, h) (accepts x0, y0, x1, y1 too)."""
+    box = entry.get("box")
+    if not box or len(box) != 4:
+        return None
+    if isinstance(box, dict):
+        box = [box[k] for k in ("x", "y", "w", "h")]
+    if entry.get("box_format") == "xyxy":
+        return (box[0], box[1], box[2] - box[0], box[3] - box[1])
+    return tuple(box)
+
+
+def position_class(position: str) -> str | None:
+    """The generator's position name as labelcheck's class (corner / edge / centre)."""
+    name = str(position).lower().replace("_", "-")
+    vertical = any(w in name for w in ("top", "bottom"))
+    horizontal = any(w in name for w in ("left", "right"))
+    if name in ("corner", "edge", "centre"):
+        return name
+    if vertical and horizontal:
+        return "corner"
+    if vertical or horizontal:
+        return "edge"
+    if any(w in name for w in ("center", "centre", "middle")):
+        return "centre"
+    return None
+
+
+def measurement_accuracy(entries: list[dict], results: dict[str, dict]) -> dict:
+    """For detected positives: the label finding that overlaps the true box best, its text
+    height against the manifest's, its position class against the generator's position."""
+    errors, relative, ious, agree, agree_box, rows = [], [], [], [], [], []
+    from labelcheck.sources.visible_label import _position
+
+    for entry in entries:
+        findings = results[entry["path"]]["visible"]
+        if not entry["positive"] or not findings:
+            continue
+        truth = manifest_box(entry)
+        best = max(findings, key=lambda f: iou(f["measurements"]["box"], truth) if truth else 0)
+        measured = best["measurements"]
+        overlap = iou(measured["box"], truth) if truth else None
+        expected = entry.get("text_height_ratio")
+        if expected and measured.get("height_ratio") is not None:
+            errors.append(abs(measured["height_ratio"] - expected))
+            relative.append(abs(measured["height_ratio"] - expected) / expected)
+        if overlap is not None:
+            ious.append(overlap)
+        wanted = position_class(entry.get("position"))
+        if wanted:
+            agree.append(measured["position"] == wanted)
+        if truth:
+            width, height = entry["size"]
+            agree_box.append(measured["position"] == _position(truth, width, height))
+        rows.append({"file": entry["file"], "height_ratio": measured.get("height_ratio"),
+                     "truth_height_ratio": expected, "position": measured["position"],
+                     "truth_position": entry.get("position"), "iou": overlap})
+
+    def median(values):
+        return statistics.median(values) if values else None
+
+    def p90(values):
+        return sorted(values)[int(0.9 * (len(values) - 1))] if values else None
+
+    return {"count": len(rows), "height_abs_err_median": median(errors),
+            "height_abs_err_p90": p90(errors), "height_rel_err_median": median(relative),
+            "box_iou_median": median(ious),
+            "box_iou_below_0_5": sum(v < 0.5 for v in ious),
+            "position_agree": (sum(agree) / len(agree)) if agree else None,
+            "position_agree_n": len(agree),
+            "position_agree_truth_box": (sum(agree_box) / len(agree_box)) if agree_box else None,
+            "rows": rows}
+
+
+# -- speed -----------------------------------------------------------------------------------
+
+
+def in_fresh_process(function, *args):
+    """Run `function(*args)` in a freshly spawned interpreter (so model threads and caches
+    start clean) and return its result. The child may start its own worker pool."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(queue, function, args))
+    process.start()
+    ok, value = queue.get()
+    process.join()
+    if not ok:
+        raise RuntimeError(value)
+    return value
+
+
+def _child(queue, function, args) -> None:
+    try:
+        queue.put((True, function(*args)))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        import traceback
+
+        queue.put((False, f"{exc}\n{traceback.format_exc()}"))
+
+
+def time_labelcheck(paths: list[str], workers: int, threads: int | None) -> float:
+    """Seconds to scan `paths` (full scan, JSON report), after a warm-up outside the clock
+    when `workers` is 1 (a pool's start-up is part of a batch and stays on the clock).
+    `threads` sets LABELCHECK_OCR_THREADS (None: labelcheck's default)."""
+    if threads:
+        os.environ["LABELCHECK_OCR_THREADS"] = str(threads)
+    from labelcheck.batch import scan_many
+    from labelcheck.policy import Policy
+    from labelcheck.sources.base import ScanOptions
+
+    policy, options = Policy.load("default"), ScanOptions()
+    if workers == 1:
+        for report in scan_many(paths[:WARM_UP], policy, options, 1):
+            json.dumps(report.to_dict())
+    started = time.perf_counter()
+    for report in scan_many(paths, policy, options, workers):
+        json.dumps(report.to_dict())
+    return time.perf_counter() - started
+
+
+def time_tesseract(paths: list[str], parallel: int, omp_limit: int | None) -> float:
+    """Seconds for tesseract over `paths`, `parallel` processes at a time."""
+    started = time.perf_counter()
+    tesseract_all(paths, parallel, omp_limit)
+    return time.perf_counter() - started
+
+
+def profile_scan(paths: list[str], threads: int | None) -> dict:
+    """Where a full scan's time goes: exclusive seconds per part (picture decode, text
+    detection, text recognition, OCR glue, each source's own work, the scanner itself).
+    Timers wrap the real functions and subtract the timed calls nested inside them (the
+    decode runs inside whichever pixel source asks for the pixels first, the OCR inside the
+    visible-label source); nothing else changes."""
+    if threads:
+        os.environ["LABELCHECK_OCR_THREADS"] = str(threads)
+    from functools import cached_property
+
+    import labelcheck
+    from labelcheck import ocr
+    from labelcheck.media import Media
+    from labelcheck.sources.base import Source
+
+    spent = defaultdict(float)
+    nested = [0.0]  # time spent in timed calls under the current one
+
+    def timed_call(key, function, *args, **kwargs):
+        nested.append(0.0)
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            spent[key] += elapsed - nested.pop()
+            nested[-1] += elapsed
+
+    def timed(key, function):
+        return lambda *args, **kwargs: timed_call(key, function, *args, **kwargs)
+
+    detector, recogniser = ocr._models()
+    models = (timed("detection", detector), timed("recognition", recogniser))
+    ocr._models = lambda: models
+    for name in ("image", "rgb"):
+        prop = cached_property(timed("decode", getattr(Media, name).func))
+        prop.__set_name__(Media, name)
+        setattr(Media, name, prop)
+    ocr.read_lines = timed("ocr glue", ocr.read_lines)
+    base_run = Source.run
+    Source.run = lambda self, *args: timed_call(f"source {self.name}", base_run, self, *args)
+
+    for path in paths[:WARM_UP]:
+        labelcheck.scan(path)
+    spent.clear()
+    started = time.perf_counter()
+    for path in paths:
+        json.dumps(labelcheck.scan(path).to_dict())
+    total = time.perf_counter() - started
+    return {"total": total, "images": len(paths), "spent": dict(spent)}
+
+
+def breakdown(profile: dict) -> list[tuple[str, float]]:
+    """Milliseconds per image per part, from `profile_scan`'s exclusive timers."""
+    n, spent = profile["images"], dict(profile["spent"])
+    parts = [("picture decode (Pillow JPEG + RGB array)", spent.pop("decode", 0)),
+             ("text detection (PP-OCRv4 det, 640 px)", spent.pop("detection", 0)),
+             ("text recognition (PP-OCRv4 rec, batched crops)", spent.pop("recognition", 0)),
+             ("OCR glue (resize, boxes, crops)", spent.pop("ocr glue", 0)),
+             ("visible-label rest (lexicon, measuring, icon check)",
+              spent.pop("source visible_label", 0))]
+    for key, value in sorted(spent.items(), key=lambda kv: -kv[1]):
+        parts.append((key.replace("source ", "source: "), value))
+    parts.append(("scanner rest (file read, SHA-256, policy, report, JSON)",
+                  profile["total"] - sum(v for _, v in parts)))
+    return [(name, 1000 * value / n) for name, value in parts]
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def pct(hits: int, total: int) -> str:
+    return f"{hits}/{total} ({100 * hits / total:.1f}%)" if total else "-"
+
+
+def recall_table(dimension: str, lc: dict, ts: dict | None) -> list[str]:
+    """Markdown rows for one dimension of the recall table."""
+    header = f"| {dimension} | labelcheck recall |" + (" tesseract recall |" if ts else "")
+    rule = "|---|---:|" + ("---:|" if ts else "")
+    rows = [header, rule]
+    keys = [k for k in lc if k.startswith(f"{dimension}=")]
+    order = [b[2] for b in SIZE_BUCKETS]
+    keys.sort(key=lambda k: (order.index(k.split("=", 1)[1]) if dimension == "size"
+                             and k.split("=", 1)[1] in order else 99, k))
+    for key in keys:
+        row = f"| {key.split('=', 1)[1]} | {pct(lc[key]['hits'], lc[key]['total'])} |"
+        if ts:
+            row += f" {pct(ts[key]['hits'], ts[key]['total'])} |"
+        rows.append(row)
+    return rows
+
+
+def markdown(data: dict) -> str:
+    """Every table of the run, ready for docs/BENCHMARKS.md."""
+    info, lc, ts = data["machine"], data["labelcheck"]["score"], data.get("tesseract", {})
+    ts_score = ts.get("score")
+    out = [f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
+           f"rapidocr-onnxruntime {info.get('rapidocr_onnxruntime', '?')}, onnxruntime "
+           f"{info.get('onnxruntime', '?')}, {info.get('tesseract', 'no tesseract')}; load average "
+           f"at start {info['load_average_at_start'][0]:.2f}.",
+           "",
+           f"Image set: {data['images']} images ({data['positives']} with a visible label, "
+           f"{data['negatives']} negatives with confusable words) from {data['folder']}.",
+           "", "### Detection", ""]
+    out += ["| engine | recall (positives) | false positives (negatives) |", "|---|---:|---:|"]
+    out.append(f"| labelcheck scan (full, default policy) | "
+               f"{pct(lc['all=all']['hits'], lc['all=all']['total'])} | "
+               f"{pct(lc['negatives=all']['hits'], lc['negatives=all']['total'])} |")
+    if ts_score:
+        out.append(f"| tesseract -l eng (default psm) + labelcheck lexicon | "
+                   f"{pct(ts_score['all=all']['hits'], ts_score['all=all']['total'])} | "
+                   f"{pct(ts_score['negatives=all']['hits'], ts_score['negatives=all']['total'])}"
+                   " |")
+    for dimension in ("language", "style", "position", "size", "cut"):
+        out += ["", *recall_table(dimension, lc, ts_score)]
+    neg_lang = [k for k in lc if k.startswith("negatives language=")]
+    if neg_lang:
+        out += ["", "| negatives by language | labelcheck FP |" + (" tesseract FP |"
+                                                                     if ts_score else ""),
+                "|---|---:|" + ("---:|" if ts_score else "")]
+        for key in sorted(neg_lang):
+            row = f"| {key.split('=', 1)[1]} | {pct(lc[key]['hits'], lc[key]['total'])} |"
+            if ts_score:
+                row += f" {pct(ts_score[key]['hits'], ts_score[key]['total'])} |"
+            out.append(row)
+    m = data["labelcheck"]["measurement"]
+    if m["count"]:
+        out += ["", "### Measurement (detected positives)", "",
+                "| measure | value |", "|---|---:|",
+                f"| labels measured | {m['count']} |",
+                f"| text height: median abs. error (share of shorter side) | "
+                f"{_pp(m['height_abs_err_median'])} |",
+                f"| text height: 90th percentile abs. error | {_pp(m['height_abs_err_p90'])} |",
+                f"| text height: median relative error | {_pc(m['height_rel_err_median'])} |",
+                f"| box IoU with the true label box: median | {_f(m['box_iou_median'])} |",
+                f"| boxes with IoU < 0.5 | {m['box_iou_below_0_5']} |",
+                f"| position class agrees with the generator's position name | "
+                f"{_pc(m['position_agree'])} (n={m['position_agree_n']}) |",
+                f"| position class agrees with the class of the true box | "
+                f"{_pc(m['position_agree_truth_box'])} |"]
+    speed = data.get("speed")
+    if speed:
+        out += ["", f"### Speed ({speed['images']} images, {speed['size']}, "
+                f"{speed['positives']} positives + {speed['negatives']} negatives)", "",
+                "| engine | wall s | images/s | x tesseract sequential |", "|---|---:|---:|---:|"]
+        base = next((r["seconds"] for r in speed["rows"] if r.get("baseline")), None)
+        for row in speed["rows"]:
+            ratio = f"{base / row['seconds']:.2f}x" if base else "n/a"
+            out.append(f"| {row['name']} | {row['seconds']:.1f} | "
+                       f"{speed['images'] / row['seconds']:.2f} | {ratio} |")
+        for title, parts in speed.get("breakdown", {}).items():
+            total = sum(v for _, v in parts)
+            out += ["", f"Where the time goes, {title} ({PROFILE_SAMPLE} images, ms per image):",
+                    "", "| part | ms/image | share |", "|---|---:|---:|"]
+            for name, value in parts:
+                out.append(f"| {name} | {value:.1f} | {100 * value / total:.0f}% |")
+            out.append(f"| **total** | **{total:.1f}** | 100% |")
+    return "\n".join(out) + "\n"
+
+
+def _pp(value):
+    return "-" if value is None else f"{100 * value:.2f} pp"
+
+
+def _pc(value):
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _f(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def error_lists(entries: list[dict], lc: dict, ts: dict | None) -> dict:
+    """Missed positives and false positives of both engines, with what the OCR read."""
+    missed, false = [], []
+    for entry in entries:
+        findings = lc[entry["path"]]["visible"]
+        base = {"file": entry["file"], "language": entry.get("language"),
+                "text": entry.get("text"), "style": entry.get("style"),
+                "position": entry.get("position"), "cut": entry.get("cut"),
+                "text_height_ratio": entry.get("text_height_ratio")}
+        if entry["positive"] and not findings:
+            missed.append({**base, "ocr_lines": ocr_lines(entry["path"])})
+        elif not entry["positive"] and findings:
+            false.append({**base, "findings": [
+                {"code": f["code"], "text": f["measurements"].get("text"),
+                 "phrase": f["measurements"].get("phrase"), "lang": f["measurements"].get("lang")}
+                for f in findings], "ocr_lines": ocr_lines(entry["path"])})
+    out = {"labelcheck_missed": missed, "labelcheck_false_positives": false}
+    if ts:
+        out["tesseract_false_positives"] = [
+            {"file": e["file"], "hits": ts["hits"][e["path"]]} for e in entries
+            if not e["positive"] and ts["hits"][e["path"]]]
+        out["tesseract_missed_count"] = sum(
+            1 for e in entries if e["positive"] and not ts["hits"][e["path"]])
+    return out
+
+
+def error_markdown(errors: dict) -> str:
+    """The missed positives and false positives as Markdown lists."""
+    out = [f"### labelcheck missed positives ({len(errors['labelcheck_missed'])})", ""]
+    for e in errors["labelcheck_missed"]:
+        lines = "; ".join(f"{l['text']!r} ({l['score']:.2f})" for l in e["ocr_lines"]) or "nothing"
+        out.append(f"- `{e['file']}` [{e['language']}, {e['style']}, {e['position']}, "
+                   f"h={e['text_height_ratio']}, cut={e['cut']}] label {e['text']!r}: OCR read "
+                   f"{lines}")
+    out += ["", f"### labelcheck false positives ({len(errors['labelcheck_false_positives'])})",
+            ""]
+    for e in errors["labelcheck_false_positives"]:
+        hits = "; ".join(f"{f['code']} {f['text']!r} -> {f['phrase']!r} ({f['lang']})"
+                         for f in e["findings"])
+        lines = "; ".join(repr(l["text"]) for l in e["ocr_lines"])
+        out.append(f"- `{e['file']}` [{e['language']}] text {e['text']!r}: {hits}. OCR lines: "
+                   f"{lines}")
+    if "tesseract_false_positives" in errors:
+        out += ["", f"### tesseract false positives ({len(errors['tesseract_false_positives'])})",
+                ""]
+        for e in errors["tesseract_false_positives"]:
+            hits = "; ".join(f"{h['text']!r} -> {h['phrase']!r}" for h in e["hits"])
+            out.append(f"- `{e['file']}`: {hits}")
+    return "\n".join(out) + "\n"
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER,
+                        help="folder with the generated images and manifest.json")
+    parser.add_argument("--subset", type=int, default=120,
+                        help="images in the speed subset (half positives, half negatives)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes for labelcheck batches and parallel tesseract "
+                             "(default: all cores)")
+    parser.add_argument("--skip-tesseract", action="store_true", help="no tesseract baseline")
+    parser.add_argument("--skip-speed", action="store_true", help="accuracy only")
+    args = parser.parse_args()
+    if not (args.folder / "manifest.json").is_file():
+        print(f"no manifest.json in {args.folder}", file=sys.stderr)
+        return 2
+    use_tesseract = not args.skip_tesseract and shutil.which("tesseract") is not None
+    entries = load_manifest(args.folder)
+    paths = [e["path"] for e in entries]
+    info = machine()
+    print(f"# {info['cpu']}, {info['cores']} cores; {len(entries)} images", file=sys.stderr)
+
+    data = {"machine": info, "folder": str(args.folder.relative_to(ROOT)
+                                           if args.folder.is_relative_to(ROOT) else args.folder),
+            "images": len(entries), "positives": sum(e["positive"] for e in entries),
+            "negatives": sum(not e["positive"] for e in entries), "workers": args.workers}
+
+    started = time.perf_counter()
+    lc = scan_all(paths, args.workers)
+    data["labelcheck"] = {
+        "seconds": time.perf_counter() - started,
+        "score": score(entries, {p: bool(r["visible"]) for p, r in lc.items()}),
+        "measurement": measurement_accuracy(entries, lc),
+        "per_image": {Path(p).name: r for p, r in lc.items()}}
+    print(f"# labelcheck accuracy pass: {data['labelcheck']['seconds']:.1f} s", file=sys.stderr)
+
+    ts = None
+    if use_tesseract:
+        started = time.perf_counter()
+        texts = tesseract_all(paths, args.workers, omp_limit=1)
+        hits = {p: judge_text(t) for p, t in texts.items()}
+        ts = {"hits": hits}
+        data["tesseract"] = {"seconds": time.perf_counter() - started,
+                             "score": score(entries, {p: bool(h) for p, h in hits.items()}),
+                             "per_image": {Path(p).name: {"text": texts[p], "hits": hits[p]}
+                                           for p in paths}}
+        print(f"# tesseract accuracy pass: {data['tesseract']['seconds']:.1f} s",
+              file=sys.stderr)
+
+    if not args.skip_speed:
+        data["speed"] = run_speed(entries, args, use_tesseract)
+
+    errors = error_lists(entries, lc, ts)
+    data["errors"] = errors
+    text = markdown(data)
+    detail = error_markdown(errors)
+    print(text)
+    print(detail)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "visible_labels.md").write_text(text + "\n" + detail)
+    (OUT / "visible_labels.json").write_text(json.dumps(data, indent=1, default=str))
+    return 0
+
+
+def run_speed(entries: list[dict], args, use_tesseract: bool) -> dict:
+    """Every speed measurement on the fixed subset, each labelcheck run in a fresh process."""
+    subset = speed_subset(entries, args.subset)
+    paths = [e["path"] for e in subset]
+    width, height = subset[0]["size"]
+    cores = os.cpu_count() or 1
+    rows = []
+
+    def add(name, seconds, baseline=False):
+        rows.append({"name": name, "seconds": seconds, "baseline": baseline})
+        print(f"# {name}: {seconds:.1f} s", file=sys.stderr)
+
+    add(f"labelcheck scan, 1 process, OCR on {cores} threads (default for one scan)",
+        in_fresh_process(time_labelcheck, paths, 1, None))
+    add("labelcheck scan, 1 process, OCR on 1 thread (one core)",
+        in_fresh_process(time_labelcheck, paths, 1, 1))
+    add(f"labelcheck scan --workers {args.workers} (pool start included)",
+        in_fresh_process(time_labelcheck, paths, args.workers, None))
+    if use_tesseract:
+        add("tesseract, sequential, OpenMP default", time_tesseract(paths, 1, None),
+            baseline=True)
+        add("tesseract, sequential, OMP_THREAD_LIMIT=1", time_tesseract(paths, 1, 1))
+        add(f"tesseract, {args.workers} parallel processes, OMP_THREAD_LIMIT=1",
+            time_tesseract(paths, args.workers, 1))
+        add(f"tesseract, {args.workers} parallel processes, OpenMP default",
+            time_tesseract(paths, args.workers, None))
+    sample = paths[:PROFILE_SAMPLE // 2] + paths[-(PROFILE_SAMPLE - PROFILE_SAMPLE // 2):]
+    profiles = {"one core (LABELCHECK_OCR_THREADS=1, as in a batch worker)":
+                in_fresh_process(profile_scan, sample, 1),
+                f"one process, OCR on {cores} threads": in_fresh_process(profile_scan, sample,
+                                                                          None)}
+    return {"images": len(paths), "size": f"{width}x{height}",
+            "positives": sum(e["positive"] for e in subset),
+            "negatives": sum(not e["positive"] for e in subset),
+            "files": [e["file"] for e in subset], "rows": rows,
+            "profiles": profiles,
+            "breakdown": {title: breakdown(p) for title, p in profiles.items()}}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
