@@ -20,7 +20,12 @@ _job: tuple[Policy, ScanOptions] | None = None
 
 def scan_many(paths: Iterable[str], policy: Policy, options: ScanOptions,
               workers: int | None = None) -> Iterator[Report]:
-    """`scan` every path; `workers` processes (default: all cores), 1 means in-process."""
+    """`scan` every path; `workers` processes (default: all cores), 1 means in-process.
+
+    Workers start from a fork server, which imports the calling script's main module again:
+    scripts that call this must keep their top level under ``if __name__ == "__main__":``,
+    as with any multiprocessing code.
+    """
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         for path in paths:

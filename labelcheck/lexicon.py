@@ -4,7 +4,7 @@ OCR misreads "AI" as "Al", "A1" or "A|", drops diacritics and splits labels over
 while ads are full of words that merely contain "ai" (RAIN, Thailand, PAID, Al Pacino). So text
 is compared word by word after folding case, diacritics and the known confusions; "ai" is never
 matched inside another word, and a bare "AI" counts only as a whole line (and, for icons, only
-inside an icon shape: see `labelcheck.sources.visible_label`).
+with more confidence inside an icon shape: see `labelcheck.sources.visible_label`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from labelcheck.vocabulary import load_data
 SPECIAL_FOLDS = str.maketrans({"đ": "d", "Đ": "D", "ß": "ss", "ł": "l", "Ł": "L", "ø": "o",
                                "’": "'", "‘": "'"})
 TOKEN = re.compile(r"[A-Za-z0-9|!]+|[^\W\d_A-Za-z]+|\d+", re.UNICODE)
+# French elisions (l'IA, d'IA; OCR reads l' as I'), also when the space before them was lost.
+ELISION = re.compile(r"(?<![A-Za-z])[lLI1|dDjJ]['’`´]|[lLI1|]['’`´](?=[Il1|]A)")
+CONFUSABLE = str.maketrans({"1": "l", "|": "l", "i": "l", "0": "o", "v": "y", "5": "s"})
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 MIN_PARTIAL_CHARS = 2
+AI_WORDS = frozenset({"ai", "ia", "ki"})
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Entry:
     phrase: str
     tokens: tuple[str, ...] = ()
     pattern: re.Pattern | None = None
-    needs_icon_shape: bool = False
+    icon: bool = False
     gb45438: bool = False
 
 
@@ -41,7 +45,7 @@ class LabelMatch:
     lang: str
     phrase: str
     rules: list[str] = field(default_factory=list)
-    needs_icon_shape: bool = False
+    icon: bool = False
     partial: bool = False
 
 
@@ -56,13 +60,22 @@ def tokens(text: str) -> list[str]:
     before case is folded), then lower case."""
     text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text)
                                  .translate(SPECIAL_FOLDS))
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    return [_aliases().get(raw) or raw.casefold() for raw in TOKEN.findall(text)]
+    text = ELISION.sub(" ", "".join(ch for ch in text if unicodedata.category(ch) != "Mn"))
+    words = []
+    for raw in TOKEN.findall(text):
+        words.extend(_resolve(raw))
+    return words
 
 
-def folded(text: str) -> str:
-    """The folded words joined without spaces, for CJK patterns."""
-    return "".join(tokens(text))
+def _resolve(raw: str) -> list[str]:
+    """One raw token as folded words: an alias, an alias with stray digits glued on by the
+    OCR ("AI2" for "AI" next to unreadable Hangul), or the word itself."""
+    aliases = _aliases()
+    if raw in aliases:
+        return [aliases[raw]]
+    if raw[:2] in aliases and raw[2:].isdigit():
+        return [aliases[raw[:2]], raw[2:]]
+    return [raw.casefold()]
 
 
 @cache
@@ -72,7 +85,7 @@ def entries() -> tuple[Entry, ...]:
         for phrase in group["phrases"]:
             pattern = re.compile(phrase) if group["match"] == "regex" else None
             out.append(Entry(group["lang"], group["match"], phrase, tuple(tokens(phrase)),
-                             pattern, group.get("needs_icon_shape", False),
+                             pattern, group.get("icon", False),
                              group.get("gb45438", False)))
     return tuple(out)
 
@@ -85,7 +98,7 @@ def match_label(text: str) -> LabelMatch | None:
     for entry in entries():
         if _matches(entry, words):
             return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words),
-                              entry.needs_icon_shape)
+                              entry.icon)
     return None
 
 
@@ -99,7 +112,7 @@ def match_partial(text: str) -> LabelMatch | None:
         if entry.match != "phrase" or len(entry.tokens) < 2 or len(words) > len(entry.tokens):
             continue
         if _is_cut_end(words, entry.tokens) or _is_cut_start(words, entry.tokens):
-            if {"ai", "ia", "ki"} & set(words) or len(words) >= 2:
+            if AI_WORDS & set(words) or len(words) >= 2:
                 return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), partial=True)
     return None
 
@@ -108,7 +121,7 @@ def gb45438_rules(words: list[str]) -> list[str]:
     """``["gb45438"]`` when the text has GB 45438's explicit-label wording: "AI" or "人工智能"
     together with "生成" or "合成"."""
     joined = "".join(words)
-    names_ai = "ai" in words or "人工智能" in joined or re.search(r"ai(?=[^a-z])", joined)
+    names_ai = "ai" in words or "人工智能" in joined
     return ["gb45438"] if names_ai and ("生成" in joined or "合成" in joined) else []
 
 
@@ -116,16 +129,35 @@ def _matches(entry: Entry, words: list[str]) -> bool:
     if entry.match == "whole":
         return tuple(words) == entry.tokens
     if entry.match == "regex":
-        return bool(entry.pattern.search(" ".join(words)) or
-                    entry.pattern.search("".join(words)))
+        return bool(entry.pattern.search(" ".join(words)))
     span = len(entry.tokens)
-    return any(all(_same(a, b) for a, b in zip(words[i:i + span], entry.tokens))
-               for i in range(len(words) - span + 1))
+    if any(all(_same(a, b) for a, b in zip(words[i:i + span], entry.tokens))
+           for i in range(len(words) - span + 1)):
+        return True
+    return _joined_match(words, "".join(entry.tokens))
+
+
+def _joined_match(words: list[str], joined: str) -> bool:
+    """The phrase with its spaces lost ("MitKIerstellt", "Feito comIA"): some run of whole
+    words spells the phrase exactly, so "Made with aim" never passes for "made with AI"."""
+    for start in range(len(words)):
+        text = ""
+        for word in words[start:]:
+            text += word
+            if text == joined:
+                return True
+            if len(text) >= len(joined):
+                break
+    return False
 
 
 def _same(seen: str, expected: str) -> bool:
     """Word equality that forgives one OCR slip in long words, never in short ones."""
     if seen == expected:
+        return True
+    if expected in AI_WORDS:  # "la" is an article, not a misread "IA"
+        return False
+    if seen.translate(CONFUSABLE) == expected.translate(CONFUSABLE):
         return True
     allowed = 2 if len(expected) >= 9 else 1 if len(expected) >= 5 else 0
     return allowed > 0 and abs(len(seen) - len(expected)) <= allowed and \
@@ -147,8 +179,8 @@ def _is_cut_end(words: list[str], phrase: tuple[str, ...]) -> bool:
     """`words` are the phrase's first words, the last one cut short (right border)."""
     head, last = words[:-1], words[-1]
     target = phrase[len(head)]
-    return all(_same(a, b) for a, b in zip(head, phrase)) and len(last) >= MIN_PARTIAL_CHARS \
-        and _fragment(last, target[:len(last)]) and (last != target or len(words) < len(phrase))
+    return all(_same(a, b) for a, b in zip(head, phrase)) and \
+        _cut_word(last, target, target[:len(last)], whole_ok=len(words) < len(phrase))
 
 
 def _is_cut_start(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -156,11 +188,16 @@ def _is_cut_start(words: list[str], phrase: tuple[str, ...]) -> bool:
     first, tail = words[0], words[1:]
     offset = len(phrase) - len(words)
     target = phrase[offset]
-    return all(_same(a, b) for a, b in zip(tail, phrase[offset + 1:])) \
-        and len(first) >= MIN_PARTIAL_CHARS and _fragment(first, target[-len(first):])
+    return all(_same(a, b) for a, b in zip(tail, phrase[offset + 1:])) and \
+        _cut_word(first, target, target[-len(first):], whole_ok=len(words) < len(phrase))
 
 
-def _fragment(seen: str, expected: str) -> bool:
-    """A cut word: the letters at the cut are often misread, so three or more letters may
-    carry one slip."""
-    return seen == expected or (len(seen) >= 3 and _distance(seen, expected) <= 1)
+def _cut_word(seen: str, word: str, kept: str, whole_ok: bool) -> bool:
+    """`seen` is what the border left of `word` (`kept`: the same number of letters from
+    the uncut side). The letters at the cut are often misread, so three or more may carry
+    one slip; a whole word counts only when other words of the phrase were cut away."""
+    if seen == word:
+        return whole_ok
+    if len(seen) < MIN_PARTIAL_CHARS or len(seen) >= len(word) or word in AI_WORDS:
+        return False
+    return seen == kept or (len(seen) >= 3 and _distance(seen, kept) <= 1)

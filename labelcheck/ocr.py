@@ -61,12 +61,21 @@ def read_lines(rgb: np.ndarray) -> list[TextLine]:
                        interpolation=cv2.INTER_AREA) if scale < 1 else bgr
     quads, _ = detector(small)
     boxes = _candidate_boxes(quads, scale, width, height)
+    return [TextLine(text, score, box) for (text, score), box in zip(recognise(bgr, boxes),
+                                                                      boxes)]
+
+
+def recognise(bgr: np.ndarray, boxes) -> list[tuple[str, float]]:
+    """Text and score for each (x, y, w, h) box of a BGR picture, in one batched pass.
+
+    A box whose text the model cannot read at all (a script outside its alphabet, such as
+    Hangul) comes back as ``("", 0.0)``, so callers can look at it more closely.
+    """
     if not boxes:
         return []
-    crops = [bgr[y:y + h, x:x + w] for x, y, w, h in boxes]
-    results, _ = recogniser(crops)
-    return [TextLine(text.strip(), float(score), box)
-            for (text, score), box in zip(results, boxes) if text.strip()]
+    _, recogniser = _models()
+    results, _ = recogniser([bgr[y:y + h, x:x + w] for x, y, w, h in boxes])
+    return [(text.strip(), float(score)) for text, score in results]
 
 
 def _candidate_boxes(quads, scale: float, width: int, height: int):

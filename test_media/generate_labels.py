@@ -400,7 +400,7 @@ PALETTES = [
 SKIN = [(241, 194, 167), (224, 172, 135), (198, 134, 96), (141, 85, 56), (94, 58, 40),
         (255, 219, 190)]
 SCENES = ["product", "person", "landscape"]
-SUB = 3  # the scene is painted at 1/SUB resolution and upscaled (soft, photo-like)
+SUB = 4  # the scene is painted at 1/SUB resolution and upscaled (soft, photo-like)
 
 
 def _cover(sd: np.ndarray, soft: float = 1.0) -> np.ndarray:
@@ -497,8 +497,8 @@ def _paint_person(img, xx, yy, w, h, rng, pal):
                    [int(rng.integers(5))], rng, 10)
     light = float(rng.choice([-1.0, 1.0]))
     # body: a wide ellipse cut by the bottom edge
-    body = _cover(_sd_ellipse(xx, yy, cx, cy + ry * 3.4, rx * 3.3, ry * 2.3), 1.2)
-    tb = np.clip((xx - cx) / (rx * 3.3), -1, 1)
+    body = _cover(_sd_rrect(xx, yy, cx, cy + ry * 3.2, rx * 3.0, ry * 2.0, rx * 1.6), 1.2)
+    tb = np.clip((xx - cx) / (rx * 3.0), -1, 1)
     img = _mix(img, cloth * (0.8 + 0.25 * light * tb)[..., None], body)
     neck = _cover(_sd_rrect(xx, yy, cx, cy + ry * 1.05, rx * 0.42, ry * 0.45, rx * 0.2))
     img = _mix(img, skin * 0.82, neck * (1 - body))
@@ -515,7 +515,8 @@ def _paint_person(img, xx, yy, w, h, rng, pal):
         eye = _cover(_sd_ellipse(xx, yy, cx + ex * rx, cy + 0.05 * ry, rx * 0.1, ry * 0.05), 0.8)
         img = _mix(img, (40, 30, 30), eye * 0.8)
     mouth = _cover(_sd_ellipse(xx, yy, cx, cy + 0.52 * ry, rx * 0.22, ry * 0.045), 0.8)
-    return _mix(img, skin * 0.6, mouth * 0.7)
+    img = _mix(img, skin * 0.6, mouth * 0.7)
+    return img, (cx - rx * 1.1, cy - ry * 1.1, cx + rx * 1.1, cy + ry * 1.1)
 
 
 def _paint_landscape(img, xx, yy, w, h, rng, pal):
@@ -540,10 +541,12 @@ def _paint_landscape(img, xx, yy, w, h, rng, pal):
     return _mix(img, sea_col * grad, sea)
 
 
-def make_background(width: int, height: int, rng: np.random.Generator,
-                    scene: str) -> tuple[Image.Image, np.ndarray]:
-    """A photo-like RGB scene of ``width`` x ``height`` and its luminance map (0..1) at 1/SUB
-    resolution (used to pick contrasting text colours)."""
+def make_background(width: int, height: int, rng: np.random.Generator, scene: str
+                    ) -> tuple[Image.Image, np.ndarray, list[tuple[float, float, float, float]]]:
+    """A photo-like RGB scene of ``width`` x ``height`` ("product", "person" or "landscape"),
+    its luminance map (0..1) at 1/SUB resolution (used to pick contrasting text colours) and
+    the boxes ad texts should keep clear of (a face), in full-size pixels."""
+    keep_clear: list[tuple[float, float, float, float]] = []
     w, h = width // SUB, height // SUB
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     pal = PALETTES[int(rng.integers(len(PALETTES)))]
@@ -567,7 +570,8 @@ def make_background(width: int, height: int, rng: np.random.Generator,
     if scene == "product":
         img = _paint_product(img, xx, yy, w, h, rng, pal)
     elif scene == "person":
-        img = _paint_person(img, xx, yy, w, h, rng, pal)
+        img, face = _paint_person(img, xx, yy, w, h, rng, pal)
+        keep_clear.append(tuple(v * SUB for v in face))
     else:
         img = _paint_landscape(img, xx, yy, w, h, rng, pal)
     vignette = 1 - 0.22 * (((xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2) / 0.5)
@@ -577,7 +581,7 @@ def make_background(width: int, height: int, rng: np.random.Generator,
     big = small.resize((width, height), Image.Resampling.BICUBIC)
     grain = Image.fromarray(rng.integers(0, 11, size=(height, width), dtype=np.uint8), "L")
     noisy = ImageChops.add(big, Image.merge("RGB", (grain, grain, grain)), 1.0, -5)
-    return noisy, lum
+    return noisy, lum, keep_clear
 
 
 def region_luminance(lum: np.ndarray, box: Sequence[float]) -> float:
@@ -751,7 +755,8 @@ def make_badge(style: str, text: TextBlock, icon: bool = False) -> Badge:
     icon_w = int(round(cap * 1.15)) if icon else 0
     gap = int(round(cap * 0.4)) if icon else 0
     bw, bh = tw + 2 * px + icon_w + gap, th + 2 * py
-    radius = {"pill": bh / 2, "outline_pill": bh / 2, "dark_box": cap * 0.2,
+    pill_radius = min(bh / 2, cap * 1.2)  # fully round ends on one line, softer on two
+    radius = {"pill": pill_radius, "outline_pill": pill_radius, "dark_box": cap * 0.2,
               "light_box": cap * 0.2, "button": cap * 0.35}[style]
     outline = max(1, int(round(cap * 0.09))) if style == "outline_pill" else 0
     return Badge(style, text, (bw, bh), (px + icon_w + gap, py), (0, 0, bw, bh), radius, icon,
@@ -1140,7 +1145,7 @@ def render_item(item: dict[str, Any], out_dir: str) -> dict[str, Any]:
     r = random.Random(key)
     rng = np.random.default_rng([BASE_SEED, 1 if item["positive"] else 2, item["index"]])
     W, H = item["canvas"]
-    bg, lum = make_background(W, H, rng, item["scene"])
+    bg, lum, keep_clear = make_background(W, H, rng, item["scene"])
     canvas = bg.convert("RGBA")
     occupied: list[tuple[float, float, float, float]] = []
     label = None
@@ -1150,7 +1155,7 @@ def render_item(item: dict[str, Any], out_dir: str) -> dict[str, Any]:
         vis = (x + vx0, y + vy0, x + vx1, y + vy1)
         occupied.append(_grow(vis, 0.02 * min(W, H)))
         label = (badge, x, y, extras, vis)
-    texts, confusables = draw_ad_texts(canvas, lum, item, r, occupied)
+    texts, confusables = draw_ad_texts(canvas, lum, item, r, occupied + keep_clear)
     entry: dict[str, Any] = {"file": item["file"], "positive": item["positive"],
                              "language": None, "text": None, "box": None,
                              "text_height_ratio": None, "position": None, "style": None,

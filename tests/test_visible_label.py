@@ -74,7 +74,7 @@ def test_lexicon_words_and_confusables():
         assert match_label(text), text
     for text in CONFUSABLES + ("Spain", "HECHO CON LA MEJOR CALIDAD", "智能手机", "生成器"):
         assert match_label(text) is None, text
-    assert match_label("Al").needs_icon_shape  # a bare "AI" needs an icon around it
+    assert match_label("Al").icon  # a bare "AI" is the EU icon's text
     assert match_partial("AI-gener").phrase == "AI generated"
     assert match_partial("nerated") is None
 
@@ -104,12 +104,13 @@ def test_label_cut_by_the_border_means_stripped():
     assert report.verdict is Verdict.STRIPPED and report.ai_generated
 
 
-def test_eu_icon_needs_its_shape():
-    with_shape = scan(icon(ad(), "AI", (960, 60), 48), policy="default")
-    assert [f.code for f in visible(with_shape)] == ["visible.icon"]
+def test_eu_icon_is_recognised_by_its_shape():
+    [shaped] = visible(scan(icon(ad(), "AI", (960, 60), 48)))
+    assert shaped.code == "visible.icon" and shaped.confidence > 0.8
     bare = ImageDraw.Draw(image := ad())
-    bare.text((960, 60), "Al", font=font(48), fill=(255, 255, 255))
-    assert visible(scan(image)) == []
+    bare.text((960, 60), "AI", font=font(48), fill=(255, 255, 255))
+    [plain] = visible(scan(image))
+    assert plain.code == "visible.label" and plain.confidence < 0.75
 
 
 def test_cr_pin_without_manifest_is_removal_evidence():

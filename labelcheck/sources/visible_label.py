@@ -4,8 +4,8 @@ The OCR reads text lines (`labelcheck.ocr`), the lexicon decides which are AI la
 (`labelcheck.lexicon`), and this module measures each label the way the rules read it: where
 it sits (corner, edge, centre), how tall its text is against the picture's shorter side, and
 how well it stands out (WCAG contrast ratio). A label cut by the picture's border is evidence
-that the picture was cropped to remove it. Bare icons ("AI", the Content Credentials "CR" pin)
-count only when the letters sit inside an icon shape, so a stray "Al" in a caption doesn't.
+that the picture was cropped to remove it. Icons (the EU "AI" icon, the Content Credentials
+"CR" pin) are recognised by their shape around the letters.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from labelcheck.model import Kind
 from labelcheck.sources.base import PIXELS, Source
 
 EDGE_BAND = 0.15  # a box within this share of a side from the border is "at" that border
-BORDER_TOUCH_PX = 2
+BORDER_TOUCH = 0.01  # within 1% of the shorter side of the border: cut by it
+BARE_ICON_CONFIDENCE = 0.7  # "AI" alone on a line without an icon around it
 MERGE_GAP = 0.8  # two lines this close (in line heights) may be one label split in two
+UNREADABLE = "[unreadable]"  # stands for text in a script the OCR model cannot read
+UNREADABLE_CONFIDENCE = 0.7
 
 
 @dataclass
@@ -42,33 +45,37 @@ class VisibleLabelSource(Source):
 
     def find(self, media, options):
         rgb = media.rgb
-        lines = ocr.read_lines(rgb)
+        lines = _read_unreadable_starts(rgb, ocr.read_lines(rgb))
         used: set[int] = set()
         for index, line in enumerate(lines):
             match = lexicon.match_label(line.text)
-            if match and (not match.needs_icon_shape or has_icon_shape(rgb, line.box)):
+            if match:
                 used.add(index)
                 yield self._label(rgb, line.text, line.score, line.box, match)
-        for first, second in _stacked_pairs(lines, used):
+        for first, second in _neighbour_pairs(lines, used):
             text = f"{lines[first].text} {lines[second].text}"
             match = lexicon.match_label(text)
-            if match and not match.needs_icon_shape:
+            if match:
                 used |= {first, second}
                 yield self._label(rgb, text, min(lines[first].score, lines[second].score),
                                   _union(lines[first].box, lines[second].box), match)
         for index, line in enumerate(lines):
-            if index not in used:
+            if index not in used and line.text:
                 yield from self._partial_or_pin(media, rgb, line)
 
     def _label(self, rgb, text, score, box, match):
+        """An icon form ("AI") reads as an icon only inside an icon shape; bare, it is
+        still a label, held with less confidence."""
         measure = measure_label(rgb, box)
-        icon = " icon" if match.needs_icon_shape else ""
+        shaped = match.icon and has_icon_shape(rgb, box)
+        kind = " icon" if shaped else ""
+        confidence = score if shaped or not match.icon else score * BARE_ICON_CONFIDENCE
         return self.finding(
-            Kind.AI_DECLARATION, "visible.icon" if icon else "visible.label",
-            f'visible AI label{icon} "{text}" ({match.lang}) at the {measure.position}, text '
+            Kind.AI_DECLARATION, "visible.icon" if shaped else "visible.label",
+            f'visible AI label{kind} "{text}" ({match.lang}) at the {measure.position}, text '
             f"{measure.height_ratio:.1%} of the shorter side, contrast {measure.contrast:.1f}:1",
-            location=_location(rgb, measure.box), confidence=round(score, 3), channel="visible",
-            measurements=_measurements(text, match, measure))
+            location=_location(rgb, measure.box), confidence=round(confidence, 3),
+            channel="visible", measurements=_measurements(text, match, measure))
 
     def _partial_or_pin(self, media, rgb, line):
         measure = measure_label(rgb, line.box)
@@ -108,6 +115,7 @@ def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:
     x, y, w, h = box
     crop = np.ascontiguousarray(rgb[y:y + h, x:x + w])
     letters = _letter_mask(crop)
+    touch = BORDER_TOUCH * min(width, height)
     rows = np.flatnonzero(letters.any(axis=1))
     ink_height = (rows[-1] - rows[0] + 1) if rows.size else h
     return Measure(
@@ -115,9 +123,8 @@ def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:
         position=_position(box, width, height),
         height_ratio=ink_height / min(width, height),
         contrast=_contrast(crop, letters),
-        touches_border=(x <= BORDER_TOUCH_PX or y <= BORDER_TOUCH_PX
-                        or x + w >= width - BORDER_TOUCH_PX
-                        or y + h >= height - BORDER_TOUCH_PX))
+        touches_border=(x <= touch or y <= touch or x + w >= width - touch
+                        or y + h >= height - touch))
 
 
 def _letter_mask(crop: np.ndarray) -> np.ndarray:
@@ -200,19 +207,49 @@ def has_icon_shape(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return False
 
 
-def _stacked_pairs(lines, used):
-    """Pairs of lines stacked one above the other, close and overlapping: a label that the
-    OCR split in two ("AI-" / "generated")."""
-    for first, upper in enumerate(lines):
-        for second, lower in enumerate(lines):
-            if first == second or first in used or second in used:
+def _read_unreadable_starts(rgb, lines):
+    """Lines the model could not read (empty, or a letter or two across a wide box: a script
+    outside its alphabet, like Hangul) get their first half read alone: "AI 생성" then reads "AI", and the line becomes
+    "AI [unreadable]", which the lexicon's Korean entry accepts."""
+    blank = [index for index, line in enumerate(lines)
+             if not line.text or (len(line.text) <= 2 and line.box[2] >= 2.5 * line.box[3])]
+    if not blank:
+        return lines
+    halves = [(x, y, max(4, w // 2), h) for x, y, w, h in (lines[i].box for i in blank)]
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    lines = list(lines)
+    for index, (text, score) in zip(blank, ocr.recognise(bgr, halves)):
+        if text:
+            lines[index] = ocr.TextLine(f"{text} {UNREADABLE}", score * UNREADABLE_CONFIDENCE,
+                                        lines[index].box)
+    return lines
+
+
+def _neighbour_pairs(lines, used):
+    """Pairs of lines that may be one label the OCR split in two: stacked ("AI-" above
+    "generated") or side by side on one line ("Généré" | "par l'IA"), in reading order."""
+    for first, a in enumerate(lines):
+        for second, b in enumerate(lines):
+            if first == second or first in used or second in used or not (a.text and b.text):
                 continue
-            ux, uy, uw, uh = upper.box
-            lx, ly, lw, lh = lower.box
-            gap = ly - (uy + uh)
-            overlap = min(ux + uw, lx + lw) - max(ux, lx)
-            if -0.3 * uh <= gap <= MERGE_GAP * uh and overlap > 0.3 * min(uw, lw):
+            if _stacked(a.box, b.box) or _side_by_side(a.box, b.box):
                 yield first, second
+
+
+def _stacked(upper, lower) -> bool:
+    ux, uy, uw, uh = upper
+    lx, ly, lw, lh = lower
+    gap = ly - (uy + uh)
+    overlap = min(ux + uw, lx + lw) - max(ux, lx)
+    return -0.3 * uh <= gap <= MERGE_GAP * uh and overlap > 0.3 * min(uw, lw)
+
+
+def _side_by_side(left, right) -> bool:
+    lx, ly, lw, lh = left
+    rx, ry, rw, rh = right
+    gap = rx - (lx + lw)
+    overlap = min(ly + lh, ry + rh) - max(ly, ry)
+    return -0.6 * lh <= gap <= 1.5 * lh and overlap > 0.6 * min(lh, rh) and lx < rx
 
 
 def _union(a, b):
