@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "real_media"
 MEDIA = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".heif", ".heic", ".dng", ".tif", ".tiff",
          ".mp4", ".mov", ".m4s", ".pdf"}
@@ -77,15 +79,7 @@ def run_labelcheck(files: list[Path], workers: int = 1) -> None:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> int:

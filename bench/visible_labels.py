@@ -36,6 +36,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from machine import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDER = ROOT / "test_media" / "generated" / "labels"
 OUT = ROOT / "bench" / "out"
@@ -101,15 +103,7 @@ def speed_subset(entries: list[dict], count: int) -> list[dict]:
 
 def machine() -> dict:
     """CPU model, core count and the versions that matter for these numbers."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    info = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "load_average_at_start": os.getloadavg()}
     try:
         from importlib.metadata import version

@@ -106,8 +106,9 @@ def run_scan(args) -> int:
     missing: list[str] = []
     matched = False
     try:
-        for report in scan_many(iter_files(args.paths, missing), policy, options,
-                                args.workers):
+        files = list(iter_files(args.paths, missing))
+        workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
+        for report in scan_many(files, policy, options, workers):
             writer.write(report)
             matched |= report.verdict in args.fail_on
             if store is not None:

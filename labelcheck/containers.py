@@ -120,7 +120,7 @@ def _png_text(ctype: str, body: bytes) -> tuple[str, str] | None:
         return key, bounded_inflate(rest[1:]).decode("latin-1", "replace")
     if len(rest) < 2:
         return None
-    compressed, _method = rest[0], rest[1]
+    compressed = rest[0]  # rest[1] is the compression method, always zlib
     _lang, _, rest = rest[2:].partition(b"\0")
     _translated, _, text = rest.partition(b"\0")
     if compressed:

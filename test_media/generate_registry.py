@@ -875,7 +875,8 @@ def generate(out_dir: str | os.PathLike = DEFAULT_OUT, originals: int = 24,
     if workers == 1 or len(jobs) < 8:
         results = [_run(job) for job in jobs]
     else:
-        with multiprocessing.Pool(workers) as pool:
+        # spawn, not fork: callers such as pytest may already run OpenCV or ONNX threads
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
             results = pool.map(_run, jobs, chunksize=2)
     manifest = {"originals": [r[0] for r in results[:originals]],
                 "copies": [c for r in results[:originals] for c in r[1]],

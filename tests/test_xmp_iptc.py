@@ -28,7 +28,7 @@ def test_source_type_resolved_by_namespace_not_prefix():
 
 
 def test_attribute_form_and_https_and_bare_values():
-    for value in (f"https://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic",
+    for value in ("https://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic",
                   "trainedAlgorithmicMedia", f"{DST}compositeWithTrainedAlgorithmicMedia"):
         report = scan_xmp("", f'xmlns:Iptc4xmpExt="{IPTC}" Iptc4xmpExt:DigitalSourceType='
                               f'"{value}"')
