@@ -125,7 +125,7 @@ def code_version() -> dict:
 
     def git(*args):
         out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return out.stdout.strip()
+        return out.stdout.rstrip()
 
     digest = hashlib.sha256()
     for path in sorted((ROOT / "labelcheck").rglob("*")):
@@ -350,10 +350,23 @@ def _child(queue, function, args) -> None:
         queue.put((False, f"{exc}\n{traceback.format_exc()}"))
 
 
-def time_labelcheck(paths: list[str], workers: int, threads: int | None) -> float:
-    """Seconds to scan `paths` (full scan, JSON report), after a warm-up outside the clock
-    when `workers` is 1 (a pool's start-up is part of a batch and stays on the clock).
-    `threads` sets LABELCHECK_OCR_THREADS (None: labelcheck's default)."""
+def cpu_seconds(who: int) -> float:
+    """User + system CPU seconds of this process (all its threads) or of its reaped
+    children (`resource.RUSAGE_SELF` / `RUSAGE_CHILDREN`)."""
+    import resource
+
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_labelcheck(paths: list[str], workers: int, threads: int | None
+                    ) -> tuple[float, float | None]:
+    """Wall seconds to scan `paths` (full scan, JSON report) and, in one process, the CPU
+    seconds it used (a pool's workers are not this process's children: None). The warm-up
+    stays outside the clock when `workers` is 1; a pool's start-up is part of a batch and
+    stays on it. `threads` sets LABELCHECK_OCR_THREADS (None: labelcheck's default)."""
+    import resource
+
     if threads:
         os.environ["LABELCHECK_OCR_THREADS"] = str(threads)
     from labelcheck.batch import scan_many
@@ -364,17 +377,22 @@ def time_labelcheck(paths: list[str], workers: int, threads: int | None) -> floa
     if workers == 1:
         for report in scan_many(paths[:WARM_UP], policy, options, 1):
             json.dumps(report.to_dict())
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
     for report in scan_many(paths, policy, options, workers):
         json.dumps(report.to_dict())
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return wall, (cpu_seconds(resource.RUSAGE_SELF) - cpu) if workers == 1 else None
 
 
-def time_tesseract(paths: list[str], parallel: int, omp_limit: int | None) -> float:
-    """Seconds for tesseract over `paths`, `parallel` processes at a time."""
-    started = time.perf_counter()
+def time_tesseract(paths: list[str], parallel: int, omp_limit: int | None
+                   ) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (of the tesseract processes) over `paths`, `parallel`
+    processes at a time."""
+    import resource
+
+    cpu, started = cpu_seconds(resource.RUSAGE_CHILDREN), time.perf_counter()
     tesseract_all(paths, parallel, omp_limit)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 def profile_scan(paths: list[str], threads: int | None) -> dict:
@@ -486,6 +504,11 @@ def markdown(data: dict) -> str:
            f"Image set: {data['images']} images ({data['positives']} with a visible label, "
            f"{data['negatives']} negatives with confusable words) from {data['folder']}.",
            "", "### Detection", ""]
+    for flag, note in (("code_changed_during_run", "labelcheck/ was edited during this run"),
+                       ("set_rewritten_during_run", "the image set was regenerated during "
+                                                    "this run")):
+        if data.get(flag):
+            out += [f"**Warning: {note}; run again for clean numbers.**", ""]
     if data["labelcheck"].get("scan_errors"):
         out += [f"**{len(data['labelcheck']['scan_errors'])} scans failed** (counted as "
                 "misses): the numbers below are not valid.", ""]
@@ -526,12 +549,21 @@ def markdown(data: dict) -> str:
         out += ["", f"### Speed ({speed['images']} images, {speed['size']}, "
                 f"{speed['positives']} positives + {speed['negatives']} negatives, best of "
                 f"{speed['repeat']})", "",
-                "| engine | wall s | images/s | x tesseract sequential |", "|---|---:|---:|---:|"]
+                "| engine | wall s | images/s | x tesseract sequential | CPU s per image | "
+                "load before |", "|---|---:|---:|---:|---:|---:|"]
         base = next((r["seconds"] for r in speed["rows"] if r.get("baseline")), None)
         for row in speed["rows"]:
             ratio = f"{base / row['seconds']:.2f}x" if base else "n/a"
+            cpu = (f"{row['cpu_seconds'] / speed['images']:.3f}"
+                   if row.get("cpu_seconds") is not None else "n/a")
             out.append(f"| {row['name']} | {row['seconds']:.1f} | "
-                       f"{speed['images'] / row['seconds']:.2f} | {ratio} |")
+                       f"{speed['images'] / row['seconds']:.2f} | {ratio} | {cpu} | "
+                       f"{row['load_before']:.2f} |")
+        out += ["", "Wall times are the best of the runs; \"load before\" is the 1-minute load "
+                "average when that run started (anything well above 0 means other work shared "
+                "the cores and the wall times are inflated). CPU seconds per image (user + "
+                "system, all threads) hold up better under such contention; the pool row has "
+                "none because its workers are not children of the timing process."]
         for title, parts in speed.get("breakdown", {}).items():
             total = sum(v for _, v in parts)
             out += ["", f"Where the time goes, {title} ({PROFILE_SAMPLE} images, ms per image):",
@@ -669,16 +701,25 @@ def main() -> int:
         print(f"# tesseract accuracy pass: {data['tesseract']['seconds']:.1f} s",
               file=sys.stderr)
 
-    if manifest_fingerprint(args.folder) != fingerprint:
-        print("# WARNING: the image set was rewritten during the run; run again",
-              file=sys.stderr)
-        data["set_rewritten_during_run"] = True
+    check_unchanged(data, args.folder, fingerprint)
     data["errors"] = error_lists(entries, lc, ts)
     write_outputs(data, echo=args.skip_speed)  # accuracy is safe on disk before the timing
     if not args.skip_speed:
         data["speed"] = run_speed(entries, args, use_tesseract)
+        check_unchanged(data, args.folder, fingerprint)
         write_outputs(data, echo=True)
     return 0
+
+
+def check_unchanged(data: dict, folder: Path, fingerprint: tuple) -> None:
+    """Flag a run during which the image set was regenerated or labelcheck/ was edited."""
+    if code_version() != data["machine"]["code"]:
+        print("# WARNING: labelcheck/ changed during the run", file=sys.stderr)
+        data["code_changed_during_run"] = True
+    if manifest_fingerprint(folder) != fingerprint:
+        print("# WARNING: the image set was rewritten during the run; run again",
+              file=sys.stderr)
+        data["set_rewritten_during_run"] = True
 
 
 def write_outputs(data: dict, echo: bool) -> None:
@@ -700,14 +741,15 @@ def run_speed(entries: list[dict], args, use_tesseract: bool) -> dict:
     rows = []
 
     def add(name, measure, baseline=False):
-        times = []
+        runs = []
         for _ in range(args.repeat):
             load = os.getloadavg()[0]
-            times.append(measure())
-            print(f"# {name}: {times[-1]:.1f} s (1-min load before: {load:.2f})",
-                  file=sys.stderr)
-        rows.append({"name": name, "seconds": min(times), "all_seconds": times,
-                     "baseline": baseline})
+            wall, cpu = measure()
+            runs.append({"seconds": wall, "cpu_seconds": cpu, "load_before": load})
+            print(f"# {name}: {wall:.1f} s wall, CPU {cpu and round(cpu, 1)} s (1-min load "
+                  f"before: {load:.2f})", file=sys.stderr)
+        best = min(runs, key=lambda run: run["seconds"])
+        rows.append({"name": name, **best, "runs": runs, "baseline": baseline})
 
     add(f"labelcheck scan, 1 process, OCR on {cores} threads (default for one scan)",
         lambda: in_fresh_process(time_labelcheck, paths, 1, None))
