@@ -21,6 +21,7 @@ SPECIAL_FOLDS = str.maketrans({"đ": "d", "Đ": "D", "ß": "ss", "ł": "l", "Ł"
 TOKEN = re.compile(r"[A-Za-z0-9|!]+|[^\W\d_A-Za-z]+|\d+", re.UNICODE)
 # French elisions (l'IA, d'IA; OCR reads l' as I'), also when the space before them was lost.
 ELISION = re.compile(r"(?<![A-Za-z])[lLI1|dDjJ]['’`´]|[lLI1|]['’`´](?=[Il1|]A)")
+GLUED_ALIAS = re.compile(r"^([a-z]{2,})((?:A[Il1|])|(?:[Il1|]A)|(?:K[Il1|]))$")
 CONFUSABLE = str.maketrans({"1": "l", "|": "l", "i": "l", "0": "o", "v": "y", "5": "s"})
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 MIN_PARTIAL_CHARS = 2
@@ -68,13 +69,17 @@ def tokens(text: str) -> list[str]:
 
 
 def _resolve(raw: str) -> list[str]:
-    """One raw token as folded words: an alias, an alias with stray digits glued on by the
-    OCR ("AI2" for "AI" next to unreadable Hangul), or the word itself."""
+    """One raw token as folded words: an alias; an alias with stray digits glued on by the
+    OCR ("AI2" for "AI" next to unreadable Hangul); a lower-case word with an alias glued to
+    its end where the OCR lost the space ("metAl", "comIA"); or the word itself."""
     aliases = _aliases()
     if raw in aliases:
         return [aliases[raw]]
     if raw[:2] in aliases and raw[2:].isdigit():
         return [aliases[raw[:2]], raw[2:]]
+    glued = GLUED_ALIAS.match(raw)
+    if glued and glued.group(2) in aliases:
+        return [glued.group(1), aliases[glued.group(2)]]
     return [raw.casefold()]
 
 
