@@ -23,7 +23,6 @@ TOKEN = re.compile(r"[A-Za-z0-9|!]+|[^\W\d_A-Za-z]+|\d+", re.UNICODE)
 ELISION = re.compile(r"(?<![A-Za-z])[lLI1|dDjJ]['’`´]|[lLI1|]['’`´](?=[Il1|]A)")
 GLUED_ALIAS = re.compile(r"^([a-z]{2,})((?:A[Il1|])|(?:[Il1|]A)|(?:K[Il1|]))$")
 CONFUSABLE = str.maketrans({"1": "l", "|": "l", "i": "l", "0": "o", "v": "y", "5": "s"})
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 MIN_PARTIAL_CHARS = 2
 AI_WORDS = frozenset({"ai", "ia", "ki"})
 
