@@ -86,7 +86,7 @@ def summarise(report: Report) -> str:
     evidence = list(dict.fromkeys(f.message for f in ranked))
     if report.verdict is Verdict.NO_AI_SIGNAL:
         return ("No AI signal found in the layers labelcheck reads (metadata, C2PA, AIGC label, "
-                "watermarks). This is not proof that a person made it.")
+                "watermarks, visible labels). This is not proof that a person made it.")
     first = evidence[0] if evidence else ""
     more = f" and {len(evidence) - 1} more" if len(evidence) > 1 else ""
     ai = f"AI-made: {first}{more}."
