@@ -16,8 +16,11 @@ the same words: labelcheck's own lexicon (`labelcheck.lexicon.match_label`).
    labelcheck's time goes (decode, text detection, text recognition, the rest).
 
 Writes Markdown tables (printed and ``bench/out/visible_labels.md``) and the raw numbers
-(``bench/out/visible_labels.json``). Usage:
-``python bench/visible_labels.py [--folder DIR] [--subset N] [--workers N] [--skip-tesseract]``
+(``bench/out/visible_labels.json``); accuracy is written before the timing starts. The run
+records the git commit and a hash of labelcheck/, and warns when labelcheck/ or the image set
+changed while it ran. Usage:
+``python bench/visible_labels.py [--folder DIR] [--subset N] [--workers N] [--repeat N]
+[--skip-tesseract] [--skip-speed]``; ``--render JSON`` reprints the tables of a saved run.
 """
 
 from __future__ import annotations
@@ -467,6 +470,7 @@ def breakdown(profile: dict) -> list[tuple[str, float]]:
 
 
 def pct(hits: int, total: int) -> str:
+    """Format as hits/total (rate%)."""
     return f"{hits}/{total} ({100 * hits / total:.1f}%)" if total else "-"
 
 
@@ -559,11 +563,13 @@ def markdown(data: dict) -> str:
             out.append(f"| {row['name']} | {row['seconds']:.1f} | "
                        f"{speed['images'] / row['seconds']:.2f} | {ratio} | {cpu} | "
                        f"{row['load_before']:.2f} |")
-        out += ["", "Wall times are the best of the runs; \"load before\" is the 1-minute load "
-                "average when that run started (anything well above 0 means other work shared "
-                "the cores and the wall times are inflated). CPU seconds per image (user + "
-                "system, all threads) hold up better under such contention; the pool row has "
+        out += ["", "Wall times are the best of the runs. \"Load before\" is the 1-minute load "
+                "average when that run started; it includes the tail of this script's own "
+                "previous measurement (up to about the core count), so only values well above "
+                "the core count mean that other work shared the cores. CPU seconds per image "
+                "(user + system, all threads) hold up better under contention; the pool row has "
                 "none because its workers are not children of the timing process."]
+        out += matched_comparisons(speed)
         for title, parts in speed.get("breakdown", {}).items():
             total = sum(v for _, v in parts)
             out += ["", f"Where the time goes, {title} ({PROFILE_SAMPLE} images, ms per image):",
@@ -572,6 +578,31 @@ def markdown(data: dict) -> str:
                 out.append(f"| {name} | {value:.1f} | {100 * value / total:.0f}% |")
             out.append(f"| **total** | **{total:.1f}** | 100% |")
     return "\n".join(out) + "\n"
+
+
+def matched_comparisons(speed: dict) -> list[str]:
+    """labelcheck against tesseract on the same cores: one process each as shipped, one core
+    each, and all cores each (tesseract with OMP_THREAD_LIMIT=1, its fastest setting)."""
+    rows = {row["name"]: row for row in speed["rows"]}
+
+    def find(*words):
+        return next((row for name, row in rows.items() if all(w in name for w in words)), None)
+
+    pairs = [("one process each, default threading",
+              find("labelcheck", "1 process", "default"), find("tesseract", "sequential",
+                                                                "OpenMP default")),
+             ("one core each", find("labelcheck", "one core"),
+              find("tesseract", "sequential", "OMP_THREAD_LIMIT=1")),
+             ("all cores each", find("labelcheck", "--workers"),
+              find("tesseract", "parallel", "OMP_THREAD_LIMIT=1"))]
+    out = ["", "| same resources | labelcheck images/s | tesseract images/s | labelcheck / "
+               "tesseract |", "|---|---:|---:|---:|"]
+    for title, lc, ts in pairs:
+        if lc and ts:
+            out.append(f"| {title} | {speed['images'] / lc['seconds']:.2f} | "
+                       f"{speed['images'] / ts['seconds']:.2f} | "
+                       f"{ts['seconds'] / lc['seconds']:.2f}x |")
+    return out if len(out) > 3 else []
 
 
 def _pp(value):
@@ -605,7 +636,8 @@ def error_lists(entries: list[dict], lc: dict, ts: dict | None) -> dict:
                 {"code": f["code"], "text": f["measurements"].get("text"),
                  "phrase": f["measurements"].get("phrase"), "lang": f["measurements"].get("lang")}
                 for f in findings], "ocr_lines": ocr_lines(entry["path"])})
-    out = {"labelcheck_missed": missed, "labelcheck_false_positives": false}
+    out = {"labelcheck_missed": missed, "labelcheck_false_positives": false,
+           "labelcheck_scan_errors": sum(1 for r in lc.values() if r["error"])}
     if ts:
         out["tesseract_false_positives"] = [
             {"file": e["file"], "hits": ts["hits"][e["path"]]} for e in entries
@@ -657,7 +689,13 @@ def main() -> int:
     parser.add_argument("--skip-speed", action="store_true", help="accuracy only")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each speed measurement this many times, keep the best")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="only print the tables of a saved run (bench/out/visible_labels.json)")
     args = parser.parse_args()
+    if args.render:
+        data = json.loads(args.render.read_text())
+        print(markdown(data) + "\n" + error_markdown(data["errors"]))
+        return 0
     if not (args.folder / "manifest.json").is_file():
         print(f"no manifest.json in {args.folder}", file=sys.stderr)
         return 2

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                           default=frozenset(), help="exit 1 if any file gets one of these")
     scan_cmd.set_defaults(run=run_scan)
 
+    add_registry_parser(commands)
+
     policies_cmd = commands.add_parser("policies", help="list the bundled policies")
     policies_cmd.set_defaults(run=run_policies)
     return parser
@@ -100,6 +102,8 @@ def run_scan(args) -> int:
     except OSError as exc:
         print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    if args.db:
+        os.environ["LABELCHECK_DB"] = args.db  # the registry source and batch workers read it
     store = None if args.no_store else _open_store(args.db)
     options = ScanOptions(pixels=not args.no_ocr, trust_anchors=args.trust_anchors)
     writer = WRITERS[args.format](stream)

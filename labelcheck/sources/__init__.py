@@ -8,6 +8,7 @@ from labelcheck.sources import (  # noqa: F401 - imported for registration
     c2pa,
     exif,
     png_text,
+    registry,
     video_container,
     visible_label,
     watermark,

@@ -1,0 +1,200 @@
+"""Registered originals recognised in the picture: proof that a copy lost its disclosure.
+
+When the reference registry (`labelcheck.registry`) holds the disclosed original of this
+picture, a `registry.match` finding names it (id, owner, note) and how strong the match is,
+and every disclosure of the original that the copy lacks becomes a `removal` finding:
+
+- ``registry.badge_removed``: the original's badge maps outside the copy, or is cut by its
+  border (cropped off);
+- ``registry.badge_covered``: it maps inside, but the copy's pixels there no longer look like
+  the badge (band-passed correlation below `BADGE_PRESENT`) and OCR reads no AI label there
+  (painted over, inpainted, blurred, a sticker on it);
+- ``registry.badge_mirrored``: it is still there, but the copy is flipped, so the label reads
+  backwards;
+- ``registry.metadata_removed``: the original declared AI in C2PA, IPTC or a GB 45438 AIGC
+  label and the copy carries no such layer. The checks are cheap: C2PA by its JUMBF label
+  ``c2pa`` anywhere in the bytes; IPTC and AIGC by running the core's own XMP/IPTC and AIGC
+  sources on the copy and looking for an AI declaration on that channel.
+
+A badge still in place (and not mirrored) is a visible disclosure, ``registry.badge_present``,
+measured in the copy by the visible-label source's `measure_label` (position, text height,
+contrast) and carrying what the original's badge said (language, phrase, rule tags), so
+policies judge it like any visible label. This matters for copies downscaled until OCR no
+longer reads the badge (0.4x): the badge is there, and the copy must not be called stripped.
+
+The registry lives in the results store's database (`labelcheck.store.default_url`). It is
+loaded once per process and URL and reloaded when its assets change. Without a registry the
+source costs an ``os.path.exists`` (SQLite) or one count query, and never creates a database.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from labelcheck import lexicon, ocr
+from labelcheck.model import Kind
+from labelcheck.registry import MIN_INLIERS, Match, MappedBadge, Registry
+from labelcheck.sources.base import PIXELS, Source
+from labelcheck.sources.aigc import AigcSource
+from labelcheck.sources.visible_label import measure_label
+from labelcheck.sources.xmp_iptc import XmpIptcSource
+
+BADGE_INSIDE = 0.9  # a badge less inside than this was cut by the border
+BADGE_PRESENT = 0.5  # kept badges correlate >= 0.85 on the suite, covered ones <= 0.08
+OCR_TEXT_PX = 32  # the badge crop is enlarged so its text is about this tall for OCR
+LAYER_NAMES = {"c2pa": "a C2PA manifest", "iptc": "an IPTC Digital Source Type",
+               "aigc": "a GB 45438 AIGC label"}
+
+_registries: dict[str, Registry] = {}
+
+
+def registry_for(url: str) -> Registry | None:
+    """The registry at `url`, cached per process; None when there is no database there."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:" \
+                or not os.path.exists(parsed.database):
+            return None
+    if url not in _registries:
+        connect_args = {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
+        _registries[url] = Registry(create_engine(url, connect_args=connect_args))
+    return _registries[url]
+
+
+class RegistrySource(Source):
+    name = "registry"
+    tier = PIXELS
+    media_kinds = frozenset({"image"})
+    order = 80
+
+    def find(self, media, options):
+        from labelcheck.store import default_url
+
+        registry = registry_for(default_url())
+        if registry is None or not registry.refresh():
+            return
+        for match in registry.match(media.rgb):
+            yield self._match(media, match)
+            for badge in match.badges:
+                yield self._badge(media, match, badge)
+            yield from self._layers(media, options, match)
+
+    def _match(self, media, match: Match):
+        asset = match.asset
+        how = (f"PDQ distance {match.pdq_distance}/256" if match.pdq_distance is not None
+               else "found by local features (the copy is cropped or reframed)")
+        mirrored = ", mirrored" if match.flipped else ""
+        return self.finding(
+            Kind.AI_TRACE, "registry.match",
+            f"copy of registered AI original {asset.label}: {match.inliers} matching keypoints "
+            f"({match.inlier_ratio:.0%} of ratio-tested matches), pixel agreement "
+            f"{match.agreement:.2f}, {how}{mirrored}, shown at {match.scale:.2f}x",
+            location=_location(media, match.quad),
+            confidence=round(1 - 0.5 ** (match.inliers / MIN_INLIERS), 3),
+            details={"asset_id": asset.id, "owner": asset.owner, "note": asset.note,
+                     "title": asset.title, "sha256": asset.sha256,
+                     "registered_disclosures": asset.disclosures, "inliers": match.inliers,
+                     "inlier_ratio": match.inlier_ratio, "spread": match.spread,
+                     "agreement": match.agreement, "pdq_distance": match.pdq_distance,
+                     "found_by": match.found_by, "flipped": match.flipped,
+                     "matrix": match.matrix})
+
+    def _badge(self, media, match: Match, badge: MappedBadge):
+        where = f'the badge "{badge.text}" of registered original {match.asset.label}'
+        fields = {"location": _location(media, badge.quad), "channel": "visible"}
+        facts = {"text": badge.text, "inside": badge.inside, "similarity": badge.similarity,
+                 "original_box": badge.original_box}
+        if badge.inside < BADGE_INSIDE:
+            cut = ("lies outside this copy" if badge.inside < 0.05 else
+                   f"is cut by this copy's border (only {badge.inside:.0%} of it is inside)")
+            return self.finding(Kind.REMOVAL, "registry.badge_removed",
+                                f"{where} {cut}: the badge was cropped off", intact=False,
+                                measurements=facts, **fields)
+        similar = badge.similarity is not None and badge.similarity >= BADGE_PRESENT
+        read = not similar and reads_label(media.rgb, badge.box)
+        if not (similar or read):
+            return self.finding(
+                Kind.REMOVAL, "registry.badge_covered",
+                f"{where} should be here, but the pixels no longer show it (agreement "
+                f"{_show(badge.similarity)}) and no AI label reads there: it was painted over, "
+                "blurred or covered", intact=False, measurements=facts, **fields)
+        if match.flipped and not read:
+            return self.finding(
+                Kind.REMOVAL, "registry.badge_mirrored",
+                f"{where} is still here but mirrored (the copy is flipped), so it no longer "
+                "reads as a label", intact=False, measurements=facts, **fields)
+        return self._badge_shown(media, badge, where, read, facts, fields)
+
+    def _badge_shown(self, media, badge, where, read, facts, fields):
+        """The badge is still in place: a visible disclosure, measured in the copy, so that a
+        label too small for OCR after downscaling still counts."""
+        clipped = _location(media, badge.quad)["box"]
+        measure = measure_label(media.rgb, tuple(clipped))
+        how = ("its text reads as an AI label" if read
+               else f"pixel agreement {badge.similarity:.2f} with the registered badge")
+        return self.finding(
+            Kind.AI_DECLARATION, "registry.badge_present",
+            f"{where} is still in place ({how}), at the {measure.position}, text "
+            f"{measure.height_ratio:.1%} of the shorter side",
+            confidence=0.8 if read else round(badge.similarity, 3),
+            measurements={**facts, **badge.facts, "box": clipped, "position": measure.position,
+                          "height_ratio": round(measure.height_ratio, 4),
+                          "contrast": round(measure.contrast, 2),
+                          "touches_border": measure.touches_border, "partial": False},
+            **fields)
+
+    def _layers(self, media, options, match: Match):
+        for layer in ("c2pa", "iptc", "aigc"):
+            if match.asset.disclosures.get(layer) and not _carries(media, options, layer):
+                yield self.finding(
+                    Kind.REMOVAL, "registry.metadata_removed",
+                    f"registered original {match.asset.label} declares AI in "
+                    f"{LAYER_NAMES[layer]}; this copy carries none: its metadata was stripped",
+                    channel=layer, intact=False, location=f"file metadata ({layer})")
+
+
+def _carries(media, options, layer: str) -> bool:
+    """Whether the copy has an AI declaration on `layer` (see the module docstring)."""
+    if layer == "c2pa":
+        return b"c2pa" in media.data
+    source = XmpIptcSource() if layer == "iptc" else AigcSource()
+    return any(f.channel == layer and f.is_disclosure for f in source.run(media, options))
+
+
+def reads_label(rgb: np.ndarray, box: list[int]) -> bool:
+    """Whether OCR reads an AI label in `box` (x, y, w, h) of `rgb`, with a margin, enlarged
+    so that small text reads."""
+    import cv2
+
+    x, y, w, h = box
+    margin = max(4, h // 2)
+    height, width = rgb.shape[:2]
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(width, x + w + margin), min(height, y + h + margin)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return False
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    factor = min(4.0, OCR_TEXT_PX / max(h, 1))
+    if factor > 1:
+        crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    lines = ocr.read_lines(crop)
+    texts = [line.text for line in lines] + [" ".join(line.text for line in lines)]
+    return any(lexicon.match_label(text) for text in texts)
+
+
+def _location(media, quad) -> dict:
+    height, width = media.rgb.shape[:2]
+    points = np.asarray(quad)
+    x0, y0 = np.clip(np.floor(points.min(axis=0)), 0, [width, height]).astype(int)
+    x1, y1 = np.clip(np.ceil(points.max(axis=0)), 0, [width, height]).astype(int)
+    return {"quad": quad, "box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
+            "image_size": [width, height]}
+
+
+def _show(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

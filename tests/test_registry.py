@@ -1,0 +1,313 @@
+"""The reference registry: stripped copies recognised and explained, the CLI, concurrent
+writers, PostgreSQL.
+
+A small slice of the generated suite (6 originals, their copies, 100 look-alikes) is made once
+per session; bench/registry.py runs the full suite.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+import labelcheck
+import labelcheck.sources.registry as registry_source  # noqa: F401 - registers the source
+from conftest import REAL_MEDIA, TEST_MEDIA
+from labelcheck import registry, store
+from labelcheck.media import Media
+from labelcheck.model import MediaError
+from labelcheck.registry_cli import main as registry_main
+
+sys.path.insert(0, str(TEST_MEDIA))
+import generate_registry  # noqa: E402
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".heic", ".avif")
+ROOT = TEST_MEDIA.parent
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory):
+    out = tmp_path_factory.mktemp("registry_suite")
+    return out, generate_registry.generate(out, originals=6, distractors=100, workers=2)
+
+
+@pytest.fixture(scope="session")
+def registered(suite, tmp_path_factory):
+    """The six originals registered in a session database; scans during registration read
+    that database too, never the user's."""
+    out, manifest = suite
+    url = f"sqlite:///{tmp_path_factory.mktemp('registry_db') / 'registry.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABELCHECK_DB", url)
+        reg = registry.Registry.open(url)
+        ids = {o["id"]: reg.add(out / o["file"], "Acme Agency", f"campaign {o['id']}")
+               for o in manifest["originals"]}
+    return reg, url, ids
+
+
+def pixels(path):
+    return Media.open(path).rgb
+
+
+def xyxy(box):
+    return box[0], box[1], box[0] + box[2], box[1] + box[3]
+
+
+def iou(a, b):
+    ax0, ay0, ax1, ay1 = a
+    bx0, by0, bx1, by1 = b
+    inter = max(0, min(ax1, bx1) - max(ax0, bx0)) * max(0, min(ay1, by1) - max(ay0, by0))
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return inter / union if union else 0.0
+
+
+def mapped_box(matrix, box):
+    x0, y0, x1, y1 = box
+    points = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], float)
+    mapped = points @ np.asarray(matrix).T
+    return (*mapped[:, :2].min(axis=0), *mapped[:, :2].max(axis=0))
+
+
+# -- the index ------------------------------------------------------------------------------
+
+def test_binary_index_agrees_with_unpacked_bits():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    index = registry.BinaryIndex()
+    index.add(np.arange(5000) // 2, codes)  # two codes per id
+    query = codes[1234] ^ np.uint8(1)  # 32 bits away from row 1234 (id 617)
+    expected = np.unpackbits(codes ^ query, axis=1).sum(axis=1)
+    assert np.array_equal(index.distances(query), expected)
+    hits = index.search(query[None], k=3, radius=40)[0]
+    assert hits[0] == (617, 32) and len(hits) == 1
+    assert len(index.search(query[None], k=3, radius=256)[0]) == 3
+    index.remove([617])
+    assert len(index) == 4998 and index.search(query[None], k=3, radius=40) == [[]]
+
+
+def test_content_box_finds_the_picture_in_padding_and_app_frames(suite):
+    """A picture whose own edge has the padding's colour (a white studio backdrop padded in
+    white) is ambiguous; the full picture's hash and local features cover that case."""
+    out, manifest = suite
+    found = {}
+    for copy in manifest["copies"]:
+        if copy["transform"] in ("pad", "screenshot"):
+            original = next(o for o in manifest["originals"] if o["id"] == copy["original"])
+            expected = mapped_box(copy["matrix"], (0, 0, *original["size"]))
+            box = registry.content_box(pixels(out / copy["file"]))
+            found[copy["file"]] = bool(box) and iou(box, expected) > 0.9
+    assert sum(found.values()) >= 0.8 * len(found), found
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+def test_originals_register_what_they_disclose(suite, registered):
+    _, manifest = suite
+    reg, _, ids = registered
+    for original in manifest["originals"]:
+        disclosures = reg.get(ids[original["id"]]).disclosures
+        assert disclosures["c2pa"] == (original["metadata"] == "c2pa"), original["id"]
+        assert disclosures["iptc"] == (original["metadata"] == "iptc"), original["id"]
+        if original["badge"]:
+            truth = xyxy(original["drawn"]["text_box"])
+            assert any(iou(xyxy(b["box"]), truth) > 0.3 for b in disclosures["visible"])
+        else:
+            assert disclosures["visible"] == []
+
+
+def test_copies_are_matched_to_their_original(suite, registered):
+    out, manifest = suite
+    reg, _, ids = registered
+    outcomes = {}
+    for copy in manifest["copies"]:
+        found = reg.match(pixels(out / copy["file"]))
+        assert all(m.asset.id == ids[copy["original"]] for m in found[:1]), copy["file"]
+        outcomes[copy["file"]] = (copy["transform"], bool(found))
+    matched = sum(ok for _, ok in outcomes.values())
+    assert matched >= 0.95 * len(outcomes), [f for f, (_, ok) in outcomes.items() if not ok]
+    for transform in generate_registry.STRENGTHS:
+        assert any(ok for t, ok in outcomes.values() if t == transform), transform
+
+
+def test_badges_are_mapped_to_where_they_are_in_the_copy(suite, registered):
+    out, manifest = suite
+    reg, _, _ = registered
+    checked = 0
+    for copy in manifest["copies"]:
+        if not copy["badge_kept"] or copy["transform"] in ("strip", "jpeg", "exact"):
+            continue
+        original = next(o for o in manifest["originals"] if o["id"] == copy["original"])
+        found = reg.match(pixels(out / copy["file"]))
+        if not found:
+            continue
+        truth = mapped_box(copy["matrix"], xyxy(original["drawn"]["text_box"]))
+        badge = found[0].badges[0]
+        assert iou(xyxy(badge.box), truth) > 0.5, copy["file"]
+        assert badge.inside > 0.9 and badge.similarity > 0.5, copy["file"]
+        checked += 1
+    assert checked >= 25
+
+
+def test_unrelated_pictures_never_match(suite, registered):
+    out, manifest = suite
+    reg, _, _ = registered
+    paths = [out / d["file"] for d in manifest["distractors"]]
+    if REAL_MEDIA.is_dir():
+        paths += sorted(p for p in REAL_MEDIA.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    for path in paths:
+        try:
+            rgb = pixels(path)
+        except MediaError:
+            continue
+        assert reg.match(rgb) == [], path
+
+
+# -- evidence and verdicts --------------------------------------------------------------------
+
+def scan_copy(out, manifest, transform, original=None):
+    copy = next(c for c in manifest["copies"] if c["transform"] == transform
+                and (original is None or c["original"] == original))
+    report = labelcheck.scan(out / copy["file"])
+    codes = {f.code for f in report.findings if f.detector == "registry"}
+    return copy, report, codes
+
+
+@pytest.mark.parametrize("transform", ["crop_badge", "cover_badge", "crop", "jpeg", "flip",
+                                       "screenshot", "stickers"])
+def test_scan_names_the_removed_disclosure(suite, registered, monkeypatch, transform):
+    out, manifest = suite
+    _, url, ids = registered
+    monkeypatch.setenv("LABELCHECK_DB", url)
+    copy, report, codes = scan_copy(out, manifest, transform, original="orig_00")
+    assert "registry.match" in codes
+    match = next(f for f in report.findings if f.code == "registry.match")
+    assert match.details["asset_id"] == ids["orig_00"] and "Acme Agency" in match.message
+    assert report.verdict.value == copy["expected_verdict"], (copy["file"], report.summary)
+    expected_badge = {"crop_badge": "registry.badge_removed",
+                      "cover_badge": "registry.badge_covered",
+                      "flip": "registry.badge_mirrored"}.get(transform, "registry.badge_present")
+    assert expected_badge in codes
+    assert "registry.metadata_removed" in codes  # orig_00 is C2PA-signed; copies lose it
+
+
+def test_metadata_only_original_stripped_and_exact_copy_disclosed(suite, registered,
+                                                                   monkeypatch):
+    out, manifest = suite
+    _, url, _ = registered
+    monkeypatch.setenv("LABELCHECK_DB", url)
+    _, report, codes = scan_copy(out, manifest, "rescale", original="orig_05")
+    assert report.verdict.value == "stripped"
+    assert codes == {"registry.match", "registry.metadata_removed"}
+    _, report, codes = scan_copy(out, manifest, "exact", original="orig_05")
+    assert report.verdict.value == "disclosed" and codes == {"registry.match"}
+
+
+def test_source_costs_nothing_without_a_registry(suite, tmp_path, monkeypatch):
+    out, manifest = suite
+    database = tmp_path / "absent.db"
+    monkeypatch.setenv("LABELCHECK_DB", f"sqlite:///{database}")
+    report = labelcheck.scan(out / manifest["copies"][0]["file"])
+    assert not any(f.detector == "registry" for f in report.findings)
+    assert not database.exists()
+
+
+def test_source_reloads_when_the_registry_changes(suite, tmp_path):
+    out, manifest = suite
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    writer = registry.Registry.open(url)
+    reader = registry_source.registry_for(url)
+    copy = pixels(out / manifest["copies"][1]["file"])  # a copy of orig_00
+    assert not reader.refresh() and reader.match(copy) == []
+    asset_id = writer.add(out / manifest["originals"][0]["file"], "Jane Doe")
+    assert [m.asset.id for m in reader.match(copy)] == [asset_id]
+    writer.remove(asset_id)
+    assert reader.match(copy) == []
+
+
+# -- the command and the database ---------------------------------------------------------------
+
+def run_cli(args, capsys):
+    code = registry_main(["registry", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_add_list_remove(suite, tmp_path, capsys):
+    out, manifest = suite
+    db = ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+    files = [str(out / o["file"]) for o in manifest["originals"][:2]]
+    code, stdout, _ = run_cli(["add", *files, "--owner", "Jane Doe", "--note", "avatar clips",
+                               "--format", "json", *db], capsys)
+    added = json.loads(stdout)
+    assert code == 0 and [a["owner"] for a in added] == ["Jane Doe"] * 2
+    assert added[0]["note"] == "avatar clips" and added[0]["disclosures"]["c2pa"] is True
+    code, stdout, _ = run_cli(["add", files[0], "--owner", "Jane Doe", *db], capsys)
+    assert code == 0 and f"#{added[0]['id']}" in stdout  # the same bytes: the same entry
+    code, stdout, _ = run_cli(["list", *db], capsys)
+    assert code == 0 and len(stdout.splitlines()) == 2 and "Jane Doe: avatar clips" in stdout
+    code, stdout, _ = run_cli(["remove", str(added[0]["id"]), *db], capsys)
+    assert code == 0 and stdout.strip() == f"removed #{added[0]['id']}"
+    code, stdout, _ = run_cli(["list", "--format", "json", *db], capsys)
+    assert [a["id"] for a in json.loads(stdout)] == [added[1]["id"]]
+    code, _, stderr = run_cli(["remove", "999", *db], capsys)
+    assert code == 2 and "no registered asset #999" in stderr
+    code, _, stderr = run_cli(["add", str(tmp_path / "missing.jpg"), "--owner", "x", *db], capsys)
+    assert code == 2 and "no such file" in stderr
+
+
+def add_in_parallel(url, groups, env_url=None):
+    """One `labelcheck registry add` process per group of files, all started at once."""
+    env = {**os.environ, "LABELCHECK_DB": env_url or url}
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "labelcheck.registry_cli", "registry", "add", *map(str, files),
+         "--owner", f"writer {n}", "--db", url], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for n, files in enumerate(groups)]
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with engine.connect() as connection:
+        return tuple(connection.execute(select(func.count()).select_from(table)).scalar()
+                     for table in (registry.assets, registry.fingerprints,
+                                   registry.local_features))
+
+
+def test_two_writers_at_once_lose_nothing(suite, tmp_path):
+    out, manifest = suite
+    files = [out / o["file"] for o in manifest["originals"]]
+    files += [out / d["file"] for d in manifest["distractors"][:2]]
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    add_in_parallel(url, [files[0::2], files[1::2]])
+    engine = create_engine(url)
+    assert counts(engine) == (8, 16, 8)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+@pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
+                    reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+def test_postgresql(suite, tmp_path):
+    out, manifest = suite
+    url = os.environ["LABELCHECK_TEST_PG_URL"]
+    engine = create_engine(url)
+    tables = [registry.local_features, registry.fingerprints, registry.assets]
+    store.metadata.drop_all(engine, tables=tables)
+    try:
+        files = [out / o["file"] for o in manifest["originals"][:4]]
+        add_in_parallel(url, [files[0::2], files[1::2]],
+                        env_url=f"sqlite:///{tmp_path / 'absent.db'}")
+        assert counts(engine) == (4, 8, 4)
+        reg = registry.Registry.open(url)
+        copy = next(c for c in manifest["copies"]
+                    if c["original"] == "orig_01" and c["transform"] == "crop")
+        found = reg.match(pixels(out / copy["file"]))
+        assert found and found[0].asset.note is None and found[0].found_by == "local features"
+        assert reg.remove(found[0].asset.id) and counts(engine) == (3, 6, 3)
+    finally:
+        store.metadata.drop_all(engine, tables=tables)
