@@ -163,11 +163,11 @@ class JobService:
         return self.pool.submit(function, *args).result(timeout=timeout)
 
     def shutdown(self, cancel: bool = False) -> None:
-        """Stop the pool; `cancel` drops queued work (it stays queued in the database and
-        the next server picks it up)."""
+        """Stop the pool once the scans under way finish; `cancel` drops queued work (it stays
+        queued in the database and the next server picks it up)."""
         with self._lock:
             self._closed = True
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
 
     # -- reading -------------------------------------------------------------------------------
 
