@@ -280,7 +280,8 @@ def test_too_many_files_is_refused(app, client, monkeypatch):
     response = client.post("/api/v1/scans", data={"files": [
         media_file("plain.png"), media_file("plain_photo.jpg"), media_file("iptc_ai.jpg")]},
         content_type="multipart/form-data")
-    assert response.status_code == 413 and "over the limit of 2" in response.json["error"]["message"]
+    assert response.status_code == 413
+    assert "over the limit of 2" in response.json["error"]["message"]
 
 
 def test_rate_limit(app, client, monkeypatch):

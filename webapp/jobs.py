@@ -79,11 +79,12 @@ class JobService:
         self.options = options
         self.engine = connect(db_url)
         self.pool = self._new_pool()
+        self.interactive = self._new_pool(1)
         self._lock = threading.Lock()
         self._closed = False
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=_worker_context(),
+    def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers or self.workers, mp_context=_worker_context(),
                                    initializer=_start_worker, initargs=(self.db_url,))
 
     # -- submitting ----------------------------------------------------------------------------
@@ -158,15 +159,24 @@ class JobService:
         self._set(item_id, status=ERROR, verdict="error", error=message)
 
     def call(self, function: Callable, *args, timeout: float = 300) -> Any:
-        """Run `function(*args)` in a worker process and wait for it: the registry's scan
-        and fingerprints stay out of the web process too."""
-        return self.pool.submit(function, *args).result(timeout=timeout)
+        """Run `function(*args)` in a worker process and wait for it (registering an
+        original, decoding a video frame): native decoding stays out of the web process, and
+        a process of its own keeps these requests from waiting behind queued scans."""
+        pool = self.interactive
+        try:
+            return pool.submit(function, *args).result(timeout=timeout)
+        except BrokenProcessPool:
+            with self._lock:
+                if self.interactive is pool:
+                    self.interactive = self._new_pool(1)
+            raise RuntimeError("the worker process stopped on this file") from None
 
     def shutdown(self, cancel: bool = False) -> None:
         """Stop the pool once the scans under way finish; `cancel` drops queued work (it stays
         queued in the database and the next server picks it up)."""
         with self._lock:
             self._closed = True
+        self.interactive.shutdown(wait=True, cancel_futures=cancel)
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
     # -- reading -------------------------------------------------------------------------------

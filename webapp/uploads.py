@@ -16,6 +16,7 @@ import secrets
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -92,7 +93,8 @@ def extract_zip(stream: BinaryIO, folder: str, limits: ZipLimits) -> list[tuple[
         except Refusal:
             remove(folder, [stored for _, stored in extracted])
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+                NotImplementedError) as exc:  # bad CRC, broken deflate, unknown method
             remove(folder, [stored for _, stored in extracted])
             raise Refusal(f"the zip file is damaged: {exc}") from None
     if not extracted:
@@ -112,9 +114,9 @@ def _checked_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfil
         _check_name(info)
         declared += info.file_size
         if _too_compressed(info.file_size, info.compress_size, limits.ratio):
-            raise Refusal(f"{info.filename!r} expands {info.file_size // max(1, info.compress_size)}"
-                              f" times, over the limit of {limits.ratio}: refused as a possible "
-                              "zip bomb", 413)
+            ratio = info.file_size // max(1, info.compress_size)
+            raise Refusal(f"{info.filename!r} expands {ratio} times, over the limit of "
+                          f"{limits.ratio}: refused as a possible zip bomb", 413)
     if declared > limits.total_bytes:
         raise Refusal(f"the zip expands to {declared / 2**20:.0f} MiB, over the limit of "
                           f"{limits.total_bytes / 2**20:.0f} MiB: refused as a possible zip "
@@ -147,11 +149,10 @@ def _extract_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: str, b
         while chunk := source.read(CHUNK):
             written += len(chunk)
             if written > info.file_size or written > budget:
-                raise Refusal(f"{info.filename!r} expands past the size its header "
-                                  "declares or the zip's total limit: refused as a zip bomb",
-                                  413)
+                raise Refusal(f"{info.filename!r} expands past the size its header declares "
+                              "or the zip's total limit: refused as a zip bomb", 413)
             if _too_compressed(written, info.compress_size, ratio):
-                raise Refusal(f"{info.filename!r} expands over {ratio} times: refused "
-                                  "as a zip bomb", 413)
+                raise Refusal(f"{info.filename!r} expands over {ratio} times: refused as a "
+                              "zip bomb", 413)
             out.write(chunk)
     return written
