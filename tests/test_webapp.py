@@ -18,13 +18,15 @@ import time
 import zipfile
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
 
 from conftest import TEST_MEDIA, jpeg_with_xmp, load_expected
+from labelcheck import store
 from labelcheck.output import WRITERS
 from labelcheck.sources.base import ScanOptions
 from webapp import create_app
 from webapp.jobs import items as job_items
+from webapp.jobs import jobs as web_jobs
 from webapp.uploads import ZipLimits
 
 TOKEN = "test-token-123"
@@ -35,8 +37,9 @@ HEADLINES = {"stripped": "Stripped: this is AI-made and its label was removed",
              "no_ai_signal": "No AI signal:", "error": "Could not check:"}
 
 
-def make_app(tmp, **config):
-    return create_app({"DB": f"sqlite:///{tmp / 'web.db'}", "UPLOAD_DIR": str(tmp / "uploads"),
+def make_app(tmp, db=None, **config):
+    return create_app({"DB": db or f"sqlite:///{tmp / 'web.db'}",
+                       "UPLOAD_DIR": str(tmp / "uploads"),
                        "SCAN_WORKERS": 1, "PIXELS": False, "API_TOKEN": TOKEN,
                        "SUBMIT_RATE_LIMIT": "1000 per minute", "TESTING": True, **config})
 
@@ -544,11 +547,27 @@ def test_policies_api(client):
 
 # -- restarts -----------------------------------------------------------------------------------
 
-def test_jobs_survive_a_server_restart(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """An empty database for the web tables: a SQLite file, and PostgreSQL when CI has one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restart.db'}"
+        return
+    url = os.environ.get("LABELCHECK_TEST_PG_URL")
+    if not url:
+        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+    engine = create_engine(url)
+    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
+    yield url
+    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
+    engine.dispose()
+
+
+def test_jobs_survive_a_server_restart(tmp_path, database):
     """Submit, stop the server with work still queued, start a new one on the same database:
     the job finishes. An item left 'running' by a crash is scanned again; one that already
     stopped the scanner MAX_ATTEMPTS times is given up with a reason."""
-    first = make_app(tmp_path)
+    first = make_app(tmp_path, database)
     client = first.test_client()
     names = ["iptc_ai.jpg", "plain.png", "plain_photo.jpg", "aigc_xmp.jpg", "a1111.png"]
     job_id = submit(client, *(media_file(name) for name in names)).json["id"]
@@ -566,7 +585,7 @@ def test_jobs_survive_a_server_restart(tmp_path):
                            .values(status="running", attempts=3))
     del first, client
 
-    second = make_app(tmp_path)
+    second = make_app(tmp_path, database)
     try:
         client = second.test_client()
         job = wait_job(client, job_id)

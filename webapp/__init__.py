@@ -86,7 +86,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("LABELCHECK")
     app.config.update(config or {})
-    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secrets.token_hex(32)
+    # Environment values arrive JSON-parsed (a numeric token becomes an int): keys are text.
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"] or secrets.token_hex(32))
+    if app.config["API_TOKEN"] is not None:
+        app.config["API_TOKEN"] = str(app.config["API_TOKEN"])
     csrf.init_app(app)
     limiter.init_app(app)
 

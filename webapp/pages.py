@@ -131,7 +131,7 @@ def _token_mark() -> str:
     """What the session keeps: a keyed hash of the token, so that changing the token ends
     every unlocked session and the cookie never holds the token itself."""
     return hmac.new(current_app.config["SECRET_KEY"].encode(),
-                    str(current_app.config["API_TOKEN"]).encode(), "sha256").hexdigest()
+                    current_app.config["API_TOKEN"].encode(), "sha256").hexdigest()
 
 
 def _unlocked() -> bool:

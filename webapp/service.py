@@ -139,7 +139,7 @@ def check_token(given: str | None) -> None:
     if not given:
         raise Refusal("registry changes need the API token (Authorization: Bearer <token>)",
                       401)
-    if not hmac.compare_digest(str(given).encode(), str(expected).encode()):
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Refusal("the API token is not valid", 403)
 
 
