@@ -105,9 +105,13 @@ class JobService:
         return job_id
 
     def recover(self) -> int:
-        """Queue again what a previous server left queued or running; returns how many."""
+        """Queue again what a previous server left queued or running; returns how many.
+        Without any, one trivial task starts the pool, so that the first upload does not
+        wait for the fork server to start (about 0.7 s)."""
         rows = self._rows(items.c.status.in_((QUEUED, RUNNING)))
         self._dispatch(rows)
+        if not rows:
+            self.pool.submit(os.getpid)
         return len(rows)
 
     def _rows(self, condition) -> list[dict]:
@@ -118,15 +122,22 @@ class JobService:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     def _dispatch(self, rows: list[dict]) -> None:
-        """Hand items to the pool; one that already failed MAX_ATTEMPTS times becomes an
-        error instead of killing the pool once more."""
+        """Hand items to the pool (counting the attempt, in one transaction for all); one
+        that already failed MAX_ATTEMPTS times becomes an error instead of killing the pool
+        once more."""
+        given_up = [row for row in rows if row["attempts"] >= MAX_ATTEMPTS]
+        for row in given_up:
+            self._fail(row["id"], f"the scanner stopped {MAX_ATTEMPTS} times on this file "
+                                  "(a crash or a server restart each time); not scanned")
+        rows = [row for row in rows if row["attempts"] < MAX_ATTEMPTS]
+        if not rows:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(update(items).where(items.c.id.in_([row["id"] for row in rows]))
+                               .values(status=QUEUED, attempts=items.c.attempts + 1,
+                                       updated_at=_now()))
+        pool = self.pool
         for row in rows:
-            if row["attempts"] >= MAX_ATTEMPTS:
-                self._fail(row["id"], f"the scanner stopped {MAX_ATTEMPTS} times on this file "
-                                      "(a crash or a server restart each time); not scanned")
-                continue
-            self._set(row["id"], status=QUEUED, attempts=row["attempts"] + 1)
-            pool = self.pool
             future = pool.submit(scan_item, self.db_url, self.upload_dir, row["id"],
                                  row["stored"], row["name"], row["policy"], self.options)
             future.add_done_callback(lambda done, row=row: self._finished(row, pool, done))
