@@ -174,10 +174,15 @@ def run_policies(_args) -> int:
 
 
 def run_serve(args) -> int:
+    import signal
+
     import waitress
 
     from webapp import create_app
 
+    # SIGTERM (a service manager stopping us) exits like Ctrl-C: the scans under way finish
+    # and queued ones stay queued in the database for the next start.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
     config = {key: value for key, value in (("DB", args.db), ("SCAN_WORKERS", args.workers))
               if value}
     app = create_app(config)

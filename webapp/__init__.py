@@ -93,9 +93,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    services = _start_services(app.config)
-    app.extensions["labelcheck"] = services
-    atexit.register(services.jobs.shutdown, cancel=True)
+    state = _start_services(app.config)
+    app.extensions["labelcheck"] = state
+    atexit.register(state.jobs.shutdown, cancel=True)
 
     from webapp.api import api
     from webapp.pages import pages
