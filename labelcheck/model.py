@@ -129,9 +129,10 @@ class Report:
     summary: str = ""
     labelcheck_version: str = ""
     elapsed_ms: float | None = None
+    timeline: dict[str, Any] | None = None  # videos: when and where visible labels are shown
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "path": self.path,
             "sha256": self.sha256,
             "media_type": self.media_type,
@@ -152,6 +153,9 @@ class Report:
             "labelcheck_version": self.labelcheck_version,
             "elapsed_ms": self.elapsed_ms,
         }
+        if self.timeline is not None:
+            data["timeline"] = self.timeline
+        return data
 
 
 class MediaError(Exception):

@@ -37,6 +37,7 @@ def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
                  else Media.open(target, options.max_pixels))
         _describe(report, media)
         findings, report.error = _collect(media, options)
+        report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
     decision = decide(findings, policy)

@@ -1,0 +1,211 @@
+"""Video frames for the label checks: a sampler that decodes only what the question needs.
+
+A label shown for a second cannot hide between samples taken less than a second apart, and a
+label's start and end are known to half the gap between samples. So the sampler hands out one
+frame per `GRID_S` (closer, every `OPENING_STEP_S`, in the opening seconds that GB 45438 and the
+EU code care about) and every keyframe, and decodes as little else as it can:
+
+- non-reference frames are never decoded (``skip_frame``: no other frame needs them; skipping
+  all B-frames would be cheaper, but x264's pyramid B-frames are references of P-frames, which
+  then decode with ghosts), and the loop filter is skipped (``skip_loop_filter``: block edges
+  stay a little sharper, which the OCR does not mind);
+- when the next sample is due after the next keyframe, packets up to that keyframe are not sent
+  to the decoder at all (the keyframe positions come from a demux pass, which reads packets but
+  decodes nothing).
+
+Only sampled frames are converted to RGB; nothing but the current frame and a few small
+thumbnails is held, so memory does not grow with the duration. `frame_at` re-extracts one frame
+for display (the report's sample frames).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from labelcheck.model import MediaError
+
+GRID_S = 0.8  # largest gap between samples: a label shown >= 1 s always lands on one
+OPENING_S = 2.5  # the opening, sampled closely
+OPENING_STEP_S = 0.25
+THUMB_WIDTH = 320  # thumbnails for scene-change and static-overlay analysis
+FRAME_SLACK_S = 0.02  # a frame this close before its due time is on time
+
+
+@dataclass
+class Sample:
+    """One sampled frame: its time, full-resolution RGB and a small grey thumbnail."""
+
+    time_s: float
+    rgb: np.ndarray
+    thumb: np.ndarray
+    keyframe: bool
+
+
+@dataclass
+class Stream:
+    """What the sampler learnt about the video stream (filled as it goes)."""
+
+    codec: str
+    width: int
+    height: int
+    duration_s: float
+    frames_decoded: int = 0
+    samples: int = 0
+
+
+def _open(source: str | os.PathLike | bytes):
+    import av
+
+    target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+    try:
+        return av.open(target, mode="r")
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"the video could not be opened: {exc}") from None
+
+
+def _video_stream(container):
+    if not container.streams.video:
+        raise MediaError("the file has no video stream")
+    return container.streams.video[0]
+
+
+def _duration(container, stream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1e6 if container.duration else 0.0
+
+
+def keyframe_times(source) -> list[float]:
+    """Times of the stream's keyframes, from packet flags alone (nothing is decoded)."""
+    import av
+
+    container = _open(source)
+    try:
+        stream = _video_stream(container)
+        times = [float(packet.pts * stream.time_base) for packet in container.demux(stream)
+                 if packet.is_keyframe and packet.pts is not None]
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"the video data is damaged: {exc}") from None
+    finally:
+        container.close()
+    return sorted(times)
+
+
+class Sampler:
+    """Iterate over the `Sample`s of a video (see the module docstring for which)."""
+
+    def __init__(self, source: str | os.PathLike | bytes, grid_s: float = GRID_S,
+                 opening_s: float = OPENING_S, opening_step_s: float = OPENING_STEP_S):
+        self.source = source
+        self.grid_s, self.opening_s, self.opening_step_s = grid_s, opening_s, opening_step_s
+        self.keyframes = keyframe_times(source)
+        self.stream: Stream | None = None
+
+    def _step(self, t: float) -> float:
+        return self.opening_step_s if t < self.opening_s else self.grid_s
+
+    def _next_keyframe(self, t: float) -> float | None:
+        import bisect
+
+        index = bisect.bisect_right(self.keyframes, t + 1e-6)
+        return self.keyframes[index] if index < len(self.keyframes) else None
+
+    def __iter__(self) -> Iterator[Sample]:
+        import av
+
+        container = _open(self.source)
+        try:
+            stream = _video_stream(container)
+            stream.thread_type = "AUTO"
+            context = stream.codec_context
+            context.options = {"skip_loop_filter": "all"}
+            context.skip_frame = "NONREF"
+            self.stream = Stream(context.name, context.width, context.height,
+                                 _duration(container, stream))
+            yield from self._decode(container, stream)
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"the video data is damaged: {exc}") from None
+        finally:
+            container.close()
+        if not self.stream.samples:
+            raise MediaError("the video stream has no decodable frames")
+
+    def _decode(self, container, stream) -> Iterator[Sample]:
+        self._due, self._held = 0.0, None
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's final flush packet
+                break
+            if not self._needed(packet, stream.time_base):
+                continue
+            yield from self._take(stream.decode(packet))
+        yield from self._take(stream.decode(None))
+        if self._held is not None:  # the last frame, so that the end is sampled too
+            yield self._sample(self._held)
+
+    def _needed(self, packet, time_base) -> bool:
+        """Whether `packet` must be decoded: a keyframe, or a frame before the next keyframe
+        when a sample is due before that keyframe (the decoder's output lags its input by a
+        few frames, so `_due` is a little behind: this errs towards decoding)."""
+        if packet.is_keyframe or packet.pts is None:
+            return True
+        following = self._next_keyframe(float(packet.pts * time_base))
+        return following is None or following > self._due + FRAME_SLACK_S
+
+    def _take(self, frames) -> Iterator[Sample]:
+        """The frames among `frames` that are due, and every keyframe, as samples. A frame
+        that is not due is held: when the next one comes too late, the held one is taken, so
+        no two samples are more than a step apart even when few frames are decoded."""
+        for frame in frames:
+            self.stream.frames_decoded += 1
+            t = frame.time
+            if t is None or not math.isfinite(t):
+                continue
+            if t > self._due + FRAME_SLACK_S and self._held is not None:
+                yield self._sample(self._held)
+            if t + FRAME_SLACK_S >= self._due or frame.key_frame:
+                yield self._sample(frame)
+            else:
+                self._held = frame
+
+    def _sample(self, frame) -> Sample:
+        import cv2
+
+        t = float(frame.time)
+        self._due, self._held = t + self._step(t), None
+        self.stream.samples += 1
+        rgb = frame.to_ndarray(format="rgb24")
+        height, width = rgb.shape[:2]
+        thumb_width = min(THUMB_WIDTH, width)
+        gray = frame.to_ndarray(format="gray")
+        thumb = cv2.resize(gray, (thumb_width, max(1, round(height * thumb_width / width))),
+                           interpolation=cv2.INTER_AREA)
+        return Sample(round(t, 3), rgb, thumb, bool(frame.key_frame))
+
+
+def frame_at(path: str | os.PathLike | bytes, time_s: float):
+    """The frame shown at `time_s` as a Pillow image, decoded in full (for display)."""
+    import av
+
+    container = _open(path)
+    try:
+        stream = _video_stream(container)
+        stream.thread_type = "AUTO"
+        container.seek(max(0, int(time_s / stream.time_base)), stream=stream, backward=True)
+        last = None
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time > time_s + 1e-3 and last is not None:
+                break
+            last = frame
+        if last is None:
+            raise MediaError(f"no frame at {time_s:.2f} s")
+        return last.to_image()
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"the video data is damaged: {exc}") from None
+    finally:
+        container.close()
