@@ -15,6 +15,7 @@ from labelcheck import __version__
 from labelcheck.model import Verdict
 from labelcheck.output import WRITERS
 from labelcheck.policy import Policy, PolicyError, available_policies
+from labelcheck.registry_cli import add_registry_parser
 from labelcheck.batch import scan_many
 from labelcheck.sources.base import ScanOptions
 
