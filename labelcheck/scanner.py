@@ -40,7 +40,7 @@ def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
         report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
-    decision = decide(findings, policy)
+    decision = decide(findings, policy, report.kind)
     report.findings = findings
     report.verdict = Verdict.ERROR if report.error else decision.verdict
     report.ai_generated = decision.ai_generated

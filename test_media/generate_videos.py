@@ -241,7 +241,8 @@ def build_c2pa_clip(out_dir: Path = DEFAULT_OUT) -> Path:
 
 
 def build_broken(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
-    """Damaged videos: truncated, text named .mp4, audio only, a video track with no frames."""
+    """Damaged videos: truncated, text named .mp4, audio only, a video track with no frames,
+    frames whose bytes are all zero."""
     import av
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -263,12 +264,16 @@ def build_broken(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
                 output.mux(packet)
         for packet in stream.encode(None):
             output.mux(packet)
-    paths["zero_frames.mp4"] = out_dir / "zero_frames.mp4"
-    with av.open(str(paths["zero_frames.mp4"]), "w", options={"fflags": "+bitexact"}) as output:
+    paths["zero_frames.mkv"] = out_dir / "zero_frames.mkv"  # a video track, no frame in it
+    with av.open(str(paths["zero_frames.mkv"]), "w", options={"fflags": "+bitexact"}) as output:
         stream = output.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for packet in stream.encode(None):
-            output.mux(packet)
+        output.start_encoding()
+    mdat = whole.find(b"mdat")  # every frame's bytes zeroed: a container with nothing to decode
+    size = int.from_bytes(whole[mdat - 4:mdat], "big")
+    paths["zeroed_frames.mp4"] = out_dir / "zeroed_frames.mp4"
+    paths["zeroed_frames.mp4"].write_bytes(whole[:mdat + 4] + bytes(size - 8)
+                                           + whole[mdat - 4 + size:])
     return paths
 
 
