@@ -5,10 +5,14 @@ label's start and end are known to half the gap between samples. So the sampler 
 frame per `GRID_S` (closer, every `OPENING_STEP_S`, in the opening seconds that GB 45438 and the
 EU code care about) and every keyframe, and decodes as little else as it can:
 
-- non-reference frames are never decoded (``skip_frame``: no other frame needs them; skipping
-  all B-frames would be cheaper, but x264's pyramid B-frames are references of P-frames, which
-  then decode with ghosts), and the loop filter is skipped (``skip_loop_filter``: block edges
-  stay a little sharper, which the OCR does not mind);
+- non-reference frames are never decoded (``skip_frame``: no other frame needs them), and the
+  loop filter is skipped (``skip_loop_filter``: block edges stay a little sharper, which the OCR
+  does not mind);
+- B-frames are not decoded at all when the stream's P-frames do not use them as references.
+  Encoders differ (x264 with one reference frame never does; with several, its pyramid B-frames
+  can be references of P-frames, which then decode with ghosts), so the sampler decodes the
+  first `PROBE_S` seconds both ways and skips all B-frames only when the I- and P-frames come
+  out identical;
 - when the next sample is due after the next keyframe, packets up to that keyframe are not sent
   to the decoder at all (the keyframe positions come from a demux pass, which reads packets but
   decodes nothing).
@@ -24,6 +28,7 @@ import io
 import math
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
@@ -34,17 +39,30 @@ GRID_S = 0.8  # largest gap between samples: a label shown >= 1 s always lands o
 OPENING_S = 2.5  # the opening, sampled closely
 OPENING_STEP_S = 0.25
 THUMB_WIDTH = 320  # thumbnails for scene-change and static-overlay analysis
+PROBE_S = 1.0  # seconds decoded twice to learn whether B-frames are references
 FRAME_SLACK_S = 0.02  # a frame this close before its due time is on time
 
 
-@dataclass
 class Sample:
-    """One sampled frame: its time, full-resolution RGB and a small grey thumbnail."""
+    """One sampled frame: its time, full-resolution grey (luma) picture, a small grey thumbnail
+    and, converted on first use, full-resolution RGB."""
 
-    time_s: float
-    rgb: np.ndarray
-    thumb: np.ndarray
-    keyframe: bool
+    def __init__(self, frame, time_s: float):
+        import cv2
+
+        self.frame = frame
+        self.time_s = round(time_s, 3)
+        self.keyframe = bool(frame.key_frame)
+        self.grey = frame.to_ndarray(format="gray")
+        height, width = self.grey.shape
+        thumb_width = min(THUMB_WIDTH, width)
+        self.thumb = cv2.resize(self.grey, (thumb_width, max(1, round(height * thumb_width
+                                                                     / width))),
+                                interpolation=cv2.INTER_AREA)
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        return self.frame.to_ndarray(format="rgb24")
 
 
 @dataclass
@@ -55,6 +73,7 @@ class Stream:
     width: int
     height: int
     duration_s: float
+    skip: str = ""  # which frames the decoder skipped (FFmpeg's skip_frame)
     frames_decoded: int = 0
     samples: int = 0
 
@@ -97,6 +116,40 @@ def keyframe_times(source) -> list[float]:
     return sorted(times)
 
 
+def _reference_frames(source, skip: str, until_s: float) -> dict:
+    """Luma of the I- and P-frames of the first `until_s` seconds, decoded skipping `skip`."""
+    from av.video.frame import PictureType
+
+    container = _open(source)
+    try:
+        stream = _video_stream(container)
+        stream.codec_context.options = {"skip_loop_filter": "all"}
+        stream.codec_context.skip_frame = skip
+        frames = {}
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time > until_s:
+                break
+            if frame.pict_type in (PictureType.I, PictureType.P):
+                frames[frame.pts] = frame.to_ndarray(format="gray")
+        return frames
+    finally:
+        container.close()
+
+
+def b_frames_unreferenced(source) -> bool:
+    """Whether the P-frames of the first `PROBE_S` seconds decode the same without any
+    B-frame (then no B-frame needs decoding; see the module docstring)."""
+    import av
+
+    try:
+        without_b = _reference_frames(source, "BIDIR", PROBE_S)
+        exact = _reference_frames(source, "NONREF", PROBE_S)
+    except av.error.FFmpegError:
+        return False
+    return bool(exact) and exact.keys() == without_b.keys() and all(
+        np.array_equal(exact[pts], without_b[pts]) for pts in exact)
+
+
 class Sampler:
     """Iterate over the `Sample`s of a video (see the module docstring for which)."""
 
@@ -125,9 +178,9 @@ class Sampler:
             stream.thread_type = "AUTO"
             context = stream.codec_context
             context.options = {"skip_loop_filter": "all"}
-            context.skip_frame = "NONREF"
+            context.skip_frame = "BIDIR" if b_frames_unreferenced(self.source) else "NONREF"
             self.stream = Stream(context.name, context.width, context.height,
-                                 _duration(container, stream))
+                                 _duration(container, stream), skip=context.skip_frame)
             yield from self._decode(container, stream)
         except av.error.FFmpegError as exc:
             raise MediaError(f"the video data is damaged: {exc}") from None
@@ -174,18 +227,10 @@ class Sampler:
                 self._held = frame
 
     def _sample(self, frame) -> Sample:
-        import cv2
-
         t = float(frame.time)
         self._due, self._held = t + self._step(t), None
         self.stream.samples += 1
-        rgb = frame.to_ndarray(format="rgb24")
-        height, width = rgb.shape[:2]
-        thumb_width = min(THUMB_WIDTH, width)
-        gray = frame.to_ndarray(format="gray")
-        thumb = cv2.resize(gray, (thumb_width, max(1, round(height * thumb_width / width))),
-                           interpolation=cv2.INTER_AREA)
-        return Sample(round(t, 3), rgb, thumb, bool(frame.key_frame))
+        return Sample(frame, t)
 
 
 def frame_at(path: str | os.PathLike | bytes, time_s: float):

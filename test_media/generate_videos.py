@@ -163,9 +163,10 @@ def write_clip(path: Path, *, width: int, height: int, fps: int, seconds: float,
                label_at: Callable[[float], tuple[int, int] | None], patch: np.ndarray | None,
                codec: str = "libx264", container: str | None = None, cut_every_s=None,
                metadata: dict | None = None, options: dict | None = None,
-               encoder_options: dict | None = None, seed: int = 4242) -> Path:
+               encoder_options: dict | None = None, seed: int = 4242, threads: int = 1) -> Path:
     """Encode a clip frame by frame (nothing held but one frame); `label_at(t)` says where
-    the badge is drawn at time `t` (None: not shown)."""
+    the badge is drawn at time `t` (None: not shown). One encoder thread keeps x264's output
+    the same on every machine."""
     import av
 
     scenery = Scenery(width, height, seed, scenes=4 if cut_every_s else 1)
@@ -180,7 +181,7 @@ def write_clip(path: Path, *, width: int, height: int, fps: int, seconds: float,
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = dict(encoder_options or ENCODER_OPTIONS[codec])
         if codec == "libx264":
-            stream.codec_context.thread_count = 1
+            stream.codec_context.thread_count = threads
         for n in range(round(seconds * fps)):
             t = n / fps
             scene = int(t // cut_every_s) if cut_every_s else 0

@@ -6,8 +6,9 @@ whole-frame OCR runs only where something new may have appeared:
 
 - in the opening seconds (every `OPENING_READ_S`), which the rules single out;
 - on a scene change (the thumbnail differs from the previous one);
-- when a new static overlay shows up: pixels that stay put over the last samples while the
-  picture moves, with edges in them (text), not explained by text already read;
+- when a new static overlay shows up: pixels with edges in them (text) that changed and then
+  stayed put over the last samples, not explained by text already read (moving things do not
+  stay put);
 - when a label seen before is gone from its place (it may have moved);
 - and at least every `READ_EVERY_S` as a safety net for labels that move.
 
@@ -40,17 +41,19 @@ from labelcheck.sources.visible_label import (
     read_labels,
 )
 
-OPENING_READ_S = 0.5  # whole-frame reads in the opening seconds, this far apart
-READ_EVERY_S = 3.0  # whole-frame reads at least this often
+OPENING_READ_S = 1.0  # whole-frame reads in the opening seconds, this far apart
+READ_EVERY_S = 10.0  # whole-frame reads at least this often
 PRESENT_NCC = 0.55  # a label patch correlating this well with its first sight is still there
 SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut
 STILL_RANGE = 6  # a thumbnail pixel varying less than this over the window stays put
 MOVED = 10  # a thumbnail pixel changing more than this between samples moved
-MOVING_SHARE = 0.15  # the picture moves when this share of its pixels moved
 EDGE = 40  # morphological gradient (grey levels) of text strokes in a thumbnail
-MIN_OVERLAY_PIXELS = 12  # smallest static edge blob (thumbnail pixels) worth a read
-WINDOW = 3  # thumbnails in the static-overlay window
-BACKTRACK = 4  # grey frames kept to trace a newly read label back
+MIN_OVERLAY_PIXELS = 30  # smallest static edge blob (thumbnail pixels) worth a read: a
+MIN_OVERLAY_WIDTH = 10  # label of 2% of the shorter side is ~4 px high, 25+ px wide there,
+MIN_OVERLAY_HEIGHT = 5  # 5+ px once its strokes are dilated
+TEXT_DENSITY = 0.35  # share of a blob's box its strokes fill: text yes, a passing arc no
+WINDOW = 4  # thumbnails in the overlay window: changed, then still over the last three
+BACKTRACK = 5  # grey frames kept to trace a newly read label back
 MAX_TRACKS = 24
 SAMPLE_FRAMES = 4  # frames listed in the timeline for a person to look at
 BARE_ICON_CONFIDENCE = 0.7
@@ -70,12 +73,6 @@ class Track:
     @property
     def showing(self) -> bool:
         return bool(self.runs) and self.runs[-1][1] is None
-
-
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 def _patch(grey: np.ndarray, box) -> np.ndarray:
@@ -119,7 +116,7 @@ class LabelTimeline:
     # -- per sample -------------------------------------------------------------------------
 
     def add(self, sample: video.Sample) -> None:
-        grey = _grey(sample.rgb)
+        grey = sample.grey
         if self.first_s is None:
             self.first_s = sample.time_s
         self.size = (grey.shape[1], grey.shape[0])
@@ -177,26 +174,33 @@ class LabelTimeline:
         return False
 
     def _new_overlay(self, thumb: np.ndarray) -> bool:
-        """Whether static text-like pixels appeared that no read has explained yet: pixels
-        still over the window, with edges, while the rest of the picture moves."""
+        """Whether text-like pixels appeared that no read has explained yet: pixels with
+        edges that changed and then stayed put, as an overlay does when it appears, whether
+        the picture under it moves or not (moving things do not stay put)."""
         import cv2
 
         if len(self.thumbs) < WINDOW - 1:
             return False
         stack = np.stack([*self.thumbs, thumb]).astype(np.int16)
-        if float((np.abs(stack[-1] - stack[-2]) > MOVED).mean()) < MOVING_SHARE:
-            return False
-        still = (stack.max(axis=0) - stack.min(axis=0)) < STILL_RANGE
+        settled = (stack[1:].max(axis=0) - stack[1:].min(axis=0)) < STILL_RANGE
+        candidates = settled & (np.abs(stack[1] - stack[0]) > MOVED)
         edges = cv2.morphologyEx(thumb, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > EDGE
-        mask = (still & edges).astype(np.uint8)
-        for x, y, w, h in self.explained:
-            mask[y:y + h, x:x + w] = 0
+        mask = (candidates & edges).astype(np.uint8)
+        for x, y, w, h in self.explained + self._tracked_in_thumbnail(thumb):
+            mask[max(0, y - h):y + 2 * h, max(0, x - h):x + w + h] = 0
         mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
         blobs = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count)
-                 if stats[i, 4] >= MIN_OVERLAY_PIXELS]
+                 if stats[i, 4] >= MIN_OVERLAY_PIXELS and stats[i, 2] >= MIN_OVERLAY_WIDTH
+                 and stats[i, 3] >= MIN_OVERLAY_HEIGHT
+                 and stats[i, 4] >= TEXT_DENSITY * stats[i, 2] * stats[i, 3]]
         self.explained.extend(blobs)
         return bool(blobs)
+
+    def _tracked_in_thumbnail(self, thumb: np.ndarray) -> list[tuple[int, ...]]:
+        """Boxes of the tracked labels in thumbnail pixels (with their badge around them)."""
+        scale = thumb.shape[1] / self.size[0]
+        return [tuple(round(v * scale) for v in track.label.box) for track in self.tracks]
 
     # -- whole-frame reads -------------------------------------------------------------------
 
