@@ -159,4 +159,9 @@ class Report:
 
 
 class MediaError(Exception):
-    """The file cannot be read as media; the message is meant for a person."""
+    """The file cannot be read as media; the message is meant for a person. `findings` are
+    those a source made before it met the damage (kept in the report)."""
+
+    def __init__(self, message: str, findings: list[Finding] | None = None):
+        super().__init__(message)
+        self.findings = findings or []

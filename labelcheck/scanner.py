@@ -74,6 +74,7 @@ def _collect(media: Media, options: ScanOptions) -> tuple[list[Finding], str | N
         try:
             findings.extend(source.run(media, options))
         except MediaError as exc:
+            findings.extend(exc.findings)
             error = error or str(exc)
     return findings, media.damage or error
 

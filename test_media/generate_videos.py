@@ -243,7 +243,7 @@ def build_c2pa_clip(out_dir: Path = DEFAULT_OUT) -> Path:
 
 def build_broken(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
     """Damaged videos: truncated, text named .mp4, audio only, a video track with no frames,
-    frames whose bytes are all zero."""
+    frames whose bytes are zero (all of them, or the second half)."""
     import av
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -270,11 +270,12 @@ def build_broken(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
         stream = output.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         output.start_encoding()
-    mdat = whole.find(b"mdat")  # every frame's bytes zeroed: a container with nothing to decode
-    size = int.from_bytes(whole[mdat - 4:mdat], "big")
-    paths["zeroed_frames.mp4"] = out_dir / "zeroed_frames.mp4"
-    paths["zeroed_frames.mp4"].write_bytes(whole[:mdat + 4] + bytes(size - 8)
-                                           + whole[mdat - 4 + size:])
+    mdat = whole.find(b"mdat")  # frame bytes zeroed: all of them, or the second half
+    start, end = mdat + 4, mdat - 4 + int.from_bytes(whole[mdat - 4:mdat], "big")
+    middle = (start + end) // 2
+    for name, cut in (("zeroed_frames.mp4", start), ("zeroed_second_half.mp4", middle)):
+        paths[name] = out_dir / name
+        paths[name].write_bytes(whole[:cut] + bytes(end - cut) + whole[end:])
     return paths
 
 

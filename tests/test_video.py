@@ -174,3 +174,12 @@ def test_broken_videos_are_errors_with_a_reason(reports, name, reason):
     report = reports[name]
     assert report.verdict is Verdict.ERROR
     assert reason in report.error, report.error
+
+
+def test_damage_midway_keeps_the_timeline_before_it(reports):
+    report = reports["zeroed_second_half.mp4"]
+    assert report.verdict is Verdict.ERROR and "damaged" in report.error
+    assert "frames read up to" in report.error
+    label = next(f for f in report.findings if f.code == "visible.video_label")
+    assert label.measurements["start_s"] == 0.0
+    assert 0 < report.timeline["intervals"][0]["end_s"] < 8.0

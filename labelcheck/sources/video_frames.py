@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labelcheck import video
-from labelcheck.model import Kind
+from labelcheck.model import Kind, MediaError
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.visible_label import (
     Label,
@@ -325,10 +325,17 @@ class VideoFramesSource(Source):
         media.video_info  # refuses files without a video stream, with the reason
         sampler = video.Sampler(media.data)
         follower = LabelTimeline()
-        for sample in sampler:
-            follower.add(sample)
+        damage = None
+        try:
+            for sample in sampler:
+                follower.add(sample)
+        except MediaError as exc:
+            if follower.previous_s is None:
+                raise
+            damage = exc  # the timeline up to the damage is still evidence
         stream = sampler.stream
-        duration = stream.duration_s or (follower.previous_s or 0.0)
+        duration = (follower.previous_s if damage else stream.duration_s) or \
+            (follower.previous_s or 0.0)
         follower.finish(duration)
         media.timeline = follower.timeline(duration)
         timing = video_measurements(media.timeline)
@@ -338,9 +345,12 @@ class VideoFramesSource(Source):
             f"{video.OPENING_STEP_S} s in the first {video.OPENING_S} s), {stream.frames_decoded}"
             f" decoded, {follower.reads} read in full by OCR", location="video frames",
             details={"codec": stream.codec, "size": [stream.width, stream.height],
+                     "skipped_frames": stream.skip,
                      "duration_s": round(duration, 3)})
         for track, start, end, _ in follower.intervals():
             yield self._label(track, start, end, timing)
+        if damage:
+            raise MediaError(f"{damage} (frames read up to {follower.previous_s:.1f} s)")
 
     def _label(self, track: Track, start: float, end: float, timing: dict):
         measured = track.measured
