@@ -139,7 +139,7 @@ def naive(path: Path) -> int:
 
 
 PEAK_SCRIPT = """
-import resource, sys
+import sys
 sys.path.insert(0, {root!r})
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "scan":
@@ -152,7 +152,9 @@ else:
     follower = LabelTimeline()
     for sample in video.Sampler(path):
         follower.add(sample)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM, not ru_maxrss: the latter keeps the parent's size from before exec
+status = open("/proc/self/status").read()
+print(int(status.split("VmHWM:")[1].split()[0]) // 1024)
 """
 
 
