@@ -61,6 +61,7 @@ class Clip:
     cut_every_s: float | None = None  # hard cuts between scenes this often
     metadata: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    seed: int = 4242  # the scenery
 
     @property
     def filename(self) -> str:
@@ -90,6 +91,14 @@ CLIPS = [
     Clip("label_av1", ((0.0, 4.0),), seconds=4.0, codec="libsvtav1", container="mkv"),
 ]
 BY_NAME = {clip.name: clip for clip in CLIPS}
+
+# The registry's original (a label throughout and AIGC metadata, its own scenery) and the same
+# pictures without the label, from which `registry_copies` makes reposted copies.
+REGISTRY_CLIPS = [
+    Clip("registry_original", ((0.0, 8.0),), metadata={"AIGC": AIGC_VIDEO},
+         options={"movflags": "use_metadata_tags"}, seed=777),
+    Clip("registry_unlabelled", seed=777),
+]
 
 ENCODER_OPTIONS = {
     "libx264": {"preset": "medium", "crf": "26", "threads": "1"},
@@ -219,7 +228,7 @@ def build_clip(clip: Clip, out_dir: Path = DEFAULT_OUT) -> Path:
     return write_clip(path, width=clip.width, height=clip.height, fps=clip.fps,
                       seconds=clip.seconds, label_at=label_at, patch=patch, codec=clip.codec,
                       cut_every_s=clip.cut_every_s, metadata=clip.metadata,
-                      options=clip.options)
+                      options=clip.options, seed=clip.seed)
 
 
 def label_box(clip: Clip, t: float = 0.0) -> list[int]:
@@ -228,6 +237,44 @@ def label_box(clip: Clip, t: float = 0.0) -> list[int]:
     progress = t / clip.seconds if clip.moving else None
     x, y = badge_origin(clip.width, clip.height, patch, clip.badge.corner, progress)
     return [x, y, patch.shape[1], patch.shape[0]]
+
+
+def transcode(source: Path, path: Path, start_s: float, size: tuple[int, int]) -> Path:
+    """`source` re-encoded from `start_s` on (trimmed), rescaled to `size`, without metadata:
+    a reposted copy."""
+    import av
+    import cv2
+
+    if path.is_file():
+        return path
+    tmp = path.with_name(path.name + ".part")
+    with av.open(str(source)) as inp, av.open(str(tmp), "w", format="mp4",
+                                              options={"fflags": "+bitexact"}) as out:
+        rate = inp.streams.video[0].average_rate
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.options = dict(ENCODER_OPTIONS["libx264"])
+        stream.codec_context.thread_count = 1
+        for frame in inp.decode(video=0):
+            if frame.time < start_s - 1e-6:
+                continue
+            rgb = cv2.resize(frame.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    tmp.replace(path)
+    return path
+
+
+def registry_clips(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
+    """The registry's original, and copies of it trimmed by 2 s and scaled to 320x180: one
+    with its label (from the original), one without (from the unlabelled twin)."""
+    paths = {clip.name: build_clip(clip, out_dir) for clip in REGISTRY_CLIPS}
+    for name, source in (("copy_labelled", "registry_original"),
+                         ("copy_stripped", "registry_unlabelled")):
+        paths[name] = transcode(paths[source], out_dir / f"registry_{name}.mp4", 2.0, (320, 180))
+    return paths
 
 
 def build_c2pa_clip(out_dir: Path = DEFAULT_OUT) -> Path:
@@ -284,6 +331,7 @@ def ensure_clips(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
     paths = {clip.name: build_clip(clip, out_dir) for clip in CLIPS}
     paths["label_c2pa"] = build_c2pa_clip(out_dir)
     paths.update(build_broken(out_dir))
+    paths.update(registry_clips(out_dir))
     (out_dir / "truth.json").write_text(json.dumps([clip.truth() for clip in CLIPS], indent=1))
     return paths
 

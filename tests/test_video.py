@@ -183,3 +183,65 @@ def test_damage_midway_keeps_the_timeline_before_it(reports):
     label = next(f for f in report.findings if f.code == "visible.video_label")
     assert label.measurements["start_s"] == 0.0
     assert 0 < report.timeline["intervals"][0]["end_s"] < 8.0
+
+
+@pytest.fixture(scope="session")
+def video_registry(clips, tmp_path_factory):
+    """The registry's original video registered in a session database."""
+    from labelcheck import registry
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('video_registry') / 'registry.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABELCHECK_DB", url)
+        reg = registry.Registry.open(url)
+        asset_id = reg.add(clips["registry_original"], "Jane Doe", "avatar ad")
+    return reg, url, asset_id
+
+
+def test_registered_video_keeps_timed_fingerprints_and_disclosures(video_registry):
+    from sqlalchemy import select
+
+    from labelcheck import registry
+
+    reg, _, asset_id = video_registry
+    asset = reg.get(asset_id)
+    assert asset.kind == "video" and asset.disclosures["aigc"]
+    assert asset.disclosures["visible"][0]["text"].lower().endswith("generated")
+    with reg.engine.connect() as connection:
+        times = connection.execute(select(registry.fingerprints.c.time_s).where(
+            registry.fingerprints.c.asset_id == asset_id)).scalars().all()
+    assert len(times) >= 8 and min(times) == 0.0 and max(times) >= 7.0
+
+
+def _registry_scan(path, url, monkeypatch):
+    monkeypatch.setenv("LABELCHECK_DB", url)
+    return scan(path)
+
+
+def test_stripped_trimmed_rescaled_copy_names_the_original_and_what_it_lost(
+        clips, video_registry, monkeypatch):
+    _, url, asset_id = video_registry
+    report = _registry_scan(clips["copy_stripped"], url, monkeypatch)
+    match = next(f for f in report.findings if f.code == "registry.video_match")
+    assert match.details["asset_id"] == asset_id
+    assert match.details["offset_s"] == pytest.approx(-2.0, abs=TOLERANCE_S)
+    removed = {(f.code, f.channel) for f in report.findings if f.kind.value == "removal"}
+    assert removed == {("registry.badge_removed", "visible"),
+                       ("registry.metadata_removed", "aigc")}
+    assert report.verdict is Verdict.STRIPPED
+
+
+def test_copy_that_kept_its_label_loses_only_the_metadata(clips, video_registry, monkeypatch):
+    _, url, _ = video_registry
+    report = _registry_scan(clips["copy_labelled"], url, monkeypatch)
+    assert any(f.code == "registry.video_match" for f in report.findings)
+    assert not any(f.code == "registry.badge_removed" for f in report.findings)
+    assert any(f.code == "registry.metadata_removed" for f in report.findings)
+    assert report.timeline["intervals"]
+
+
+def test_other_videos_do_not_match(clips, video_registry, monkeypatch):
+    _, url, _ = video_registry
+    for name in ("no_label", "scene_cuts"):
+        report = _registry_scan(clips[name], url, monkeypatch)
+        assert not any(f.detector == "registry" for f in report.findings), name
