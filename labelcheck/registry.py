@@ -26,6 +26,12 @@ candidates get the pixel test first, on the transform their vote pairs support, 
 most unrelated pictures the full descriptor matching. The transform maps the original's badge
 boxes into the copy, where `labelcheck.sources.registry` checks whether each badge is still
 there.
+
+Videos are kept as the PDQ hashes of their sampled frames (`labelcheck.video`), each with its
+time (``registry_fingerprints.time_s``), plus the features of one representative frame. A video
+copy's sampled frames vote for (original, time offset) pairs (`Registry.match_video`): a trim
+shifts every frame by the same offset, so the true original collects the votes of most frames
+at one offset while chance PDQ neighbours scatter.
 """
 
 from __future__ import annotations
