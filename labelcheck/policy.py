@@ -37,8 +37,9 @@ class Requirement:
     kinds: tuple[str, ...] = ()
 
     def applies_to(self, media_kind: str | None) -> bool:
-        """Whether this requirement binds a file of `media_kind` (None: unknown, all bind)."""
-        return not self.kinds or media_kind is None or media_kind in self.kinds
+        """Whether this requirement binds a file of `media_kind` (None: unknown, so only
+        requirements for every kind bind)."""
+        return not self.kinds or media_kind in self.kinds
 
     def unmet_conditions(self, finding: Finding) -> list[str]:
         """Why `finding` does not satisfy this requirement; empty when it does."""

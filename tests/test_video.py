@@ -245,3 +245,12 @@ def test_other_videos_do_not_match(clips, video_registry, monkeypatch):
     for name in ("no_label", "scene_cuts"):
         report = _registry_scan(clips[name], url, monkeypatch)
         assert not any(f.detector == "registry" for f in report.findings), name
+
+
+def test_video_requirements_bind_only_videos():
+    from labelcheck.policy import Policy
+
+    requirement = next(r for r in Policy.load("cn-gb45438").requirements
+                       if r.id == "explicit_label_video_opening")
+    assert requirement.applies_to("video")
+    assert not requirement.applies_to("image") and not requirement.applies_to(None)
