@@ -10,7 +10,9 @@ the label text, the intervals in seconds (``[start, end)`` in frame time), the b
 at, and the container metadata.
 
 Encoded with PyAV (FFmpeg's libx264, libx265, libvpx-vp9, libsvtav1 inside the wheel), so tests
-need no Debian ffmpeg. x264 runs single-threaded with ``+bitexact``: same bytes every run.
+need no Debian ffmpeg. x264 runs single-threaded with ``+bitexact``: the generated clips are the
+same bytes every run; the registry's re-encoded copies (`transcode`) were seen to differ in a few
+encoded bits between runs, never in what they show.
 """
 
 from __future__ import annotations
@@ -191,19 +193,30 @@ def write_clip(path: Path, *, width: int, height: int, fps: int, seconds: float,
         stream.options = dict(encoder_options or ENCODER_OPTIONS[codec])
         if codec == "libx264":
             stream.codec_context.thread_count = threads
-        for n in range(round(seconds * fps)):
-            t = n / fps
-            scene = int(t // cut_every_s) if cut_every_s else 0
-            frame = scenery.frame(t, seconds, scene)
-            origin = label_at(t)
-            if origin is not None and patch is not None:
-                draw_badge(frame, patch, origin)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                output.mux(packet)
-        for packet in stream.encode(None):
-            output.mux(packet)
+
+        def frames():
+            for n in range(round(seconds * fps)):
+                t = n / fps
+                frame = scenery.frame(t, seconds, int(t // cut_every_s) if cut_every_s else 0)
+                origin = label_at(t)
+                if origin is not None and patch is not None:
+                    draw_badge(frame, patch, origin)
+                yield frame
+
+        _encode(output, stream, frames())
     tmp.replace(path)
     return path
+
+
+def _encode(output, stream, frames) -> None:
+    """Encode RGB arrays into `stream` of `output`, then flush the encoder."""
+    import av
+
+    for frame in frames:
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            output.mux(packet)
+    for packet in stream.encode(None):
+        output.mux(packet)
 
 
 def schedule(intervals: Sequence[tuple[float, float]]) -> Callable[[float], bool]:
@@ -255,14 +268,9 @@ def transcode(source: Path, path: Path, start_s: float, size: tuple[int, int]) -
         stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         stream.options = dict(ENCODER_OPTIONS["libx264"])
         stream.codec_context.thread_count = 1
-        for frame in inp.decode(video=0):
-            if frame.time < start_s - 1e-6:
-                continue
-            rgb = cv2.resize(frame.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        _encode(out, stream, (
+            cv2.resize(frame.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
+            for frame in inp.decode(video=0) if frame.time >= start_s - 1e-6))
     tmp.replace(path)
     return path
 
