@@ -57,31 +57,6 @@ def make_clip(path: Path) -> Path:
                          threads=os.cpu_count() or 1)
 
 
-def make_long_clip(source: Path, path: Path, loops: int = LOOPS) -> Path:
-    """`source` repeated `loops` times by stream copy (each copy starts on a keyframe)."""
-    import av
-
-    if path.is_file():
-        return path
-    with av.open(str(source)) as first:
-        duration = first.streams.video[0].duration
-    with av.open(str(path), "w") as output:
-        stream = None
-        for loop in range(loops):
-            with av.open(str(source)) as inp:
-                video = inp.streams.video[0]
-                if stream is None:
-                    stream = output.add_stream_from_template(video)
-                for packet in inp.demux(video):
-                    if packet.dts is None:
-                        continue
-                    packet.pts += loop * duration
-                    packet.dts += loop * duration
-                    packet.stream = stream
-                    output.mux(packet)
-    return path
-
-
 def timed(run, repeat: int) -> tuple[float, float, float]:
     """Best wall seconds of `repeat` runs, the CPU seconds of that run, and the load average."""
     best = None
@@ -194,7 +169,9 @@ def main(argv=None) -> int:
     print(f"\nlabelcheck: {frames['message']}; timeline {report['timeline']['intervals']}")
     if args.skip_memory:
         return 0
-    long_clip = make_long_clip(clip, OUT / "video_10min_1080p30.mp4")
+    import generate_videos as gv
+
+    long_clip = gv.repeat_clip(clip, OUT / "video_10min_1080p30.mp4", LOOPS)
     print("\n| peak RSS, fresh process | 60 s clip | 10 min clip |\n|---|---:|---:|")
     for mode, name in (("scan", "full scan (file read whole by the core)"),
                        ("frames", "frame analysis alone (sampler + label timeline)")):

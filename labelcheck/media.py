@@ -3,6 +3,10 @@
 Sources never open files themselves. They ask `Media` for the view they need (JPEG segments,
 PNG chunks, BMFF boxes, XMP packets, EXIF, pixels); each view is computed on first use and
 shared, so the metadata tier costs one read of the bytes and one walk of the container.
+
+A video opened from a path is not read into memory (a 10-minute 1080p clip is hundreds of MB,
+and its frames are decoded from the file anyway): its `data` is a `FileBytes`, which reads the
+byte ranges that the box walk and the byte searches ask for, and its hash is computed in chunks.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import io
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from typing import BinaryIO, Iterator
 
 from labelcheck import containers
 from labelcheck.model import MediaError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
+CHUNK_BYTES = 1 << 20  # how much of a file read from disk is held at once
+SNIFF_BYTES = 64
 PROBE_ONLY = {"probesize": "4096", "analyzeduration": "0"}  # tags and streams, no frame probing
 
 
@@ -101,25 +108,91 @@ def _sniff_bmff(head: bytes) -> FileType:
                      "file signature)")
 
 
-class Media:
-    """One file's bytes and the views of them that sources ask for."""
+class FileBytes:
+    """A file's bytes read on demand, for the operations the walkers and sources use on
+    `Media.data`: ``len``, slices, ``find`` and ``in``. At most `CHUNK_BYTES` are held at once
+    (plus what a slice asks for), so memory does not grow with the file."""
 
-    def __init__(self, data: bytes, path: str = "<bytes>", max_pixels: int = 120_000_000):
+    def __init__(self, path: str, size: int):
+        self.path = path
+        self.size = size
+        self._found: dict[bytes, int] = {}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> bytes:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("FileBytes supports contiguous slices only")
+        start, stop, _ = key.indices(self.size)
+        if stop <= start:
+            return b""
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            return handle.read(stop - start)
+
+    def chunks(self, start: int = 0, overlap: int = 0) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) of consecutive chunks from `start`; each repeats the last `overlap`
+        bytes of the one before, so that a pattern across a boundary is seen whole."""
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            tail = b""
+            while block := handle.read(CHUNK_BYTES):
+                yield start - len(tail), tail + block
+                start += len(block)
+                tail = block[-overlap:] if overlap else b""
+
+    def find(self, sub: bytes, start: int = 0) -> int:
+        """The offset of the first `sub` at or after `start`, or -1 (like `bytes.find`)."""
+        if start == 0 and sub in self._found:
+            return self._found[sub]
+        found = -1
+        for offset, chunk in self.chunks(start, overlap=len(sub) - 1):
+            index = chunk.find(sub)
+            if index >= 0:
+                found = offset + index
+                break
+        if start == 0:
+            self._found[sub] = found
+        return found
+
+    def __contains__(self, sub: bytes) -> bool:
+        return self.find(sub) >= 0
+
+    def sha256(self) -> str:
+        with open(self.path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+class Media:
+    """One file's bytes and the views of them that sources ask for.
+
+    `data` is the bytes, or for a video opened from a path a `FileBytes` that reads them on
+    demand; code that needs a file object or a decoder input asks for `stream()` or `source`.
+    """
+
+    def __init__(self, data: bytes | FileBytes, path: str = "<bytes>",
+                 max_pixels: int = 120_000_000, file_type: FileType | None = None):
         self.data = data
         self.path = path
         self.max_pixels = max_pixels
-        self.type = sniff(data, path)
+        self.type = file_type or sniff(data, path)
         self.timeline: dict | None = None  # a video's label timeline, set by video_frames
 
     @classmethod
     def open(cls, path: str | os.PathLike, max_pixels: int = 120_000_000) -> "Media":
-        """Read `path` once; I/O problems become `MediaError` with a readable reason."""
+        """Read `path` once (a video: only its first bytes, see `FileBytes`); I/O problems
+        become `MediaError` with a readable reason."""
         path = os.fspath(path)
         try:
             size = os.path.getsize(path)
             if size > MAX_FILE_BYTES:
                 raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
             with open(path, "rb") as handle:
+                file_type = sniff(handle.read(SNIFF_BYTES), path)
+                if file_type.kind == "video":
+                    return cls(FileBytes(path, size), path, max_pixels, file_type)
+                handle.seek(0)
                 data = handle.read()
         except FileNotFoundError:
             raise MediaError("file not found") from None
@@ -129,7 +202,22 @@ class Media:
             raise MediaError("permission denied") from None
         except OSError as exc:
             raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
-        return cls(data, path, max_pixels)
+        return cls(data, path, max_pixels, file_type)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def source(self) -> str | bytes:
+        """What a decoder (PyAV) opens: the path of a file read from disk, else the bytes."""
+        return self.path if isinstance(self.data, FileBytes) else self.data
+
+    def stream(self) -> BinaryIO:
+        """A new file object over the bytes (for readers that take a stream: C2PA, FFmpeg)."""
+        if isinstance(self.data, FileBytes):
+            return open(self.path, "rb")
+        return io.BytesIO(self.data)
 
     @property
     def format(self) -> str:
@@ -145,6 +233,8 @@ class Media:
 
     @cached_property
     def sha256(self) -> str:
+        if isinstance(self.data, FileBytes):
+            return self.data.sha256()
         return hashlib.sha256(self.data).hexdigest()
 
     @cached_property
@@ -248,7 +338,8 @@ class Media:
         import av
 
         try:
-            with av.open(io.BytesIO(self.data), mode="r", options=PROBE_ONLY) as container:
+            with self.stream() as stream, av.open(stream, mode="r",
+                                                  options=PROBE_ONLY) as container:
                 tags = {f"format:{k}": v for k, v in container.metadata.items()}
                 streams = []
                 for stream in container.streams:

@@ -793,7 +793,7 @@ class Registry:
             if media.kind not in ("image", "video"):
                 raise RegistryError(f"{path}: only images and videos can be registered "
                                     f"(this is a {media.kind})")
-            report = scan(media.data, name=path)
+            report = scan(media)
             if media.kind == "video":
                 if report.error:
                     raise MediaError(report.error)
@@ -828,9 +828,9 @@ class Registry:
         from labelcheck import video
 
         prints = [("full", time_s, code, 100) for time_s, code in video_prints(
-            (sample.time_s, sample.rgb) for sample in video.Sampler(media.data))]
+            (sample.time_s, sample.rgb) for sample in video.Sampler(media.source))]
         seen = [frame["time_s"] for frame in report.timeline["frames"] if frame["label_seen"]]
-        frame = video.frame_at(media.data, seen[0] if seen else 0.0)
+        frame = video.frame_at(media.source, seen[0] if seen else 0.0)
         return np.asarray(frame.convert("RGB")), prints
 
     def _insert(self, row, prints, features: LocalFeatures, references) -> int:

@@ -17,10 +17,10 @@ from labelcheck.policy import Policy, decide
 from labelcheck.sources.base import ScanOptions, active_sources
 
 
-def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
+def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "default", *,
          pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
          options: ScanOptions | None = None) -> Report:
-    """Scan a file path or raw bytes and return its `Report`.
+    """Scan a file path, raw bytes or a `Media` already opened, and return its `Report`.
 
     `policy` is a bundled policy name, a policy file path or a `Policy`. `pixels=False`
     skips pixel analysis (the CLI's ``--no-ocr``). `name` labels bytes input in the report.
@@ -29,12 +29,12 @@ def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
     policy = policy if isinstance(policy, Policy) else Policy.load(policy)
     options = options or ScanOptions(pixels=pixels, trust_anchors=trust_anchors)
     is_bytes = isinstance(target, (bytes, bytearray, memoryview))
-    path = name or ("<bytes>" if is_bytes else os.fspath(target))
+    path = name or ("<bytes>" if is_bytes else target.path if isinstance(target, Media)
+                    else os.fspath(target))
     report = Report(path=path, policy=policy.name, labelcheck_version=__version__)
     findings: list[Finding] = []
     try:
-        media = (Media(bytes(target), path, options.max_pixels) if is_bytes
-                 else Media.open(target, options.max_pixels))
+        media = _media(target, path, options)
         _describe(report, media)
         findings, report.error = _collect(media, options)
         report.timeline = media.timeline
@@ -53,11 +53,19 @@ def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
     return report
 
 
+def _media(target, path: str, options: ScanOptions) -> Media:
+    if isinstance(target, Media):
+        return target
+    if isinstance(target, (bytes, bytearray, memoryview)):
+        return Media(bytes(target), path, options.max_pixels)
+    return Media.open(target, options.max_pixels)
+
+
 def _describe(report: Report, media: Media) -> None:
     report.sha256 = media.sha256
     report.media_type = media.media_type
     report.kind = media.kind
-    report.size = len(media.data)
+    report.size = media.size
 
 
 def _collect(media: Media, options: ScanOptions) -> tuple[list[Finding], str | None]:

@@ -97,13 +97,15 @@ def _container_packets(media: "Media"):
             yield Packet(f"QuickTime {box.path} @{box.offset}", _text(box.payload(media.data)))
 
 
-def _scanned_packets(data: bytes):
-    """Fallback for containers without a walker (TIFF tag 700, HEIF items, GIF, PDF)."""
+def _scanned_packets(data):
+    """Fallback for containers without a walker (TIFF tag 700, HEIF items, GIF, PDF).
+    `data` is bytes or a `FileBytes` (searched with `find`, read in slices)."""
     start = data.find(b"<x:xmpmeta")
     while start >= 0:
         end = data.find(b"</x:xmpmeta>", start)
         if end < 0:
-            yield Packet(f"XMP packet @{start} (unterminated)", _text(data[start:]))
+            yield Packet(f"XMP packet @{start} (unterminated)",
+                         _text(data[start:start + MAX_PACKET_BYTES]))
             return
         end += len(b"</x:xmpmeta>")
         yield Packet(f"XMP packet @{start}", _text(data[start:end]))

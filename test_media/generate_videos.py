@@ -219,6 +219,34 @@ def _encode(output, stream, frames) -> None:
         output.mux(packet)
 
 
+def repeat_clip(source: Path, path: Path, loops: int) -> Path:
+    """`source` repeated `loops` times by stream copy (no re-encoding; each copy starts on a
+    keyframe): a long video made in seconds (kept when already there)."""
+    import av
+
+    if path.is_file():
+        return path
+    with av.open(str(source)) as first:
+        duration = first.streams.video[0].duration
+    tmp = path.with_name(path.name + ".part")
+    with av.open(str(tmp), "w", format=path.suffix.lstrip(".")) as output:
+        stream = None
+        for loop in range(loops):
+            with av.open(str(source)) as inp:
+                video = inp.streams.video[0]
+                if stream is None:
+                    stream = output.add_stream_from_template(video)
+                for packet in inp.demux(video):
+                    if packet.dts is None:
+                        continue
+                    packet.pts += loop * duration
+                    packet.dts += loop * duration
+                    packet.stream = stream
+                    output.mux(packet)
+    tmp.replace(path)
+    return path
+
+
 def schedule(intervals: Sequence[tuple[float, float]]) -> Callable[[float], bool]:
     """Whether the badge is shown at time t under `intervals` ([start, end))."""
     return lambda t: any(start - 1e-9 <= t < end - 1e-9 for start, end in intervals)

@@ -254,3 +254,45 @@ def test_video_requirements_bind_only_videos():
                        if r.id == "explicit_label_video_opening")
     assert requirement.applies_to("video")
     assert not requirement.applies_to("image") and not requirement.applies_to(None)
+
+
+def test_big_video_is_read_from_disk_not_held(clips, tmp_path):
+    """A 30+ MB video: `Media` reads its header and searches it in chunks, never holding it
+    (the metadata tier here; the frames are decoded from the file by every test above)."""
+    import hashlib
+    import tracemalloc
+
+    from labelcheck.media import FileBytes, Media
+
+    path = generate_videos.repeat_clip(clips["scene_cuts"], tmp_path / "long.mp4", loops=340)
+    size = path.stat().st_size
+    assert size > 30e6
+    tracemalloc.start()
+    try:
+        media = Media.open(path)
+        report = scan(media, pixels=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(media.data, FileBytes)
+    assert peak < 8e6, f"{peak / 1e6:.1f} MB traced for a {size / 1e6:.0f} MB file"
+    assert report.verdict is not Verdict.ERROR, report.error
+    assert report.size == size
+    assert report.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert media.video_info["duration"] == pytest.approx(340 * 8.0, abs=1.0)
+
+
+def test_file_bytes_search_across_chunk_boundaries(tmp_path):
+    from labelcheck.media import CHUNK_BYTES, FileBytes
+
+    data = bytearray(3 * CHUNK_BYTES)
+    data[CHUNK_BYTES - 2:CHUNK_BYTES + 2] = b"c2pa"  # straddles the first boundary
+    data[2 * CHUNK_BYTES + 5:2 * CHUNK_BYTES + 9] = b"AIGC"
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    view = FileBytes(str(path), len(data))
+    for needle in (b"c2pa", b"AIGC", b"\0c2p", b"xmp"):
+        assert view.find(needle) == data.find(needle)
+        assert (needle in view) == (needle in data)
+    assert view.find(b"AIGC", 2 * CHUNK_BYTES + 6) == -1
+    assert view[CHUNK_BYTES - 2:CHUNK_BYTES + 2] == b"c2pa" and view[-3:] == b"\0\0\0"

@@ -151,10 +151,16 @@ class AigcSource(Source):
                 if "aigc" in key.lower():
                     yield Candidate(f"container tag {key}", str(value))
 
-    def _raw_candidates(self, data: bytes):
-        """Last resort for containers without a walker: the bytes around ``AIGC``."""
-        for match in list(re.finditer(b"AIGC", data))[:MAX_RAW_CANDIDATES]:
-            begin = data.rfind(b"{", max(0, match.start() - 3), match.start())
-            begin = match.start() if begin < 0 else begin
+    def _raw_candidates(self, data):
+        """Last resort for containers without a walker: the bytes around ``AIGC``. (`data` is
+        bytes or a `FileBytes`: searched with `find`, read in slices.)"""
+        at = data.find(b"AIGC")
+        for _ in range(MAX_RAW_CANDIDATES):
+            if at < 0:
+                return
+            start = max(0, at - 3)
+            brace = data[start:at].rfind(b"{")
+            begin = at if brace < 0 else start + brace
             yield Candidate(f"bytes @{begin}",
                             data[begin:begin + MAX_LABEL_CHARS].decode("utf-8", "replace"))
+            at = data.find(b"AIGC", at + 1)

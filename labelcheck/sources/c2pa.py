@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from functools import cache
+from typing import BinaryIO
 
 import c2pa
 
@@ -42,9 +43,10 @@ def _context(trust_anchors: str | None) -> c2pa.Context:
     return c2pa.Context(c2pa.Settings.from_dict(settings))
 
 
-def read_store(data: bytes, media_type: str, trust_anchors: str | None = None) -> dict:
-    """The manifest store as the Reader's JSON (a dict); raises `c2pa.C2paError`."""
-    reader = c2pa.Reader(media_type, io.BytesIO(data), context=_context(trust_anchors))
+def read_store(stream: BinaryIO, media_type: str, trust_anchors: str | None = None) -> dict:
+    """The manifest store of the file in `stream`, as the Reader's JSON (a dict); raises
+    `c2pa.C2paError`."""
+    reader = c2pa.Reader(media_type, stream, context=_context(trust_anchors))
     return json.loads(reader.json())
 
 
@@ -62,7 +64,8 @@ class C2paSource(Source):
 
     def find(self, media, options):
         try:
-            store = read_store(media.data, media.media_type, options.trust_anchors)
+            with media.stream() as stream:
+                store = read_store(stream, media.media_type, options.trust_anchors)
         except c2pa.C2paError as exc:
             yield from self._reader_error(exc)
             return
@@ -279,7 +282,7 @@ def manifest_tree(data: bytes, media_type: str, trust_anchors: str | None = None
     ingredient with its validation codes and its own manifest nested under it.
     """
     try:
-        store = read_store(data, media_type, trust_anchors)
+        store = read_store(io.BytesIO(data), media_type, trust_anchors)
     except c2pa.C2paError:
         return None
     return store_tree(store)

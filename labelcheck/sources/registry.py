@@ -99,7 +99,7 @@ class RegistrySource(Source):
         shows in its frames and the copy shows in none)."""
         from labelcheck import video
 
-        samples = ((sample.time_s, sample.rgb) for sample in video.Sampler(media.data))
+        samples = ((sample.time_s, sample.rgb) for sample in video.Sampler(media.source))
         for match in registry.match_video(samples):
             asset = match.asset
             trimmed = (f"original time = copy time + {-match.offset_s:.1f} s"

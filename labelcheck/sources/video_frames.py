@@ -323,7 +323,7 @@ class VideoFramesSource(Source):
 
     def find(self, media, options):
         media.video_info  # refuses files without a video stream, with the reason
-        sampler = video.Sampler(media.data)
+        sampler = video.Sampler(media.source)
         follower = LabelTimeline()
         damage = None
         try:
