@@ -11,7 +11,7 @@ Same machine, same run, same file:
 Each timing is the best of ``--repeat`` runs; the load average is printed next to each. Then
 memory: peak RSS of a full scan, in a fresh process each, of the 60 s clip and of a 10-minute
 clip (the 60 s clip's packets repeated ten times, stream-copied: no re-encoding), and of the
-frame analysis alone (sampler + label timeline, no whole-file read) on both.
+frame analysis alone (sampler + label timeline) on both.
 
 The clip (a panned advert scene with a bouncing disc, an "AI generated" badge in the top-right
 corner the whole time, libx264 ``veryfast`` at 5 Mbit/s, x264's default GOP) is generated once
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
 
     long_clip = gv.repeat_clip(clip, OUT / "video_10min_1080p30.mp4", LOOPS)
     print("\n| peak RSS, fresh process | 60 s clip | 10 min clip |\n|---|---:|---:|")
-    for mode, name in (("scan", "full scan (file read whole by the core)"),
+    for mode, name in (("scan", "full scan (`labelcheck.scan`, video read from disk)"),
                        ("frames", "frame analysis alone (sampler + label timeline)")):
         print(f"| {name} | {peak_rss_mb(mode, clip)} MB | {peak_rss_mb(mode, long_clip)} MB |",
               flush=True)
