@@ -15,7 +15,10 @@ EU code care about) and every keyframe, and decodes as little else as it can:
   out identical;
 - when the next sample is due after the next keyframe, packets up to that keyframe are not sent
   to the decoder at all (the keyframe positions come from a demux pass, which reads packets but
-  decodes nothing).
+  decodes nothing);
+- the decoder uses slice threads, not frame threads: a chain of P-frames, each the reference of
+  the next, gains nothing from frame threads (measured: same wall time as one thread, more CPU),
+  while a stream encoded in several slices per frame decodes ~1.7x faster on 2 cores.
 
 Only sampled frames are converted to RGB; nothing but the current frame and a few small
 thumbnails is held, so memory does not grow with the duration. `frame_at` re-extracts one frame
@@ -241,7 +244,7 @@ class Sampler:
         container = _open(self.source)
         try:
             stream = _video_stream(container)
-            stream.thread_type = "AUTO"
+            stream.thread_type = "SLICE"
             context = stream.codec_context
             context.options = {"skip_loop_filter": "all"}
             context.skip_frame = "BIDIR" if b_frames_unreferenced(self.source) else "NONREF"
