@@ -431,7 +431,7 @@ def profile_scan(paths: list[str], threads: int | None) -> dict:
 
     detector, recogniser = ocr._models()
     models = (timed("detection", detector), timed("recognition", recogniser))
-    ocr._models = lambda: models
+    ocr._models = lambda threads=None: models
     for name in ("image", "rgb"):
         prop = cached_property(timed("decode", getattr(Media, name).func))
         prop.__set_name__(Media, name)

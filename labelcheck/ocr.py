@@ -34,26 +34,32 @@ def _threads() -> int:
     return int(os.environ.get("LABELCHECK_OCR_THREADS", "0")) or (os.cpu_count() or 1)
 
 
+def _models(threads: int | None = None):
+    """The detector and recogniser running on `threads` threads (default `_threads()`)."""
+    return _loaded_models(threads or _threads())
+
+
 @cache
-def _models():
+def _loaded_models(threads: int):
     from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
     from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
     from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
     from rapidocr_onnxruntime.utils import read_yaml, update_model_path
 
     config = update_model_path(read_yaml(DEFAULT_CFG_PATH))
-    threads = {"intra_op_num_threads": _threads(), "inter_op_num_threads": 1}
+    threads = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
     detector = TextDetector({**config["Det"], **threads, "limit_type": "min",
                              "limit_side_len": 32, "box_thresh": 0.5, "unclip_ratio": 1.6})
     recogniser = TextRecognizer({**config["Rec"], **threads, "rec_batch_num": 8})
     return detector, recogniser
 
 
-def read_lines(rgb: np.ndarray) -> list[TextLine]:
-    """Detect text at reduced resolution, recognise candidate boxes at full resolution."""
+def read_lines(rgb: np.ndarray, threads: int | None = None) -> list[TextLine]:
+    """Detect text at reduced resolution, recognise candidate boxes at full resolution.
+    `threads`: ONNX Runtime threads, when the caller keeps other cores busy (a video decoder)."""
     import cv2
 
-    detector, recogniser = _models()
+    detector, _ = _models(threads)
     height, width = rgb.shape[:2]
     scale = min(1.0, DETECT_SIDE / max(height, width))
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
@@ -61,11 +67,11 @@ def read_lines(rgb: np.ndarray) -> list[TextLine]:
                        interpolation=cv2.INTER_AREA) if scale < 1 else bgr
     quads, _ = detector(small)
     boxes = _candidate_boxes(quads, scale, width, height)
-    return [TextLine(text, score, box) for (text, score), box in zip(recognise(bgr, boxes),
-                                                                      boxes)]
+    return [TextLine(text, score, box)
+            for (text, score), box in zip(recognise(bgr, boxes, threads), boxes)]
 
 
-def recognise(bgr: np.ndarray, boxes) -> list[tuple[str, float]]:
+def recognise(bgr: np.ndarray, boxes, threads: int | None = None) -> list[tuple[str, float]]:
     """Text and score for each (x, y, w, h) box of a BGR picture, in one batched pass.
 
     A box whose text the model cannot read at all (a script outside its alphabet, such as
@@ -73,7 +79,7 @@ def recognise(bgr: np.ndarray, boxes) -> list[tuple[str, float]]:
     """
     if not boxes:
         return []
-    _, recogniser = _models()
+    _, recogniser = _models(threads)
     results, _ = recogniser([bgr[y:y + h, x:x + w] for x, y, w, h in boxes])
     return [(text.strip(), float(score)) for text, score in results]
 

@@ -57,6 +57,7 @@ BACKTRACK = 5  # grey frames kept to trace a newly read label back
 MAX_TRACKS = 24
 SAMPLE_FRAMES = 4  # frames listed in the timeline for a person to look at
 BARE_ICON_CONFIDENCE = 0.7
+OCR_THREADS = 1  # the decoder thread has the other core; more OCR threads spin, wasting it
 
 
 @dataclass
@@ -207,7 +208,7 @@ class LabelTimeline:
     def _read(self, sample: video.Sample, grey: np.ndarray) -> None:
         self.last_read_s = sample.time_s
         self.reads += 1
-        for label in read_labels(sample.rgb):
+        for label in read_labels(sample.rgb, threads=OCR_THREADS):
             track = self._matching_track(label)
             if track is None:
                 if len(self.tracks) < MAX_TRACKS:

@@ -98,9 +98,10 @@ class Label:
     match: lexicon.LabelMatch
 
 
-def read_labels(rgb: np.ndarray) -> list[Label]:
-    """The AI labels among the text lines OCR reads in `rgb` (a whole picture)."""
-    return find_labels(_read_unreadable_starts(rgb, ocr.read_lines(rgb)))[0]
+def read_labels(rgb: np.ndarray, threads: int | None = None) -> list[Label]:
+    """The AI labels among the text lines OCR reads in `rgb` (a whole picture), OCR running
+    on `threads` threads (default: see `ocr`)."""
+    return find_labels(_read_unreadable_starts(rgb, ocr.read_lines(rgb, threads), threads))[0]
 
 
 def find_labels(lines: list[ocr.TextLine]) -> tuple[list[Label], set[int]]:
@@ -233,7 +234,7 @@ def has_icon_shape(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return False
 
 
-def _read_unreadable_starts(rgb, lines):
+def _read_unreadable_starts(rgb, lines, threads: int | None = None):
     """Lines the model could not read (empty, or a letter or two across a wide box: a script
     outside its alphabet, like Hangul) get their first half read alone: "AI 생성" then reads "AI", and the line becomes
     "AI [unreadable]", which the lexicon's Korean entry accepts."""
@@ -244,7 +245,7 @@ def _read_unreadable_starts(rgb, lines):
     halves = [(x, y, max(4, w // 2), h) for x, y, w, h in (lines[i].box for i in blank)]
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     lines = list(lines)
-    for index, (text, score) in zip(blank, ocr.recognise(bgr, halves)):
+    for index, (text, score) in zip(blank, ocr.recognise(bgr, halves, threads)):
         if text:
             lines[index] = ocr.TextLine(f"{text} {UNREADABLE}", score * UNREADABLE_CONFIDENCE,
                                         lines[index].box)
