@@ -121,20 +121,28 @@ class FileBytes:
     def __len__(self) -> int:
         return self.size
 
+    def open(self) -> BinaryIO:
+        """The file, opened for reading; a file gone or unreadable since the scan began is
+        a `MediaError` like any other I/O problem."""
+        try:
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
+
     def __getitem__(self, key: slice) -> bytes:
         if not isinstance(key, slice) or key.step not in (None, 1):
             raise TypeError("FileBytes supports contiguous slices only")
         start, stop, _ = key.indices(self.size)
         if stop <= start:
             return b""
-        with open(self.path, "rb") as handle:
+        with self.open() as handle:
             handle.seek(start)
             return handle.read(stop - start)
 
     def chunks(self, start: int = 0, overlap: int = 0) -> Iterator[tuple[int, bytes]]:
         """(offset, bytes) of consecutive chunks from `start`; each repeats the last `overlap`
         bytes of the one before, so that a pattern across a boundary is seen whole."""
-        with open(self.path, "rb") as handle:
+        with self.open() as handle:
             handle.seek(start)
             tail = b""
             while block := handle.read(CHUNK_BYTES):
@@ -160,7 +168,7 @@ class FileBytes:
         return self.find(sub) >= 0
 
     def sha256(self) -> str:
-        with open(self.path, "rb") as handle:
+        with self.open() as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
@@ -216,7 +224,7 @@ class Media:
     def stream(self) -> BinaryIO:
         """A new file object over the bytes (for readers that take a stream: C2PA, FFmpeg)."""
         if isinstance(self.data, FileBytes):
-            return open(self.path, "rb")
+            return self.data.open()
         return io.BytesIO(self.data)
 
     @property

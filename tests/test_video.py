@@ -296,3 +296,14 @@ def test_file_bytes_search_across_chunk_boundaries(tmp_path):
         assert (needle in view) == (needle in data)
     assert view.find(b"AIGC", 2 * CHUNK_BYTES + 6) == -1
     assert view[CHUNK_BYTES - 2:CHUNK_BYTES + 2] == b"c2pa" and view[-3:] == b"\0\0\0"
+
+
+def test_video_gone_after_opening_is_an_error_with_a_reason(clips, tmp_path):
+    from labelcheck.media import Media
+
+    path = tmp_path / "gone.mp4"
+    path.write_bytes(clips["no_label"].read_bytes())
+    media = Media.open(path)
+    path.unlink()
+    report = scan(media)
+    assert report.verdict is Verdict.ERROR and "could not read the file" in report.error
