@@ -188,18 +188,22 @@ class Media:
         self.timeline: dict | None = None  # a video's label timeline, set by video_frames
 
     @classmethod
-    def open(cls, path: str | os.PathLike, max_pixels: int = 120_000_000) -> "Media":
+    def open(cls, path: str | os.PathLike, max_pixels: int = 120_000_000,
+             name: str | None = None) -> "Media":
         """Read `path` once (a video: only its first bytes, see `FileBytes`); I/O problems
-        become `MediaError` with a readable reason."""
+        become `MediaError` with a readable reason. `name`, when given, is what the file is
+        called (an upload stored under a random name): its extension is checked against the
+        content instead of the stored file's."""
         path = os.fspath(path)
+        name = name or path
         try:
             size = os.path.getsize(path)
             if size > MAX_FILE_BYTES:
                 raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
             with open(path, "rb") as handle:
-                file_type = sniff(handle.read(SNIFF_BYTES), path)
+                file_type = sniff(handle.read(SNIFF_BYTES), name)
                 if file_type.kind == "video":
-                    return cls(FileBytes(path, size), path, max_pixels, file_type)
+                    return cls(FileBytes(path, size), name, max_pixels, file_type)
                 handle.seek(0)
                 data = handle.read()
         except FileNotFoundError:
@@ -210,7 +214,7 @@ class Media:
             raise MediaError("permission denied") from None
         except OSError as exc:
             raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
-        return cls(data, path, max_pixels, file_type)
+        return cls(data, name, max_pixels, file_type)
 
     @property
     def size(self) -> int:
@@ -219,7 +223,7 @@ class Media:
     @property
     def source(self) -> str | bytes:
         """What a decoder (PyAV) opens: the path of a file read from disk, else the bytes."""
-        return self.path if isinstance(self.data, FileBytes) else self.data
+        return self.data.path if isinstance(self.data, FileBytes) else self.data
 
     def stream(self) -> BinaryIO:
         """A new file object over the bytes (for readers that take a stream: C2PA, FFmpeg)."""

@@ -58,7 +58,7 @@ def _media(target, path: str, options: ScanOptions) -> Media:
         return target
     if isinstance(target, (bytes, bytearray, memoryview)):
         return Media(bytes(target), path, options.max_pixels)
-    return Media.open(target, options.max_pixels)
+    return Media.open(target, options.max_pixels, name=path)
 
 
 def _describe(report: Report, media: Media) -> None:

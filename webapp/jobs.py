@@ -29,6 +29,7 @@ from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, String, Tab
 
 from labelcheck import store
 from labelcheck.batch import _worker_context
+from labelcheck.media import Media
 from labelcheck.model import Report, report_from_dict
 from labelcheck.sources.base import ScanOptions
 
@@ -275,10 +276,8 @@ def scan_item(db_url: str, upload_dir: str, item_id: int, stored: str, name: str
     _update(engine, item_id, status=RUNNING)
     path = os.path.join(upload_dir, stored)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        report = scan(data, policy, options=options, name=name)
-        extras = display_extras(data, report, path, options)
+        report = scan(path, policy, options=options, name=name)  # videos stay on disk
+        extras = display_extras(report, path, options)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the job
         _update(engine, item_id, status=ERROR, verdict="error",
                 error=f"the scanner failed on this file: {exc}")
@@ -294,18 +293,17 @@ def _update(engine, item_id: int, **values) -> None:
                            .values(updated_at=_now(), **values))
 
 
-def display_extras(data: bytes, report: Report, path: str, options: ScanOptions) -> dict:
+def display_extras(report: Report, path: str, options: ScanOptions) -> dict:
     """What the report page needs besides the report: for pictures, the size and a PNG
     preview (written next to the upload, so the page never decodes an upload itself); for
     files with Content Credentials, the manifest tree."""
-    from labelcheck.media import Media
     from labelcheck.model import MediaError
     from labelcheck.sources.c2pa import manifest_tree
 
     extras: dict[str, Any] = {}
     if report.kind == "image" and report.verdict.value != "error":
         try:
-            image = Media(data, report.path, options.max_pixels).image
+            image = Media.open(path, options.max_pixels).image
         except MediaError:
             image = None
         if image is not None:
@@ -315,7 +313,8 @@ def display_extras(data: bytes, report: Report, path: str, options: ScanOptions)
             preview.save(path + ".png", "PNG")
             extras["preview"] = True
     if any(finding.code == "c2pa.present" for finding in report.findings):
-        extras["c2pa"] = manifest_tree(data, report.media_type, options.trust_anchors)
+        with open(path, "rb") as stream:
+            extras["c2pa"] = manifest_tree(stream, report.media_type, options.trust_anchors)
     return extras
 
 

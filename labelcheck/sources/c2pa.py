@@ -8,7 +8,6 @@ content changed after signing, manifest altered, signer problems, structure prob
 
 from __future__ import annotations
 
-import io
 import json
 from functools import cache
 from typing import BinaryIO
@@ -273,7 +272,7 @@ def _generator_info(manifest: dict) -> str:
 TREE_DEPTH = 8  # ingredient chains deeper than this are cut (a hostile store can nest forever)
 
 
-def manifest_tree(data: bytes, media_type: str, trust_anchors: str | None = None
+def manifest_tree(stream: BinaryIO, media_type: str, trust_anchors: str | None = None
                   ) -> dict | None:
     """The manifest store of a file as a tree to display, or None when it has none.
 
@@ -282,7 +281,7 @@ def manifest_tree(data: bytes, media_type: str, trust_anchors: str | None = None
     ingredient with its validation codes and its own manifest nested under it.
     """
     try:
-        store = read_store(io.BytesIO(data), media_type, trust_anchors)
+        store = read_store(stream, media_type, trust_anchors)
     except c2pa.C2paError:
         return None
     return store_tree(store)
