@@ -49,6 +49,12 @@ def _models():
     return detector, recogniser
 
 
+def load_models() -> None:
+    """Load the models now: batch workers do it before their first file, so that the per-file
+    time limit measures scanning, not start-up."""
+    _models()
+
+
 def read_lines(rgb: np.ndarray) -> list[TextLine]:
     """Detect text at reduced resolution, recognise candidate boxes at full resolution."""
     import cv2
