@@ -1,4 +1,5 @@
-"""Report writers for the CLI: text for people, JSON/JSONL/CSV for machines.
+"""Report writers for the CLI: text for people, JSON/JSONL/CSV for machines, a self-contained
+HTML report (`labelcheck.html_report`) for people who audit a whole batch.
 
 Writers stream: each report is written as soon as it is ready, so a long scan never holds
 its output in memory and an interrupted scan keeps what it already printed.
@@ -100,4 +101,7 @@ class TextWriter(Writer):
             self.stream.write(f"no_ai_signal: {VERDICT_EXPLANATIONS[Verdict.NO_AI_SIGNAL]}\n")
 
 
-WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonLinesWriter, "csv": CsvWriter}
+from labelcheck.html_report import HtmlWriter  # noqa: E402 - it builds on Writer, above
+
+WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonLinesWriter, "csv": CsvWriter,
+           "html": HtmlWriter}
