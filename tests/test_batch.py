@@ -168,6 +168,48 @@ def test_resume_needs_the_store(mixed, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+def store_round_trip(url, mixed_paths):
+    """Save reports twice (a rescan replaces its row), read them back for --resume."""
+    from labelcheck import store
+
+    engine = store.connect(url)
+    policy, options = Policy.load("default"), ScanOptions()
+    results = store.ResultStore(engine, policy, options)
+    reports = [scan(path, policy, options=options) for path in mixed_paths]
+    for _ in range(2):
+        for report in reports + reports[:1]:  # and a duplicate inside one transaction
+            results.add(report)
+        results.flush()
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from scan_results")).scalar() == \
+            len(reports)
+    found = results.lookup(r.sha256 for r in reports)
+    assert {sha: row["verdict"] for sha, row in found.items()} == \
+        {r.sha256: r.verdict.value for r in reports}
+    assert store.ResultStore(engine, policy, ScanOptions(pixels=False)).lookup(found) == {}
+    restored = store.StoredReport(found[reports[0].sha256], "elsewhere.png")
+    assert restored.to_dict() == {**reports[0].to_dict(), "path": "elsewhere.png"}
+    assert [f.to_dict() for f in restored.findings] == [f.to_dict() for f in reports[0].findings]
+    return engine
+
+
+def test_store_keeps_one_row_per_file_and_setup(mixed, tmp_path):
+    store_round_trip(f"sqlite:///{tmp_path / 'store.db'}", sorted(mixed[1])[:5])
+
+
+@pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
+                    reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+def test_store_on_postgresql(mixed):
+    from labelcheck import store
+
+    url = os.environ["LABELCHECK_TEST_PG_URL"]
+    store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
+    try:
+        store_round_trip(url, sorted(mixed[1])[:5])
+    finally:
+        store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
+
+
 # -- the dask engine ----------------------------------------------------------------------------
 
 def test_dask_cluster_gives_the_local_reports(mixed, capsys):
