@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import deque
 from concurrent.futures import FIRST_COMPLETED, TimeoutError, wait
 from dataclasses import dataclass
 from typing import Iterable, Iterator

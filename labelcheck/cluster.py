@@ -62,9 +62,12 @@ def cluster_reports(paths: Iterable[str], policy: Policy, options: ScanOptions, 
             future.release()
             submit_next()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            client.run(close_pools)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 def _report_of(future, path: str, policy: Policy) -> Report:
@@ -93,6 +96,17 @@ def _pool(policy: Policy, options: ScanOptions, limits: Limits):
         if key not in _pools:
             _pools[key] = guarded_pool(policy, options, limits, _worker_threads())
         return _pools[key]
+
+
+def close_pools() -> None:
+    """Runs on every dask worker at the end of a batch: end its scanning processes (they are
+    not daemons, so a worker that kept them could not exit)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.stop()
+        pool.join()
 
 
 def _worker_threads() -> int:
