@@ -187,7 +187,8 @@ def screenshot(target: Path) -> None:
     from labelcheck.policy import Policy
     from labelcheck.sources.base import ScanOptions
 
-    paths = mixed_files(500)
+    paths = [os.path.relpath(path, ROOT) for path in mixed_files(500)]
+    os.chdir(ROOT)
     ads = [p for p in paths if "/ads/pos_" in p][:4]
     others = [p for p in paths if "/ads/" not in p][:5] + [p for p in paths if "/ads/neg_" in p][:1]
     with tempfile.TemporaryDirectory() as work:

@@ -22,7 +22,7 @@ from html import escape
 
 from labelcheck import __version__
 from labelcheck.model import VERDICT_EXPLANATIONS, Report, Verdict
-from labelcheck.output import Writer
+from labelcheck.writer import Writer
 
 THUMB_PX = 240  # longest side of a thumbnail
 THUMB_MAX_PIXELS = 60_000_000  # larger non-JPEG pictures get no thumbnail (decoding is slow)
