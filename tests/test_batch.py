@@ -362,3 +362,19 @@ def test_html_report_in_chromium(report_folder, tmp_path):
         row.locator("details summary").click()
         assert "png_text" in row.locator("table.findings").inner_text()
         browser.close()
+
+
+def test_html_row_shows_a_video_timeline(mixed):
+    """A report carrying a video timeline (as the video source stores it) gets a bar with one
+    span per labelled interval; a video that cannot be shown gets a placeholder picture."""
+    from labelcheck.html_report import file_row
+    from labelcheck.store import StoredReport
+
+    base = scan(sorted(mixed[1])[0]).to_dict()
+    timeline = {"duration_s": 10.0, "first_label_s": 2.0, "coverage": 0.5, "frames": [],
+                "intervals": [{"start_s": 2.0, "end_s": 7.0, "text": "AI generated", "lang": "en",
+                               "box": [1, 2, 3, 4], "text_height_px": 12}]}
+    row = file_row(StoredReport({**base, "kind": "video", "timeline": timeline},
+                                "/nowhere/clip.mp4"), 1)
+    assert '<rect x="20.00" y="0" width="50.00" height="10" class="label-span">' in row
+    assert "label on screen 50% of 10.0 s" in row and 'class="nothumb">video<' in row
