@@ -11,7 +11,7 @@ README.md ("Report format").
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -156,3 +156,21 @@ class Report:
 
 class MediaError(Exception):
     """The file cannot be read as media; the message is meant for a person."""
+
+
+def report_from_dict(data: dict[str, Any]) -> Report:
+    """The `Report` whose `to_dict` is `data`: reports kept as JSON (the web app's jobs) go
+    back through the same writers as fresh ones. Keys this version does not know are kept
+    when `Report` has a field of that name, and dropped otherwise."""
+    known = {item.name for item in fields(Report)}
+    disclosures = data.get("disclosures") or {}
+    values = {key: value for key, value in data.items()
+              if key in known and key not in ("verdict", "requirements", "findings")}
+    values.update(
+        verdict=Verdict(data.get("verdict", Verdict.ERROR.value)),
+        visible_disclosure=bool(disclosures.get("visible")),
+        machine_readable_disclosure=bool(disclosures.get("machine_readable")),
+        requirements=[RequirementResult(**item) for item in data.get("requirements") or []],
+        findings=[Finding(**{**item, "kind": Kind(item["kind"])})
+                  for item in data.get("findings") or []])
+    return Report(**values)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from labelcheck import __version__
-from labelcheck.model import Finding, Kind, Report, RequirementResult, Verdict
+from labelcheck.model import Report, report_from_dict
 
 metadata = MetaData()
 
@@ -151,29 +151,14 @@ def stored_reports(engine: Engine, sha256s: Iterable[str], policy_name: str, set
 class StoredReport(Report):
     """A report read back from the store. Its JSON form is the stored one (with the path it has
     now), so a resumed batch prints exactly what the first run printed, including fields that
-    this module does not know about."""
+    this version's `Report` does not have."""
 
     def __init__(self, data: dict, path: str):
-        super().__init__(
-            path=path, sha256=data.get("sha256"), media_type=data.get("media_type"),
-            kind=data.get("kind"), size=data.get("size"), verdict=Verdict(data["verdict"]),
-            ai_generated=data.get("ai_generated", False), tampered=data.get("tampered", False),
-            visible_disclosure=data.get("disclosures", {}).get("visible", False),
-            machine_readable_disclosure=data.get("disclosures", {}).get("machine_readable",
-                                                                         False),
-            policy=data.get("policy", ""),
-            requirements=[RequirementResult(**r) for r in data.get("requirements", [])],
-            findings=[_finding(f) for f in data.get("findings", [])], error=data.get("error"),
-            summary=data.get("summary", ""), labelcheck_version=data.get("labelcheck_version", ""),
-            elapsed_ms=data.get("elapsed_ms"))
+        super().__init__(**vars(report_from_dict({**data, "path": path})))
         self._stored = {**data, "path": path}
 
     def to_dict(self):
         return dict(self._stored)
-
-
-def _finding(data: dict) -> Finding:
-    return Finding(**{**data, "kind": Kind(data["kind"])})
 
 
 class ResultStore:

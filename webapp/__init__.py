@@ -1,0 +1,190 @@
+"""The labelcheck web app: upload files, read the evidence, audit a campaign, keep the registry.
+
+`create_app` builds a Flask app over the same scanner as the CLI: pages (`webapp.pages`) and a
+JSON API under ``/api/v1`` (`webapp.api`, described by ``webapp/openapi.json``). Scans run in a
+worker pool tracked in the database (`webapp.jobs`). Configuration comes from, in order, the
+defaults below, ``LABELCHECK_*`` environment variables (``LABELCHECK_API_TOKEN`` sets
+``API_TOKEN``...), and the `config` mapping.
+
+Everything taken from a file (names, metadata, manifests) is attacker-controlled: templates
+autoescape it, and a strict Content-Security-Policy (scripts and styles from this site's static
+files only, no inline code) keeps any string that slipped through from running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from platformdirs import user_data_dir
+from werkzeug.exceptions import HTTPException
+
+from labelcheck import __version__, store
+from labelcheck.sources.base import ScanOptions
+from webapp.jobs import JobService
+from webapp.uploads import Refusal, ZipLimits
+
+DEFAULTS = {
+    "DB": None,  # SQLAlchemy URL; default: the results store's (LABELCHECK_DB or user data)
+    "UPLOAD_DIR": None,  # default: "uploads" in the user data directory
+    "API_TOKEN": None,  # Bearer token for registry writes; unset: writes are refused
+    "SECRET_KEY": None,  # signs sessions and CSRF tokens; default: random at each start
+    "SCAN_WORKERS": 0,  # worker processes; 0: one per core
+    "PIXELS": True,  # pixel analysis (visible labels, watermarks); False = --no-ocr
+    "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
+    "MAX_CONTENT_LENGTH": 256 * 2**20,  # whole request, bytes
+    "MAX_FILES": 100,  # files in one upload
+    "ZIP_MAX_ENTRIES": 1000,
+    "ZIP_MAX_BYTES": 2 * 2**30,  # uncompressed total of a campaign zip
+    "ZIP_MAX_RATIO": 100,  # uncompressed / compressed, per entry over 1 MiB
+    "SUBMIT_RATE_LIMIT": "60 per minute",  # scans, campaigns, registry writes, per client
+    "RATELIMIT_DEFAULT": "600 per minute",  # every other route, per client
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self'; connect-src 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
+
+
+@dataclass
+class Services:
+    """What the views use, one per app."""
+
+    jobs: JobService
+    db_url: str
+    upload_dir: str
+    zip_limits: ZipLimits
+    openapi: dict
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """A configured app with its worker pool started and unfinished jobs queued again."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("LABELCHECK")
+    app.config.update(config or {})
+    # Environment values arrive JSON-parsed (a numeric token becomes an int): keys are text.
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"] or secrets.token_hex(32))
+    if app.config["API_TOKEN"] is not None:
+        app.config["API_TOKEN"] = str(app.config["API_TOKEN"])
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    state = _start_services(app.config)
+    app.extensions["labelcheck"] = state
+    atexit.register(state.jobs.shutdown, cancel=True)
+
+    from webapp.api import api
+    from webapp.pages import pages
+
+    csrf.exempt(api)  # the API takes no cookies: tokens, not sessions, authorise its writes
+    app.register_blueprint(pages)
+    app.register_blueprint(api)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(Refusal, _refusal)
+    app.jinja_env.globals["version"] = __version__
+    return app
+
+
+def services() -> Services:
+    """The current app's services (for views)."""
+    from flask import current_app
+
+    return current_app.extensions["labelcheck"]
+
+
+def _start_services(config) -> Services:
+    db_url = config["DB"] or store.default_url()
+    upload_dir = config["UPLOAD_DIR"] or os.path.join(
+        user_data_dir("labelcheck", appauthor=False), "uploads")
+    os.makedirs(upload_dir, mode=0o700, exist_ok=True)
+    options = ScanOptions(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"])
+    jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
+                      options)
+    jobs.recover()
+    openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
+    openapi["info"]["version"] = __version__
+    return Services(jobs=jobs, db_url=db_url, upload_dir=upload_dir, openapi=openapi,
+                    zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
+                                         int(config["ZIP_MAX_BYTES"]),
+                                         int(config["ZIP_MAX_RATIO"])))
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == \
+        "application/json"
+
+
+def error_response(status: int, message: str):
+    """The same error for both audiences: JSON under /api, a page elsewhere."""
+    if wants_json():
+        response = jsonify(error={"status": status, "message": message})
+    else:
+        response = make_response(render_template("error.html", status=status,
+                                                 message=message))
+    response.status_code = status
+    return response
+
+
+ERROR_MESSAGES = {
+    404: "Nothing here: the link may be wrong, or the item was removed.",
+    405: "This address does not accept that kind of request.",
+    413: "The upload is too large.",
+    429: "Too many requests from your address. Wait a little and try again.",
+}
+
+
+def _http_error(exc: HTTPException):
+    """Werkzeug's own errors (unknown address, wrong method, too large, rate limit) in plain
+    words; the views' own refusals are `Refusal`s."""
+    message = ERROR_MESSAGES.get(exc.code, exc.description)
+    if exc.code == 413:
+        from flask import current_app
+
+        message += f" The limit is {current_app.config['MAX_CONTENT_LENGTH'] // 2**20} MiB."
+    elif exc.code == 429:
+        message += f" (Limit: {exc.description}.)"
+    return error_response(exc.code or 500, message)
+
+
+def _csrf_error(exc: CSRFError):
+    return error_response(400, "This form has expired or did not come from this site "
+                               f"({exc.description}). Reload the page and try again.")
+
+
+def _refusal(exc: Refusal):
+    response = error_response(exc.status, str(exc))
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="labelcheck registry"'
+    return response

@@ -1,0 +1,105 @@
+"""The JSON API for platforms, under ``/api/v1``; ``webapp/openapi.json`` describes it.
+
+Submitting a scan or a campaign answers 202 with the job's id and links at once; the client
+polls ``GET /api/v1/jobs/{id}`` until its status is ``done`` (or ``error``). Registry writes
+need ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from labelcheck.output import WRITERS
+from webapp import limiter, service, services
+from webapp.pages import submit_limit
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(services().openapi)
+
+
+@api.get("/policies")
+def policies():
+    return jsonify(policies=service.policy_choices())
+
+
+@api.post("/scans")
+@limiter.limit(submit_limit)
+def submit_scan():
+    job_id = service.submit_files(request.files.getlist("files"),
+                                  service.chosen_policy(request.form.get("policy")))
+    return _accepted(job_id)
+
+
+@api.post("/campaigns")
+@limiter.limit(submit_limit)
+def submit_campaign():
+    job_id = service.submit_campaign(request.files.get("archive"),
+                                     service.chosen_policy(request.form.get("policy")))
+    return _accepted(job_id)
+
+
+@api.get("/jobs/<job_id>")
+def job(job_id: str):
+    return jsonify(_job_json(service.job_or_404(job_id)))
+
+
+@api.get("/jobs/<job_id>/report/<fmt>")
+def report(job_id: str, fmt: str):
+    body, mime, filename = service.report_download(job_id, fmt)
+    return Response(body, mimetype=mime,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@api.get("/registry")
+def registry_list():
+    return jsonify(assets=[service.asset_view(asset) for asset in service.registry().list()])
+
+
+@api.post("/registry")
+@limiter.limit(submit_limit)
+def registry_add():
+    service.check_token(service.bearer_token())
+    asset = service.register(request.files.get("original"), request.form.get("owner"),
+                             request.form.get("note"))
+    return jsonify(asset=service.asset_view(asset)), 201
+
+
+@api.get("/registry/<int:asset_id>")
+def registry_get(asset_id: int):
+    return jsonify(asset=service.asset_view(service.asset_or_404(asset_id)))
+
+
+@api.delete("/registry/<int:asset_id>")
+@limiter.limit(submit_limit)
+def registry_remove(asset_id: int):
+    service.check_token(service.bearer_token())
+    service.unregister(asset_id)
+    return "", 204
+
+
+def _accepted(job_id: str):
+    response = jsonify(_job_json(service.job_or_404(job_id)))
+    response.status_code = 202
+    response.headers["Location"] = url_for(".job", job_id=job_id)
+    return response
+
+
+def _job_json(job: dict) -> dict:
+    job_id = job["id"]
+    return {
+        "id": job_id, "kind": job["kind"], "title": job["title"], "policy": job["policy"],
+        "created_at": job["created_at"].isoformat(), "status": job["status"],
+        "total": job["total"], "finished": job["finished"], "verdicts": job["verdicts"],
+        "links": {"self": url_for(".job", job_id=job_id),
+                  "page": url_for("pages.job", job_id=job_id),
+                  "reports": {fmt: url_for(".report", job_id=job_id, fmt=fmt)
+                              for fmt in sorted(WRITERS)}},
+        "items": [{"position": item["position"], "name": item["name"],
+                   "status": item["status"], "verdict": item["verdict"],
+                   "error": item["error"], "report": item["report"]}
+                  for item in job["items"]],
+    }

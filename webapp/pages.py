@@ -1,0 +1,173 @@
+"""The pages people use: check files, audit a campaign, read a report, keep the registry.
+
+Forms post with a CSRF token; with JavaScript on, the upload forms send the same fields to
+the API instead, to show upload progress. Registry changes need the API token, entered once
+per browser session on the registry page.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from flask import (Blueprint, Response, current_app, redirect, render_template, request,
+                   send_file, session, url_for)
+
+from labelcheck.output import WRITERS
+from webapp import limiter, service, services
+from webapp.uploads import Refusal
+
+pages = Blueprint("pages", __name__)
+
+
+def submit_limit() -> str:
+    return current_app.config["SUBMIT_RATE_LIMIT"]
+
+
+@pages.get("/")
+def index():
+    return render_template("upload.html", policies=service.policy_choices(), active="scan")
+
+
+@pages.post("/scan")
+@limiter.limit(submit_limit)
+def scan():
+    job_id = service.submit_files(request.files.getlist("files"),
+                                  service.chosen_policy(request.form.get("policy")))
+    return redirect(url_for(".job", job_id=job_id), 303)
+
+
+@pages.get("/campaign")
+def campaign():
+    return render_template("campaign.html", policies=service.policy_choices(),
+                           formats=sorted(WRITERS), active="campaign")
+
+
+@pages.post("/campaign")
+@limiter.limit(submit_limit)
+def campaign_submit():
+    job_id = service.submit_campaign(request.files.get("archive"),
+                                     service.chosen_policy(request.form.get("policy")))
+    return redirect(url_for(".job", job_id=job_id), 303)
+
+
+@pages.get("/jobs/<job_id>")
+def job(job_id: str):
+    return render_template("job.html", job=service.job_or_404(job_id), formats=sorted(WRITERS))
+
+
+@pages.get("/jobs/<job_id>/items/<int:position>")
+def item(job_id: str, position: int):
+    job = service.job_or_404(job_id)
+    return render_template("item.html", job=job, item=service.item_or_404(job_id, position))
+
+
+@pages.get("/jobs/<job_id>/items/<int:position>/preview.png")
+def preview(job_id: str, position: int):
+    item = service.item_or_404(job_id, position)
+    if not item["extras"].get("preview"):
+        raise Refusal("this file has no picture to show", 404)
+    return send_file(services().jobs.file_path(item, ".png"), mimetype="image/png",
+                     max_age=3600)
+
+
+@pages.get("/jobs/<job_id>/items/<int:position>/frame.png")
+def frame(job_id: str, position: int):
+    png = service.frame_png(job_id, position, request.args.get("t", type=float))
+    return Response(png, mimetype="image/png")
+
+
+@pages.get("/jobs/<job_id>/download/<fmt>")
+def download(job_id: str, fmt: str):
+    body, mime, filename = service.report_download(job_id, fmt)
+    return Response(body, mimetype=mime,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@pages.get("/registry")
+def registry():
+    assets = [service.asset_view(asset) for asset in service.registry().list()]
+    return render_template("registry.html", assets=assets, unlocked=_unlocked(),
+                           writable=bool(current_app.config["API_TOKEN"]), active="registry")
+
+
+@pages.post("/registry/unlock")
+@limiter.limit(submit_limit)
+def registry_unlock():
+    service.check_token(request.form.get("token"))
+    session["registry_token"] = _token_mark()
+    return redirect(url_for(".registry"), 303)
+
+
+@pages.post("/registry/lock")
+def registry_lock():
+    session.pop("registry_token", None)
+    return redirect(url_for(".registry"), 303)
+
+
+@pages.post("/registry")
+@limiter.limit(submit_limit)
+def registry_add():
+    _require_unlocked()
+    asset = service.register(request.files.get("original"), request.form.get("owner"),
+                             request.form.get("note"))
+    return redirect(url_for(".registry", added=asset.id), 303)
+
+
+@pages.post("/registry/<int:asset_id>/delete")
+@limiter.limit(submit_limit)
+def registry_remove(asset_id: int):
+    _require_unlocked()
+    service.unregister(asset_id)
+    return redirect(url_for(".registry", removed=asset_id), 303)
+
+
+@pages.get("/api")
+def api_help():
+    return render_template("api.html", active="api")
+
+
+def _token_mark() -> str:
+    """What the session keeps: a keyed hash of the token, so that changing the token ends
+    every unlocked session and the cookie never holds the token itself."""
+    return hmac.new(current_app.config["SECRET_KEY"].encode(),
+                    current_app.config["API_TOKEN"].encode(), "sha256").hexdigest()
+
+
+def _unlocked() -> bool:
+    mark = session.get("registry_token")
+    return bool(current_app.config["API_TOKEN"] and mark
+                and hmac.compare_digest(mark, _token_mark()))
+
+
+def _require_unlocked() -> None:
+    if not _unlocked():
+        service.check_token(request.form.get("token"))
+
+
+# -- template helpers: presentation only ----------------------------------------------------
+
+@pages.app_template_global()
+def evidence_boxes(report: dict) -> list[tuple[int, dict, list[float]]]:
+    """(number, finding, [x, y, w, h]) for each finding located by a pixel box, numbered in
+    the order of the findings list, for the picture overlay."""
+    boxes = []
+    for finding in report.get("findings") or []:
+        location = finding.get("location")
+        box = location.get("box") if isinstance(location, dict) else None
+        if isinstance(box, list) and len(box) == 4 and all(
+                isinstance(value, (int, float)) for value in box):
+            boxes.append((len(boxes) + 1, finding, box))
+    return boxes
+
+
+@pages.app_template_global()
+def box_number(boxes: list, finding: dict) -> int | None:
+    return next((number for number, boxed, _ in boxes if boxed is finding), None)
+
+
+@pages.app_template_global()
+def finding_extras(finding: dict) -> str:
+    """A finding's measurements and details as indented JSON (escaped by the template)."""
+    extras = {key: finding[key] for key in ("measurements", "details") if finding.get(key)}
+    return json.dumps(extras, indent=1, ensure_ascii=False, default=str)

@@ -1,0 +1,192 @@
+"""What the pages and the API both do: take uploads, check tokens, reach jobs and the registry.
+
+Views stay thin: they read the request, call one of these, and render or serialise the result.
+Every refusal is a `Refusal` with a status and a message for a person.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import os
+import shutil
+from functools import cache
+
+from flask import current_app, request
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from labelcheck.output import WRITERS
+from labelcheck.policy import Policy, available_policies
+from labelcheck.registry import Asset, Registry, RegistryError
+from webapp import jobs as job_module
+from webapp import services
+from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
+
+DOWNLOAD_TYPES = {"json": ("application/json", "json"), "jsonl": ("application/x-ndjson", "jsonl"),
+                  "csv": ("text/csv", "csv"), "text": ("text/plain", "txt"),
+                  "html": ("text/html", "html")}
+
+
+# -- policies ---------------------------------------------------------------------------------
+
+@cache
+def policy_choices() -> list[dict]:
+    """The bundled policies (name, title, description) for the policy selector. Only these
+    names are accepted from a request: a policy can also be a file path, never from a user."""
+    return [{"name": name, "title": Policy.load(name).title,
+             "description": Policy.load(name).description} for name in available_policies()]
+
+
+def chosen_policy(value: str | None) -> str:
+    name = (value or "default").strip()
+    if name not in available_policies():
+        raise Refusal(f"unknown policy {name!r}; choose one of {', '.join(available_policies())}")
+    return name
+
+
+# -- scans ------------------------------------------------------------------------------------
+
+def submit_files(files: list[FileStorage], policy: str) -> str:
+    """Store uploaded media files and queue them as one job; returns the job id."""
+    files = [item for item in files if item and item.filename]
+    if not files:
+        raise Refusal("choose at least one image or video to check")
+    limit = current_app.config["MAX_FILES"]
+    if len(files) > limit:
+        raise Refusal(f"{len(files)} files in one upload, over the limit of {limit}; send a "
+                      "zip as a campaign instead", 413)
+    folder = services().upload_dir
+    stored: list[tuple[str, str]] = []
+    try:
+        for upload in files:
+            stored.append((upload.filename, save_media(upload.stream, upload.filename, folder)))
+    except Refusal:
+        remove(folder, [name for _, name in stored])
+        raise
+    title = files[0].filename if len(files) == 1 else f"{len(files)} files"
+    return services().jobs.submit("files", title, policy, stored)
+
+
+def submit_campaign(archive: FileStorage | None, policy: str) -> str:
+    """Extract a campaign zip (guarded) and queue its files as one job."""
+    if archive is None or not archive.filename:
+        raise Refusal("choose a zip file of the campaign's creatives")
+    folder = services().upload_dir
+    files = extract_zip(archive.stream, folder, services().zip_limits)
+    return services().jobs.submit("campaign", archive.filename, policy, files)
+
+
+def job_or_404(job_id: str) -> dict:
+    job = services().jobs.job(job_id)
+    if job is None:
+        raise Refusal("no such job: the link may be wrong or the job was removed", 404)
+    return job
+
+
+def item_or_404(job_id: str, position: int) -> dict:
+    item = services().jobs.item(job_id, position)
+    if item is None:
+        raise Refusal("no such file in this job", 404)
+    return item
+
+
+def report_download(job_id: str, fmt: str) -> tuple[str, str, str]:
+    """The job's reports in one of the CLI's formats: (body, MIME type, file name)."""
+    job_or_404(job_id)
+    if fmt not in WRITERS:
+        raise Refusal(f"unknown format {fmt!r}; formats are {', '.join(sorted(WRITERS))}", 404)
+    buffer = io.StringIO()
+    writer = WRITERS[fmt](buffer)
+    for report in services().jobs.reports(job_id):
+        writer.write(report)
+    writer.close()
+    mime, extension = DOWNLOAD_TYPES.get(fmt, ("application/octet-stream", fmt))
+    return buffer.getvalue(), mime, f"labelcheck-{job_id}.{extension}"
+
+
+def frame_png(job_id: str, position: int, time_s: float | None) -> bytes:
+    """A video frame of an uploaded file as PNG, decoded in a worker process."""
+    item = item_or_404(job_id, position)
+    if not item["report"] or item["report"].get("kind") != "video":
+        raise Refusal("this file is not a video", 404)
+    if time_s is None or not 0 <= time_s <= 24 * 3600:
+        raise Refusal("give the frame time in seconds: ?t=12.5")
+    try:
+        return services().jobs.call(job_module.frame_png, services().jobs.file_path(item),
+                                    time_s)
+    except ImportError:
+        raise Refusal("video frames cannot be shown: this labelcheck has no frame reader "
+                      "(labelcheck.video)", 404) from None
+    except Exception as exc:  # noqa: BLE001 - a frame past the end, a damaged video
+        raise Refusal(f"no frame at {time_s} s: {exc}", 404) from None
+
+
+# -- registry ---------------------------------------------------------------------------------
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def check_token(given: str | None) -> None:
+    """Registry writes need the configured API token; without one they are switched off."""
+    expected = current_app.config["API_TOKEN"]
+    if not expected:
+        raise Refusal("registry changes are switched off on this server: its operator has not "
+                      "set an API token (LABELCHECK_API_TOKEN)", 403)
+    if not given:
+        raise Refusal("registry changes need the API token (Authorization: Bearer <token>)",
+                      401)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Refusal("the API token is not valid", 403)
+
+
+def registry() -> Registry:
+    return _registry(services().db_url)
+
+
+@cache
+def _registry(db_url: str) -> Registry:
+    return Registry.open(db_url)
+
+
+def register(upload: FileStorage | None, owner: str | None, note: str | None) -> Asset:
+    """Register an uploaded original (scanned and fingerprinted in a worker process)."""
+    if upload is None or not upload.filename:
+        raise Refusal("choose the original image to register")
+    if not owner or not owner.strip():
+        raise Refusal("say who owns the original (performer, agency or brand)")
+    folder = os.path.join(services().upload_dir, new_name())
+    os.mkdir(folder, 0o700)
+    try:
+        name = secure_filename(upload.filename) or "original"
+        stored = save_media(upload.stream, upload.filename, folder)
+        path = os.path.join(folder, name)
+        os.rename(os.path.join(folder, stored), path)
+        asset_id = services().jobs.call(job_module.register_file, services().db_url, path,
+                                        owner.strip()[:200], (note or "").strip() or None)
+    except RegistryError as exc:
+        raise Refusal(str(exc).replace(folder + os.sep, ""), 422) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return registry().get(asset_id)
+
+
+def unregister(asset_id: int) -> None:
+    if not registry().remove(asset_id):
+        raise Refusal(f"no registered original #{asset_id}", 404)
+
+
+def asset_or_404(asset_id: int) -> Asset:
+    try:
+        return registry().get(asset_id)
+    except RegistryError as exc:
+        raise Refusal(str(exc), 404) from None
+
+
+def asset_view(asset: Asset) -> dict:
+    """An asset for people and the API: its title is the uploaded file's name, not the
+    temporary path it was registered from."""
+    return {**asset.to_dict(), "title": os.path.basename(asset.title)}
