@@ -129,9 +129,10 @@ class Report:
     summary: str = ""
     labelcheck_version: str = ""
     elapsed_ms: float | None = None
+    timeline: dict[str, Any] | None = None  # videos: when and where visible labels are shown
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "path": self.path,
             "sha256": self.sha256,
             "media_type": self.media_type,
@@ -152,10 +153,18 @@ class Report:
             "labelcheck_version": self.labelcheck_version,
             "elapsed_ms": self.elapsed_ms,
         }
+        if self.timeline is not None:
+            data["timeline"] = self.timeline
+        return data
 
 
 class MediaError(Exception):
-    """The file cannot be read as media; the message is meant for a person."""
+    """The file cannot be read as media; the message is meant for a person. `findings` are
+    those a source made before it met the damage (kept in the report)."""
+
+    def __init__(self, message: str, findings: list[Finding] | None = None):
+        super().__init__(message)
+        self.findings = findings or []
 
 
 def report_from_dict(data: dict[str, Any]) -> Report:

@@ -57,6 +57,16 @@ KIND_MARKS = {Kind.AI_DECLARATION: "AI", Kind.AI_TRACE: "AI", Kind.POSSIBLE_AI: 
               Kind.NOT_AI_DECLARATION: "--", Kind.INFO: "  "}
 
 
+def _timeline_line(timeline: dict) -> str:
+    """A video's label timeline in one line: the intervals, first appearance, coverage."""
+    spans = ", ".join(f'{i["start_s"]:.1f}-{i["end_s"]:.1f} s "{i["text"]}"'
+                      for i in timeline["intervals"])
+    if not spans:
+        return f"  timeline ({timeline['duration_s']:.1f} s): no visible AI label in any frame"
+    return (f"  timeline ({timeline['duration_s']:.1f} s): label {spans}; first at "
+            f"{timeline['first_label_s']:.1f} s, shown {timeline['coverage']:.0%} of the time")
+
+
 class TextWriter(Writer):
     """A readable block per file and a tally at the end."""
 
@@ -67,6 +77,8 @@ class TextWriter(Writer):
                 state = "met" if result.satisfied else "NOT met"
                 detail = (result.satisfied_by[0] if result.satisfied else result.missing)
                 out.append(f"  policy {report.policy} / {result.id}: {state} ({detail})")
+        if report.timeline:
+            out.append(_timeline_line(report.timeline))
         for finding in report.findings:
             out.append(f"  [{KIND_MARKS[finding.kind]}] {finding.detector}: {finding.message}")
             where = finding.location

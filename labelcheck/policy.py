@@ -3,8 +3,10 @@
 A policy (``labelcheck/policies/<name>.toml`` or any TOML file by path) is a list of
 requirements. Each requirement names the disclosure channels that can satisfy it and,
 optionally, conditions on the disclosure's measurements (``minimum``: numbers that must be
-reached; ``one_of``: allowed values). `decide` reads only finding kinds, channels and
-measurements, so a new evidence source or label language never touches it.
+reached; ``maximum``: numbers that must not be exceeded; ``one_of``: allowed values) and the
+media kinds it applies to (``kinds``, e.g. ``["video"]`` for a rule on when a video shows its
+label; all kinds when absent). `decide` reads only finding kinds, channels and measurements, so
+a new evidence source or label language never touches it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ class Requirement:
     channels: tuple[str, ...]
     minimum: dict = field(default_factory=dict)
     one_of: dict = field(default_factory=dict)
+    maximum: dict = field(default_factory=dict)
+    kinds: tuple[str, ...] = ()
+
+    def applies_to(self, media_kind: str | None) -> bool:
+        """Whether this requirement binds a file of `media_kind` (None: unknown, so only
+        requirements for every kind bind)."""
+        return not self.kinds or media_kind in self.kinds
 
     def unmet_conditions(self, finding: Finding) -> list[str]:
         """Why `finding` does not satisfy this requirement; empty when it does."""
@@ -44,6 +53,10 @@ class Requirement:
             value = finding.measurements.get(name)
             if not isinstance(value, (int, float)) or value < floor:
                 unmet.append(f"{name} {_show(value)} below {floor}")
+        for name, ceiling in self.maximum.items():
+            value = finding.measurements.get(name)
+            if not isinstance(value, (int, float)) or value > ceiling:
+                unmet.append(f"{name} {_show(value)} above {ceiling}")
         for name, allowed in self.one_of.items():
             value = finding.measurements.get(name)
             values = value if isinstance(value, (list, tuple)) else [value]
@@ -94,7 +107,8 @@ class Policy:
             data = tomllib.loads(text)
             requirements = tuple(
                 Requirement(r["id"], r.get("description", r["id"]), tuple(r["channels"]),
-                            dict(r.get("minimum", {})), dict(r.get("one_of", {})))
+                            dict(r.get("minimum", {})), dict(r.get("one_of", {})),
+                            dict(r.get("maximum", {})), tuple(r.get("kinds", ())))
                 for r in data["requirement"])
             return cls(data["name"], data.get("title", data["name"]),
                        data.get("description", ""), requirements)
@@ -128,11 +142,13 @@ class Decision:
     requirements: list[RequirementResult]
 
 
-def decide(findings: list[Finding], policy: Policy) -> Decision:
-    """The verdict for `findings` under `policy` (see README, "Verdicts")."""
+def decide(findings: list[Finding], policy: Policy, media_kind: str | None = None) -> Decision:
+    """The verdict for `findings` on a file of `media_kind` under `policy` (see README,
+    "Verdicts")."""
     ai = any(f.is_ai_evidence for f in findings)
     intact = [f for f in findings if f.is_disclosure and f.intact]
-    results = [requirement.evaluate(findings) for requirement in policy.requirements]
+    results = [requirement.evaluate(findings) for requirement in policy.requirements
+               if requirement.applies_to(media_kind)]
     if not ai:
         verdict = Verdict.NO_AI_SIGNAL
     elif all(result.satisfied for result in results):

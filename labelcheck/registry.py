@@ -26,6 +26,12 @@ candidates get the pixel test first, on the transform their vote pairs support, 
 most unrelated pictures the full descriptor matching. The transform maps the original's badge
 boxes into the copy, where `labelcheck.sources.registry` checks whether each badge is still
 there.
+
+Videos are kept as the PDQ hashes of their sampled frames (`labelcheck.video`), each with its
+time (``registry_fingerprints.time_s``), plus the features of one representative frame. A video
+copy's sampled frames vote for (original, time offset) pairs (`Registry.match_video`): a trim
+shifts every frame by the same offset, so the true original collects the votes of most frames
+at one offset while chance PDQ neighbours scatter.
 """
 
 from __future__ import annotations
@@ -77,6 +83,9 @@ PLAUSIBLE_AGREEMENT = 0.3  # the same check on the rougher transform of the vote
 THUMBNAIL_SIDE = 128
 BADGE_MARGIN = 0.5  # badge references keep this share of the badge height around it
 BADGE_TEXT_PX = 24  # badge references are stored with their text this tall (or smaller)
+VIDEO_OFFSET_WINDOW_S = 0.5  # frames agreeing on the time offset to within this vote together
+MIN_VIDEO_VOTES = 3  # sampled frames of a copy that must agree on one original and offset
+MIN_VIDEO_SHARE = 0.3  # ... and that share of the copy's usable sampled frames
 CHANNELS = ("c2pa", "iptc", "aigc")
 BADGE_FACTS = ("lang", "phrase", "rules")  # what a badge says, kept for copies that show it
 
@@ -656,6 +665,50 @@ class Match:
         return float(np.sqrt(abs(np.linalg.det(np.asarray(self.matrix)[:2, :2]))))
 
 
+@dataclass
+class VideoMatch:
+    """A registered original video recognised in a video: the copy's time t shows the
+    original's time t - offset_s (a copy trimmed at the start has a negative offset)."""
+
+    asset: Asset
+    offset_s: float
+    frames_matched: int
+    frames_compared: int
+    median_distance: int
+
+
+def video_prints(samples: Iterable[tuple[float, np.ndarray]]) -> list[tuple[float, bytes]]:
+    """(time, PDQ hash) of each sampled frame (time, RGB) whose hash is reliable."""
+    prints = []
+    for time_s, rgb in samples:
+        code, quality = pdq(rgb)
+        if quality >= MIN_PDQ_QUALITY:
+            prints.append((time_s, code))
+    return prints
+
+
+def _best_offset(offsets: list[tuple[float, float, int]]) -> tuple[float, int, int] | None:
+    """The time offset most sampled frames agree on, from (offset, copy time, distance)
+    votes: (median offset, frames voting for it, their median PDQ distance)."""
+    if not offsets:
+        return None
+    offsets.sort()
+    best: tuple[int, int] = (0, 0)
+    for first, (offset, _, _) in enumerate(offsets):
+        last = first
+        while last + 1 < len(offsets) and offsets[last + 1][0] - offset <= \
+                2 * VIDEO_OFFSET_WINDOW_S:
+            last += 1
+        frames = len({time_s for _, time_s, _ in offsets[first:last + 1]})
+        if frames > best[0]:
+            best = (frames, first)
+    frames, first = best
+    window = [item for item in offsets[first:]
+              if item[0] - offsets[first][0] <= 2 * VIDEO_OFFSET_WINDOW_S]
+    return (float(np.median([o for o, _, _ in window])), frames,
+            int(np.median([d for _, _, d in window])))
+
+
 # ---------------------------------------------------------------------------------------------
 # The registry
 # ---------------------------------------------------------------------------------------------
@@ -712,6 +765,7 @@ class Registry:
         self._fp_ids = np.empty(0, np.int64)  # fingerprint ids, ascending
         self._fp_assets = np.empty(0, np.int64)
         self._fp_flipped = np.empty(0, bool)
+        self._fp_times = np.empty(0, float)  # NaN for images
         self._codes = BinaryIndex()  # ids are rows of the two arrays below
         self._code_assets = np.empty(0, np.int64)
         self._code_points = np.empty((0, 2), np.float32)
@@ -736,13 +790,20 @@ class Registry:
         path = os.fspath(path)
         try:
             media = Media.open(path)
-            if media.kind != "image":
-                raise RegistryError(f"{path}: only still images can be registered for now "
+            if media.kind not in ("image", "video"):
+                raise RegistryError(f"{path}: only images and videos can be registered "
                                     f"(this is a {media.kind})")
-            rgb = media.rgb
+            report = scan(media.data, name=path)
+            if media.kind == "video":
+                if report.error:
+                    raise MediaError(report.error)
+                rgb, prints = self._video_original(media, report)
+            else:
+                rgb = media.rgb
+                prints = [("full", None, *pdq(rgb)),
+                          ("flip", None, *pdq(np.ascontiguousarray(rgb[:, ::-1])))]
         except MediaError as exc:
             raise RegistryError(f"{path}: {exc}") from None
-        report = scan(media.data, name=path)
         disclosures = disclosures_of(report.findings)
         grey = gray(rgb)
         boxes = [badge["box"] for badge in disclosures["visible"]]
@@ -751,7 +812,6 @@ class Registry:
                "kind": media.kind, "media_type": media.media_type, "width": rgb.shape[1],
                "height": rgb.shape[0], "disclosures": disclosures,
                "added_at": datetime.now(timezone.utc)}
-        prints = [("full", *pdq(rgb)), ("flip", *pdq(np.ascontiguousarray(rgb[:, ::-1])))]
         try:
             references = [thumbnail(grey)] + badge_references(grey, disclosures["visible"])
             return self._insert(row, prints, features, references)
@@ -761,6 +821,18 @@ class Registry:
                 raise
             return existing
 
+    @staticmethod
+    def _video_original(media, report) -> tuple[np.ndarray, list[tuple]]:
+        """A registered video's representative frame (where its label was first seen, else
+        its first frame) and the PDQ of every sampled frame, with its time."""
+        from labelcheck import video
+
+        prints = [("full", time_s, code, 100) for time_s, code in video_prints(
+            (sample.time_s, sample.rgb) for sample in video.Sampler(media.data))]
+        seen = [frame["time_s"] for frame in report.timeline["frames"] if frame["label_seen"]]
+        frame = video.frame_at(media.data, seen[0] if seen else 0.0)
+        return np.asarray(frame.convert("RGB")), prints
+
     def _insert(self, row, prints, features: LocalFeatures, references) -> int:
         """One transaction that starts with a write, so that a concurrent SQLite writer makes
         it wait (busy timeout) instead of failing on a stale read snapshot."""
@@ -768,8 +840,8 @@ class Registry:
         with self.engine.begin() as connection:
             asset_id = connection.execute(insert(assets).values(**row)).inserted_primary_key[0]
             connection.execute(insert(fingerprints), [
-                {"asset_id": asset_id, "variant": variant, "time_s": None, "pdq": code,
-                 "quality": quality} for variant, code, quality in prints])
+                {"asset_id": asset_id, "variant": variant, "time_s": time_s, "pdq": code,
+                 "quality": quality} for variant, time_s, code, quality in prints])
             connection.execute(insert(local_features).values(
                 asset_id=asset_id, keypoints=features.to_bytes(),
                 index_codes=features.descriptors[spread].tobytes(),
@@ -827,13 +899,15 @@ class Registry:
         with self.engine.connect() as connection:
             prints = connection.execute(select(
                 fingerprints.c.id, fingerprints.c.asset_id, fingerprints.c.variant,
-                fingerprints.c.pdq).order_by(fingerprints.c.id)).all() if any_assets else []
+                fingerprints.c.pdq, fingerprints.c.time_s).order_by(fingerprints.c.id)
+            ).all() if any_assets else []
             coded = connection.execute(select(
                 local_features.c.asset_id, local_features.c.index_codes,
                 local_features.c.index_points)).all() if any_assets else []
         self._fp_ids = np.array([r[0] for r in prints], np.int64)
         self._fp_assets = np.array([r[1] for r in prints], np.int64)
         self._fp_flipped = np.array([r[2] == "flip" for r in prints], bool)
+        self._fp_times = np.array([np.nan if r[4] is None else r[4] for r in prints], float)
         self._pdq = BinaryIndex()
         self._pdq.add(self._fp_ids,
                       np.frombuffer(b"".join(bytes(r[3]) for r in prints), np.uint8))
@@ -878,6 +952,32 @@ class Registry:
             if not found:
                 found = self._confirm(query, self._vote_candidates(query, flipped))
         return sorted(found, key=lambda match: -match.inliers)
+
+    def match_video(self, samples: Iterable[tuple[float, np.ndarray]]) -> list[VideoMatch]:
+        """Registered original videos that the sampled frames (time, RGB) of a video are a
+        copy of: each frame's PDQ hash votes for (original, time offset) pairs; an original
+        wins when enough frames agree on one offset, so a trimmed, re-encoded or rescaled
+        copy matches and a look-alike frame here and there does not."""
+        if not self.refresh():
+            return []
+        prints = video_prints(samples)
+        votes: dict[int, list[tuple[float, float, int]]] = {}
+        for (time_s, _), hits in zip(prints, self.pdq_search(
+                np.frombuffer(b"".join(code for _, code in prints), np.uint8).reshape(-1, 32))):
+            for fp_id, distance in hits:
+                row = int(np.searchsorted(self._fp_ids, fp_id))
+                original_s = self._fp_times[row]
+                if not np.isnan(original_s):
+                    votes.setdefault(int(self._fp_assets[row]), []).append(
+                        (time_s - original_s, time_s, distance))
+        found = []
+        for asset_id, offsets in votes.items():
+            best = _best_offset(offsets)
+            if best and asset_id in self._assets and best[1] >= max(
+                    MIN_VIDEO_VOTES, MIN_VIDEO_SHARE * len(prints)):
+                found.append(VideoMatch(self._assets[asset_id], round(best[0], 2), best[1],
+                                        len(prints), best[2]))
+        return sorted(found, key=lambda match: -match.frames_matched)
 
     def pdq_search(self, hashes: np.ndarray) -> list[list[tuple[int, int]]]:
         """The PDQ stage alone: nearest fingerprint ids per query hash (timed by the bench)."""

@@ -7,8 +7,8 @@ what it discloses and its fingerprints; ``scan`` then recognises stripped copies
 the same database as the results store) and ``--format text|json``.
 
 Exit codes: 0 done; 2 usage or I/O error (a path that does not exist or cannot be read as an
-image, an unknown id, a database that cannot be opened). ``python -m labelcheck.registry_cli``
-runs the same command on its own.
+image or video, an unknown id, a database that cannot be opened).
+``python -m labelcheck.registry_cli`` runs the same command on its own.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def add_registry_parser(subparsers) -> argparse.ArgumentParser:
                              description="Scan each original, keep its disclosures (badges, "
                                          "C2PA/IPTC/AIGC) and fingerprints.")
     add.add_argument("paths", nargs="+", metavar="PATH",
-                     help="image files, or directories searched for media files")
+                     help="image or video files, or directories searched for media files")
     add.add_argument("--owner", required=True, metavar="NAME",
                      help="who registers it: performer, agency or brand")
     add.add_argument("--note", metavar="TEXT", help="free text shown with every match")

@@ -37,6 +37,7 @@ def scan(target: str | os.PathLike | bytes, policy: str | Policy = "default", *,
                  else Media.open(target, options.max_pixels))
         _describe(report, media)
         findings, report.error = _collect(media, options)
+        report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
     _conclude(report, findings, policy)
@@ -56,7 +57,7 @@ def failed_report(path: str, policy: Policy, reason: str, *, sha256: str | None 
 
 def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
     """Verdict, requirements and summary of `report` from its findings."""
-    decision = decide(findings, policy)
+    decision = decide(findings, policy, report.kind)
     report.findings = findings
     report.verdict = Verdict.ERROR if report.error else decision.verdict
     report.ai_generated = decision.ai_generated
@@ -88,6 +89,7 @@ def _collect(media: Media, options: ScanOptions) -> tuple[list[Finding], str | N
         try:
             findings.extend(source.run(media, options))
         except MediaError as exc:
+            findings.extend(exc.findings)
             error = error or str(exc)
     return findings, media.damage or error
 

@@ -10,6 +10,7 @@ from labelcheck.sources import (  # noqa: F401 - imported for registration
     png_text,
     registry,
     video_container,
+    video_frames,
     visible_label,
     watermark,
     xmp_iptc,

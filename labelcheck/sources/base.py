@@ -69,14 +69,17 @@ class Source:
     def run(self, media: "Media", options: ScanOptions) -> list[Finding]:
         """Collect `find`'s findings; a failure becomes a `problem` finding, not a crash.
 
-        `MediaError` (damaged media) propagates: the scanner turns it into the `error` verdict
-        while keeping the findings other sources already made.
+        `MediaError` (damaged media) propagates, carrying what this source found before the
+        damage: the scanner turns it into the `error` verdict and keeps every finding.
         """
         if not self.applies(media, options):
             return []
+        found: list[Finding] = []
         try:
-            return list(self.find(media, options))
-        except MediaError:
+            found.extend(self.find(media, options))
+            return found
+        except MediaError as exc:
+            exc.findings = found + exc.findings
             raise
         except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the file
             log.exception("detector %s failed on %s", self.name, media.path)

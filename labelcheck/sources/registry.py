@@ -1,5 +1,10 @@
 """Registered originals recognised in the picture: proof that a copy lost its disclosure.
 
+Videos are matched by the PDQ hashes of their sampled frames and a vote on the time offset
+(`Registry.match_video`): ``registry.video_match`` names the original and the time mapping, a
+``registry.badge_removed`` says that the original showed a label in its frames and no frame of
+the copy does, and ``registry.metadata_removed`` as for pictures.
+
 When the reference registry (`labelcheck.registry`) holds the disclosed original of this
 picture, a `registry.match` finding names it (id, owner, note) and how strong the match is,
 and every disclosure of the original that the copy lacks becomes a `removal` finding:
@@ -43,6 +48,7 @@ from labelcheck.sources.xmp_iptc import XmpIptcSource
 
 BADGE_INSIDE = 0.9  # a badge less inside than this was cut by the border
 BADGE_PRESENT = 0.5  # kept badges correlate >= 0.85 on the suite, covered ones <= 0.08
+VIDEO_SAME_TIME_S = 0.5  # offsets below this are sampling jitter, not a trim
 OCR_TEXT_PX = 32  # the badge crop is enlarged so its text is about this tall for OCR
 LAYER_NAMES = {"c2pa": "a C2PA manifest", "iptc": "an IPTC Digital Source Type",
                "aigc": "a GB 45438 AIGC label"}
@@ -69,7 +75,7 @@ def registry_for(url: str) -> Registry | None:
 class RegistrySource(Source):
     name = "registry"
     tier = PIXELS
-    media_kinds = frozenset({"image"})
+    media_kinds = frozenset({"image", "video"})
     order = 80
 
     def find(self, media, options):
@@ -78,11 +84,54 @@ class RegistrySource(Source):
         registry = registry_for(default_url())
         if registry is None or not registry.refresh():
             return
+        if media.kind == "video":
+            yield from self._video(media, options, registry)
+            return
         for match in registry.match(media.rgb):
             yield self._match(media, match)
             for badge in match.badges:
                 yield self._badge(media, match, badge)
             yield from self._layers(media, options, match)
+
+    def _video(self, media, options, registry):
+        """A video copy: its sampled frames matched to registered original videos, the time
+        mapping, and the disclosures the copy lost (metadata layers; a label the original
+        shows in its frames and the copy shows in none)."""
+        from labelcheck import video
+
+        samples = ((sample.time_s, sample.rgb) for sample in video.Sampler(media.data))
+        for match in registry.match_video(samples):
+            asset = match.asset
+            trimmed = (f"original time = copy time + {-match.offset_s:.1f} s"
+                       if abs(match.offset_s) >= VIDEO_SAME_TIME_S else "same timing")
+            yield self.finding(
+                Kind.AI_TRACE, "registry.video_match",
+                f"copy of registered AI original video {asset.label}: {match.frames_matched} "
+                f"of {match.frames_compared} sampled frames match it (median PDQ distance "
+                f"{match.median_distance}/256), {trimmed}",
+                location={"offset_s": match.offset_s},
+                confidence=round(match.frames_matched / match.frames_compared, 3),
+                details={"asset_id": asset.id, "owner": asset.owner, "note": asset.note,
+                         "title": asset.title, "sha256": asset.sha256,
+                         "registered_disclosures": asset.disclosures,
+                         "offset_s": match.offset_s, "frames_matched": match.frames_matched,
+                         "frames_compared": match.frames_compared})
+            yield from self._video_badges(media, match)
+            yield from self._layers(media, options, match)
+
+    def _video_badges(self, media, match):
+        """The original's visible labels, when no frame of the copy shows any."""
+        shown = media.timeline and media.timeline["intervals"]
+        if shown or media.timeline is None:
+            return
+        for badge in match.asset.disclosures.get("visible", []):
+            yield self.finding(
+                Kind.REMOVAL, "registry.badge_removed",
+                f'registered original video {match.asset.label} shows the AI label '
+                f'"{badge["text"]}" in its frames; no frame of this copy shows a visible AI '
+                "label: it was cropped, covered or cut out", channel="visible", intact=False,
+                location={"original_box": badge["box"]},
+                measurements={"text": badge["text"], "original_box": badge["box"]})
 
     def _match(self, media, match: Match):
         asset = match.asset

@@ -46,19 +46,9 @@ class VisibleLabelSource(Source):
     def find(self, media, options):
         rgb = media.rgb
         lines = _read_unreadable_starts(rgb, ocr.read_lines(rgb))
-        used: set[int] = set()
-        for index, line in enumerate(lines):
-            match = lexicon.match_label(line.text)
-            if match:
-                used.add(index)
-                yield self._label(rgb, line.text, line.score, line.box, match)
-        for first, second in _neighbour_pairs(lines, used):
-            text = f"{lines[first].text} {lines[second].text}"
-            match = lexicon.match_label(text)
-            if match:
-                used |= {first, second}
-                yield self._label(rgb, text, min(lines[first].score, lines[second].score),
-                                  _union(lines[first].box, lines[second].box), match)
+        labels, used = find_labels(lines)
+        for label in labels:
+            yield self._label(rgb, label.text, label.score, label.box, label.match)
         for index, line in enumerate(lines):
             if index not in used and line.text:
                 yield from self._partial_or_pin(media, rgb, line)
@@ -75,7 +65,7 @@ class VisibleLabelSource(Source):
             f'visible AI label{kind} "{text}" ({match.lang}) at the {measure.position}, text '
             f"{measure.height_ratio:.1%} of the shorter side, contrast {measure.contrast:.1f}:1",
             location=_location(rgb, measure.box), confidence=round(confidence, 3),
-            channel="visible", measurements=_measurements(text, match, measure))
+            channel="visible", measurements=measurements(text, match, measure))
 
     def _partial_or_pin(self, media, rgb, line):
         measure = measure_label(rgb, line.box)
@@ -87,7 +77,7 @@ class VisibleLabelSource(Source):
                 f'"{partial.phrase}", so the picture was cropped through its label',
                 location=_location(rgb, measure.box), confidence=round(line.score * 0.9, 3),
                 channel="visible", intact=False,
-                measurements=_measurements(line.text, partial, measure))
+                measurements=measurements(line.text, partial, measure))
         elif lexicon.tokens(line.text) == ["cr"] and has_icon_shape(rgb, line.box):
             has_manifest = b"c2pa" in media.data
             yield self.finding(
@@ -98,7 +88,43 @@ class VisibleLabelSource(Source):
                 location=_location(rgb, measure.box), confidence=round(line.score, 3))
 
 
-def _measurements(text: str, match: lexicon.LabelMatch, measure: Measure) -> dict:
+@dataclass
+class Label:
+    """A text line (or two merged lines) that the lexicon takes for an AI label."""
+
+    text: str
+    score: float
+    box: tuple[int, int, int, int]
+    match: lexicon.LabelMatch
+
+
+def read_labels(rgb: np.ndarray) -> list[Label]:
+    """The AI labels among the text lines OCR reads in `rgb` (a whole picture)."""
+    return find_labels(_read_unreadable_starts(rgb, ocr.read_lines(rgb)))[0]
+
+
+def find_labels(lines: list[ocr.TextLine]) -> tuple[list[Label], set[int]]:
+    """The lines (and pairs of neighbouring lines) the lexicon matches, and which lines
+    they used."""
+    labels: list[Label] = []
+    used: set[int] = set()
+    for index, line in enumerate(lines):
+        match = lexicon.match_label(line.text)
+        if match:
+            used.add(index)
+            labels.append(Label(line.text, line.score, line.box, match))
+    for first, second in _neighbour_pairs(lines, used):
+        text = f"{lines[first].text} {lines[second].text}"
+        match = lexicon.match_label(text)
+        if match:
+            used |= {first, second}
+            labels.append(Label(text, min(lines[first].score, lines[second].score),
+                                _union(lines[first].box, lines[second].box), match))
+    return labels, used
+
+
+def measurements(text: str, match: lexicon.LabelMatch, measure: Measure) -> dict:
+    """The numbers policies test on a visible label."""
     return {"text": text, "lang": match.lang, "phrase": match.phrase, "box": list(measure.box),
             "position": measure.position, "height_ratio": round(measure.height_ratio, 4),
             "contrast": round(measure.contrast, 2), "rules": match.rules,

@@ -1,0 +1,367 @@
+"""Visible AI labels across a video's time: when they are shown, where, and for how long.
+
+The sampler (`labelcheck.video`) hands out frames at most `video.GRID_S` apart (closer in the
+opening seconds). Reading every one of them with OCR would cost more than decoding the video, so
+whole-frame OCR runs only where something new may have appeared:
+
+- in the opening seconds (every `OPENING_READ_S`), which the rules single out;
+- on a scene change (the thumbnail differs from the previous one);
+- when a new static overlay shows up: pixels with edges in them (text) that changed and then
+  stayed put over the last samples, not explained by text already read (moving things do not
+  stay put);
+- when a label seen before is gone from its place (it may have moved);
+- and at least every `READ_EVERY_S` as a safety net for labels that move.
+
+A label, once read, is tracked by comparing its patch (normalised cross-correlation) in every
+sample, which costs microseconds. Its intervals come from the samples where it is present; each
+boundary is put halfway between the last sample on one side and the first on the other, so it is
+off by at most half the gap between samples. The frames of the few samples before a new label is
+first read are kept (grey, a handful), so a label found late is traced back to when it appeared.
+
+Each interval becomes a `visible` disclosure finding with the label's measurements (those of
+still images) plus the video's timing (first appearance, opening cover, coverage, longest gap),
+which policies test; the timeline goes into the report (``Report.timeline``).
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labelcheck import video
+from labelcheck.model import Kind, MediaError
+from labelcheck.sources.base import PIXELS, Source
+from labelcheck.sources.visible_label import (
+    Label,
+    has_icon_shape,
+    measure_label,
+    measurements,
+    read_labels,
+)
+
+OPENING_READ_S = 1.0  # whole-frame reads in the opening seconds, this far apart
+READ_EVERY_S = 10.0  # whole-frame reads at least this often
+PRESENT_NCC = 0.55  # a label patch correlating this well with its first sight is still there
+SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut
+STILL_RANGE = 6  # a thumbnail pixel varying less than this over the window stays put
+MOVED = 10  # a thumbnail pixel changing more than this between samples moved
+EDGE = 40  # morphological gradient (grey levels) of text strokes in a thumbnail
+MIN_OVERLAY_PIXELS = 30  # smallest static edge blob (thumbnail pixels) worth a read: a
+MIN_OVERLAY_WIDTH = 10  # label of 2% of the shorter side is ~4 px high, 25+ px wide there,
+MIN_OVERLAY_HEIGHT = 5  # 5+ px once its strokes are dilated
+TEXT_DENSITY = 0.35  # share of a blob's box its strokes fill: text yes, a passing arc no
+WINDOW = 4  # thumbnails in the overlay window: changed, then still over the last three
+BACKTRACK = 5  # grey frames kept to trace a newly read label back
+MAX_TRACKS = 24
+SAMPLE_FRAMES = 4  # frames listed in the timeline for a person to look at
+BARE_ICON_CONFIDENCE = 0.7
+
+
+@dataclass
+class Track:
+    """One label (text at a place) followed through the samples."""
+
+    label: Label
+    template: np.ndarray
+    measured: dict
+    confidence: float
+    runs: list[list] = field(default_factory=list)  # [start_s, end_s or None, seen_s]
+    last_present_s: float | None = None
+
+    @property
+    def showing(self) -> bool:
+        return bool(self.runs) and self.runs[-1][1] is None
+
+
+def _patch(grey: np.ndarray, box) -> np.ndarray:
+    x, y, w, h = box
+    return grey[y:y + h, x:x + w]
+
+
+def _correlates(template: np.ndarray, patch: np.ndarray) -> bool:
+    import cv2
+
+    if patch.shape != template.shape or template.size == 0:
+        return False
+    return float(cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED).max()) >= PRESENT_NCC
+
+
+def _same_label(track: Track, label: Label) -> bool:
+    return (track.label.match.phrase, track.label.match.lang) == (label.match.phrase,
+                                                                  label.match.lang)
+
+
+def _overlaps(a, b) -> bool:
+    return (min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0])
+            and min(a[1] + a[3], b[1] + b[3]) > max(a[1], b[1]))
+
+
+class LabelTimeline:
+    """Follows labels through the samples of one video and builds its timeline."""
+
+    def __init__(self):
+        self.tracks: list[Track] = []
+        self.thumbs: collections.deque = collections.deque(maxlen=WINDOW)
+        self.recent: collections.deque = collections.deque(maxlen=BACKTRACK)  # (t, grey)
+        self.explained: list[tuple[int, int, int, int]] = []  # thumbnail boxes already read
+        self.last_read_s = -1e9
+        self.previous_s: float | None = None
+        self.first_s: float | None = None
+        self.reads = 0
+        self.unlabelled_s: list[float] = []  # a few sample times showing no label
+        self.size = (0, 0)
+
+    # -- per sample -------------------------------------------------------------------------
+
+    def add(self, sample: video.Sample) -> None:
+        grey = sample.grey
+        if self.first_s is None:
+            self.first_s = sample.time_s
+        self.size = (grey.shape[1], grey.shape[0])
+        lost = self._check_tracks(sample.time_s, grey)
+        if self._should_read(sample, lost):
+            self._read(sample, grey)
+        self._close_lost(sample.time_s)
+        if not any(track.showing for track in self.tracks) and len(self.unlabelled_s) < 2:
+            self.unlabelled_s.append(sample.time_s)
+        self.thumbs.append(sample.thumb)
+        self.recent.append((sample.time_s, grey))
+        self.previous_s = sample.time_s
+
+    def _check_tracks(self, t: float, grey: np.ndarray) -> bool:
+        """Mark each tracked label present or not; True when a showing one disappeared."""
+        lost = False
+        for track in self.tracks:
+            present = _correlates(track.template, _patch(grey, track.label.box))
+            if present:
+                self._present(track, t)
+            elif track.showing:
+                lost = True
+        return lost
+
+    def _present(self, track: Track, t: float) -> None:
+        if not track.showing:
+            track.runs.append([self._midpoint(t), None, t])
+        track.last_present_s = t
+
+    def _midpoint(self, t: float) -> float:
+        """Where a label first seen at `t` began: halfway from the sample before."""
+        return 0.0 if self.previous_s is None else (self.previous_s + t) / 2
+
+    def _close_lost(self, t: float) -> None:
+        """End the runs of labels not seen in this sample."""
+        for track in self.tracks:
+            if track.showing and track.last_present_s != t:
+                track.runs[-1][1] = (track.last_present_s + t) / 2
+
+    def _should_read(self, sample: video.Sample, lost: bool) -> bool:
+        t = sample.time_s
+        if t - self.last_read_s >= (OPENING_READ_S if t < video.OPENING_S else READ_EVERY_S):
+            return True
+        if lost or self._scene_changed(sample.thumb):
+            return True
+        return self._new_overlay(sample.thumb)
+
+    def _scene_changed(self, thumb: np.ndarray) -> bool:
+        if not self.thumbs or self.thumbs[-1].shape != thumb.shape:
+            return True
+        change = float(np.abs(thumb.astype(np.int16) - self.thumbs[-1]).mean())
+        if change > SCENE_CHANGE:
+            self.explained.clear()
+            return True
+        return False
+
+    def _new_overlay(self, thumb: np.ndarray) -> bool:
+        """Whether text-like pixels appeared that no read has explained yet: pixels with
+        edges that changed and then stayed put, as an overlay does when it appears, whether
+        the picture under it moves or not (moving things do not stay put)."""
+        import cv2
+
+        if len(self.thumbs) < WINDOW - 1:
+            return False
+        stack = np.stack([*self.thumbs, thumb]).astype(np.int16)
+        settled = (stack[1:].max(axis=0) - stack[1:].min(axis=0)) < STILL_RANGE
+        candidates = settled & (np.abs(stack[1] - stack[0]) > MOVED)
+        edges = cv2.morphologyEx(thumb, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > EDGE
+        mask = (candidates & edges).astype(np.uint8)
+        for x, y, w, h in self.explained + self._tracked_in_thumbnail(thumb):
+            mask[max(0, y - h):y + 2 * h, max(0, x - h):x + w + h] = 0
+        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        blobs = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count)
+                 if stats[i, 4] >= MIN_OVERLAY_PIXELS and stats[i, 2] >= MIN_OVERLAY_WIDTH
+                 and stats[i, 3] >= MIN_OVERLAY_HEIGHT
+                 and stats[i, 4] >= TEXT_DENSITY * stats[i, 2] * stats[i, 3]]
+        self.explained.extend(blobs)
+        return bool(blobs)
+
+    def _tracked_in_thumbnail(self, thumb: np.ndarray) -> list[tuple[int, ...]]:
+        """Boxes of the tracked labels in thumbnail pixels (with their badge around them)."""
+        scale = thumb.shape[1] / self.size[0]
+        return [tuple(round(v * scale) for v in track.label.box) for track in self.tracks]
+
+    # -- whole-frame reads -------------------------------------------------------------------
+
+    def _read(self, sample: video.Sample, grey: np.ndarray) -> None:
+        self.last_read_s = sample.time_s
+        self.reads += 1
+        for label in read_labels(sample.rgb):
+            track = self._matching_track(label)
+            if track is None:
+                if len(self.tracks) < MAX_TRACKS:
+                    self._start_track(sample, grey, label)
+            else:
+                self._follow(track, label, grey, sample.time_s)
+
+    def _matching_track(self, label: Label) -> Track | None:
+        """The track of the same label: same wording at an overlapping place, else same wording
+        that just disappeared (a label that moved)."""
+        same = [track for track in self.tracks if _same_label(track, label)]
+        for track in same:
+            if _overlaps(track.label.box, label.box):
+                return track
+        moved = [track for track in same if track.showing]
+        return moved[0] if moved else None
+
+    def _follow(self, track: Track, label: Label, grey: np.ndarray, t: float) -> None:
+        """A read found the tracked label (maybe moved): follow it at its new place."""
+        track.label = label
+        track.template = _patch(grey, label.box).copy()
+        self._present(track, t)
+
+    def _start_track(self, sample: video.Sample, grey: np.ndarray, label: Label) -> None:
+        measure = measure_label(sample.rgb, label.box)
+        confidence = label.score
+        if label.match.icon and not has_icon_shape(sample.rgb, label.box):
+            confidence *= BARE_ICON_CONFIDENCE
+        track = Track(label, _patch(grey, label.box).copy(),
+                      measurements(label.text, label.match, measure), round(confidence, 3))
+        first_seen, absent_s = sample.time_s, None
+        for t, old in reversed(self.recent):  # trace it back through the kept frames
+            if not _correlates(track.template, _patch(old, label.box)):
+                absent_s = t
+                break
+            first_seen = t
+        if absent_s is not None:
+            start = (absent_s + first_seen) / 2
+        else:
+            start = 0.0 if first_seen == self.first_s else first_seen
+        track.runs.append([start, None, first_seen])
+        track.last_present_s = sample.time_s
+        self.tracks.append(track)
+
+    # -- the result ----------------------------------------------------------------------------
+
+    def finish(self, duration_s: float) -> None:
+        """Close the runs still open at the end of the video."""
+        for track in self.tracks:
+            if track.showing:
+                track.runs[-1][1] = duration_s
+
+    def intervals(self) -> list[tuple[Track, float, float, float]]:
+        """(track, start_s, end_s, a time it was seen) per interval, in order of start."""
+        found = [(track, start, end, seen) for track in self.tracks
+                 for start, end, seen in track.runs if end is not None and end > start]
+        return sorted(found, key=lambda item: (item[1], item[0].label.box))
+
+    def timeline(self, duration_s: float) -> dict:
+        """The report's ``timeline`` (see README, "Report format")."""
+        intervals = self.intervals()
+        union = _union([(start, end) for _, start, end, _ in intervals])
+        return {
+            "duration_s": round(duration_s, 3),
+            "first_label_s": round(union[0][0], 3) if union else None,
+            "coverage": round(sum(e - s for s, e in union) / duration_s, 4) if duration_s else 0,
+            "intervals": [{"start_s": round(start, 3), "end_s": round(end, 3),
+                           "text": track.label.text, "lang": track.label.match.lang,
+                           "box": list(track.label.box),
+                           "text_height_px": round(track.measured["height_ratio"]
+                                                   * min(self.size))}
+                          for track, start, end, _ in intervals],
+            "frames": self._frames(intervals),
+        }
+
+    def _frames(self, intervals) -> list[dict]:
+        """A few frames for a person to look at: where each label was first seen, and where
+        none was."""
+        seen = [{"time_s": seen_s, "label_seen": True, "box": list(track.label.box)}
+                for track, _, _, seen_s in intervals]
+        missing = [{"time_s": t, "label_seen": False, "box": None} for t in self.unlabelled_s]
+        chosen = seen[:SAMPLE_FRAMES - min(len(missing), 2)] + missing
+        return sorted(chosen[:SAMPLE_FRAMES], key=lambda frame: frame["time_s"])
+
+
+def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def video_measurements(timeline: dict) -> dict:
+    """The video-level numbers policies test: first appearance, how long the label covers
+    the opening without a break, share of the duration covered, longest stretch unlabelled."""
+    duration = timeline["duration_s"]
+    union = _union([(i["start_s"], i["end_s"]) for i in timeline["intervals"]])
+    opening = union[0][1] if union and union[0][0] <= video.OPENING_STEP_S else 0.0
+    edges = [0.0] + [t for span in union for t in span] + [duration]
+    gaps = [edges[i + 1] - edges[i] for i in range(0, len(edges), 2)]
+    return {"first_label_s": timeline["first_label_s"], "opening_s": round(opening, 3),
+            "coverage": timeline["coverage"], "longest_gap_s": round(max(gaps), 3)}
+
+
+class VideoFramesSource(Source):
+    name = "video_frames"
+    tier = PIXELS
+    media_kinds = frozenset({"video"})
+    order = 75
+
+    def find(self, media, options):
+        media.video_info  # refuses files without a video stream, with the reason
+        sampler = video.Sampler(media.data)
+        follower = LabelTimeline()
+        damage = None
+        try:
+            for sample in sampler:
+                follower.add(sample)
+        except MediaError as exc:
+            if follower.previous_s is None:
+                raise
+            damage = exc  # the timeline up to the damage is still evidence
+        stream = sampler.stream
+        duration = (follower.previous_s if damage else stream.duration_s) or \
+            (follower.previous_s or 0.0)
+        follower.finish(duration)
+        media.timeline = follower.timeline(duration)
+        timing = video_measurements(media.timeline)
+        yield self.finding(
+            Kind.INFO, "video.frames_read",
+            f"{stream.samples} frames sampled (at most {video.GRID_S} s apart, every "
+            f"{video.OPENING_STEP_S} s in the first {video.OPENING_S} s), {stream.frames_decoded}"
+            f" decoded, {follower.reads} read in full by OCR", location="video frames",
+            details={"codec": stream.codec, "size": [stream.width, stream.height],
+                     "skipped_frames": stream.skip,
+                     "duration_s": round(duration, 3)})
+        for track, start, end, _ in follower.intervals():
+            yield self._label(track, start, end, timing)
+        if damage:
+            raise MediaError(f"{damage} (frames read up to {follower.previous_s:.1f} s)")
+
+    def _label(self, track: Track, start: float, end: float, timing: dict):
+        measured = track.measured
+        return self.finding(
+            Kind.AI_DECLARATION, "visible.video_label",
+            f'visible AI label "{track.label.text}" ({track.label.match.lang}) from {start:.1f} s '
+            f"to {end:.1f} s at the {measured['position']}, text "
+            f"{measured['height_ratio']:.1%} of the shorter side, contrast "
+            f"{measured['contrast']:.1f}:1",
+            location={"time_s": round(start, 3), "start_s": round(start, 3),
+                      "end_s": round(end, 3), "box": list(track.label.box)},
+            confidence=track.confidence, channel="visible",
+            measurements={**measured, "start_s": round(start, 3), "end_s": round(end, 3),
+                          "duration_s": round(end - start, 3), **timing})

@@ -1,0 +1,256 @@
+"""Video frames: label timelines on generated clips, policies on them, broken videos."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import TEST_MEDIA
+from labelcheck import scan, video
+from labelcheck.model import Verdict
+from labelcheck.output import TextWriter
+from labelcheck.sources.visible_label import read_labels
+
+sys.path.insert(0, str(TEST_MEDIA))
+import generate_labels  # noqa: E402
+import generate_videos  # noqa: E402
+
+TOLERANCE_S = 0.5
+LABELLED = [clip for clip in generate_videos.CLIPS if clip.intervals]
+
+
+@pytest.fixture(scope="session")
+def clips():
+    try:
+        generate_labels.resolve_fonts()
+    except generate_labels.FontMissingError as exc:
+        pytest.skip(str(exc))
+    return generate_videos.ensure_clips(TEST_MEDIA / "generated" / "videos")
+
+
+@pytest.fixture(scope="session")
+def reports(clips):
+    """One default-policy scan per clip, shared by the tests."""
+    return {name: scan(path, name=str(path)) for name, path in clips.items()}
+
+
+def _spans(report):
+    return [(i["start_s"], i["end_s"]) for i in report.timeline["intervals"]]
+
+
+@pytest.mark.parametrize("clip", LABELLED, ids=lambda clip: clip.name)
+def test_timeline_matches_the_truth_within_half_a_second(reports, clip):
+    report = reports[clip.name]
+    assert report.verdict is Verdict.DISCLOSED, report.summary
+    spans = _spans(report)
+    assert len(spans) == len(clip.intervals), spans
+    for (start, end), (true_start, true_end) in zip(spans, clip.intervals):
+        assert abs(start - true_start) <= TOLERANCE_S, (spans, clip.intervals)
+        assert abs(end - true_end) <= TOLERANCE_S, (spans, clip.intervals)
+    timeline = report.timeline
+    assert timeline["duration_s"] == pytest.approx(clip.seconds, abs=0.15)
+    assert timeline["first_label_s"] == pytest.approx(clip.intervals[0][0], abs=TOLERANCE_S)
+    shown = sum(end - start for start, end in clip.intervals) / clip.seconds
+    assert timeline["coverage"] == pytest.approx(shown, abs=2 * TOLERANCE_S / clip.seconds)
+
+
+def test_label_read_with_its_box_and_size(reports):
+    clip = generate_videos.BY_NAME["label_throughout"]
+    interval = reports["label_throughout"].timeline["intervals"][0]
+    x, y, w, h = interval["box"]
+    px, py, pw, ph = generate_videos.label_box(clip)
+    assert px <= x and py <= y and x + w <= px + pw + 2 and y + h <= py + ph + 2
+    assert interval["lang"] == "en"
+    assert 0.6 * clip.badge.size <= interval["text_height_px"] <= 1.2 * clip.badge.size
+
+
+def test_moving_label_is_followed(reports):
+    clip = generate_videos.BY_NAME["label_moving"]
+    report = reports["label_moving"]
+    assert report.timeline["coverage"] >= 0.9
+    last_box = report.timeline["intervals"][-1]["box"]
+    assert last_box[0] > generate_videos.label_box(clip, 0.0)[0] + 100  # seen where it went
+
+
+def test_no_label_gives_an_empty_timeline(reports):
+    report = reports["no_label"]
+    assert report.verdict is Verdict.NO_AI_SIGNAL
+    assert report.timeline["intervals"] == [] and report.timeline["first_label_s"] is None
+    assert report.timeline["coverage"] == 0
+    assert not any(f.channel == "visible" for f in report.findings)
+
+
+def test_chinese_label_with_aigc_metadata(reports):
+    report = reports["label_zh_aigc"]
+    interval = report.timeline["intervals"][0]
+    assert "生成" in interval["text"] and interval["lang"] == "zh"
+    label = next(f for f in report.findings if f.code == "visible.video_label")
+    assert "gb45438" in label.measurements["rules"]
+    assert any(f.channel == "aigc" for f in report.findings)
+
+
+def test_c2pa_and_frame_evidence_in_one_report(reports):
+    report = reports["label_c2pa"]
+    channels = {f.channel for f in report.findings if f.is_disclosure}
+    assert {"c2pa", "visible"} <= channels
+    assert report.visible_disclosure and report.machine_readable_disclosure
+
+
+@pytest.mark.parametrize("name, verdict, unmet", [
+    ("label_zh_aigc", "disclosed", None),
+    ("label_zh_late_aigc", "undisclosed", "explicit_label_video_opening"),
+])
+def test_gb45438_wants_the_label_on_the_opening_two_seconds(clips, name, verdict, unmet):
+    report = scan(clips[name], policy="cn-gb45438")
+    assert report.verdict.value == verdict, report.summary
+    failed = [r.id for r in report.requirements if not r.satisfied]
+    assert failed == ([unmet] if unmet else [])
+
+
+@pytest.mark.parametrize("name, verdict, unmet", [
+    ("label_c2pa", "disclosed", []),
+    ("label_first_2s", "undisclosed", ["machine_readable_marking",
+                                        "visible_label_video_timing"]),
+    ("label_zh_late_aigc", "undisclosed", ["visible_label_video_timing"]),
+])
+def test_eu_wants_the_label_at_the_start_and_repeated(clips, name, verdict, unmet):
+    report = scan(clips[name], policy="eu-ai-act")
+    assert report.verdict.value == verdict, report.summary
+    assert [r.id for r in report.requirements if not r.satisfied] == unmet
+
+
+def test_video_requirements_do_not_bind_images(media):
+    report = scan(media("aigc_xmp.jpg"), policy="cn-gb45438")
+    assert "explicit_label_video_opening" not in {r.id for r in report.requirements}
+    assert "timeline" not in report.to_dict()
+
+
+def test_sample_frames_show_what_the_timeline_says(clips, reports):
+    frames = reports["label_first_2s"].timeline["frames"]
+    assert {frame["label_seen"] for frame in frames} == {True, False}
+    for frame in frames:
+        image = video.frame_at(clips["label_first_2s"], frame["time_s"])
+        assert image.size == (480, 270)
+        assert bool(read_labels(np.asarray(image.convert("RGB")))) == frame["label_seen"]
+
+
+def test_sampler_gaps_and_decoding_skipped(clips):
+    sampler = video.Sampler(clips["scene_cuts"])
+    times = [sample.time_s for sample in sampler]
+    gaps = np.diff(times)
+    assert gaps.max() <= video.GRID_S + 0.11  # one frame of slack at 10 fps
+    assert times[0] == 0.0 and times[-1] >= 8.0 - video.GRID_S
+    assert sampler.stream.frames_decoded < 80  # of 80 frames: non-reference ones skipped
+
+
+def test_no_ocr_skips_the_frames(clips):
+    report = scan(clips["label_throughout"], pixels=False)
+    assert report.timeline is None and "timeline" not in report.to_dict()
+    assert not any(f.detector == "video_frames" for f in report.findings)
+
+
+def test_timeline_in_json_and_text(reports, tmp_path):
+    report = reports["label_twice"]
+    data = json.loads(json.dumps(report.to_dict()))
+    assert set(data["timeline"]) == {"duration_s", "first_label_s", "coverage", "intervals",
+                                     "frames"}
+    assert set(data["timeline"]["intervals"][0]) == {"start_s", "end_s", "text", "lang", "box",
+                                                     "text_height_px"}
+    with open(tmp_path / "out.txt", "w") as stream:
+        TextWriter(stream).write(report)
+    text = (tmp_path / "out.txt").read_text()
+    assert "timeline (8.0 s): label" in text and text.count('"Al generated"') >= 2
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("truncated.mp4", "truncated"),
+    ("text_named.mp4", "not a supported"),
+    ("audio_only.mp4", "no video stream"),
+    ("zero_frames.mkv", "could not be opened"),
+    ("zeroed_frames.mp4", "damaged"),
+])
+def test_broken_videos_are_errors_with_a_reason(reports, name, reason):
+    report = reports[name]
+    assert report.verdict is Verdict.ERROR
+    assert reason in report.error, report.error
+
+
+def test_damage_midway_keeps_the_timeline_before_it(reports):
+    report = reports["zeroed_second_half.mp4"]
+    assert report.verdict is Verdict.ERROR and "damaged" in report.error
+    assert "frames read up to" in report.error
+    label = next(f for f in report.findings if f.code == "visible.video_label")
+    assert label.measurements["start_s"] == 0.0
+    assert 0 < report.timeline["intervals"][0]["end_s"] < 8.0
+
+
+@pytest.fixture(scope="session")
+def video_registry(clips, tmp_path_factory):
+    """The registry's original video registered in a session database."""
+    from labelcheck import registry
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('video_registry') / 'registry.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABELCHECK_DB", url)
+        reg = registry.Registry.open(url)
+        asset_id = reg.add(clips["registry_original"], "Jane Doe", "avatar ad")
+    return reg, url, asset_id
+
+
+def test_registered_video_keeps_timed_fingerprints_and_disclosures(video_registry):
+    from sqlalchemy import select
+
+    from labelcheck import registry
+
+    reg, _, asset_id = video_registry
+    asset = reg.get(asset_id)
+    assert asset.kind == "video" and asset.disclosures["aigc"]
+    assert asset.disclosures["visible"][0]["text"].lower().endswith("generated")
+    with reg.engine.connect() as connection:
+        times = connection.execute(select(registry.fingerprints.c.time_s).where(
+            registry.fingerprints.c.asset_id == asset_id)).scalars().all()
+    assert len(times) >= 8 and min(times) == 0.0 and max(times) >= 7.0
+
+
+def _registry_scan(path, url, monkeypatch):
+    monkeypatch.setenv("LABELCHECK_DB", url)
+    return scan(path)
+
+
+def test_stripped_trimmed_rescaled_copy_names_the_original_and_what_it_lost(
+        clips, video_registry, monkeypatch):
+    _, url, asset_id = video_registry
+    report = _registry_scan(clips["copy_stripped"], url, monkeypatch)
+    match = next(f for f in report.findings if f.code == "registry.video_match")
+    assert match.details["asset_id"] == asset_id
+    assert match.details["offset_s"] == pytest.approx(-2.0, abs=TOLERANCE_S)
+    removed = {(f.code, f.channel) for f in report.findings if f.kind.value == "removal"}
+    assert removed == {("registry.badge_removed", "visible"),
+                       ("registry.metadata_removed", "aigc")}
+    assert report.verdict is Verdict.STRIPPED
+
+
+def test_copy_that_kept_its_label_loses_only_the_metadata(clips, video_registry, monkeypatch):
+    _, url, _ = video_registry
+    report = _registry_scan(clips["copy_labelled"], url, monkeypatch)
+    assert any(f.code == "registry.video_match" for f in report.findings)
+    assert not any(f.code == "registry.badge_removed" for f in report.findings)
+    assert any(f.code == "registry.metadata_removed" for f in report.findings)
+    assert report.timeline["intervals"]
+
+
+def test_other_videos_do_not_match(clips, video_registry, monkeypatch):
+    _, url, _ = video_registry
+    for name in ("no_label", "scene_cuts"):
+        report = _registry_scan(clips[name], url, monkeypatch)
+        assert not any(f.detector == "registry" for f in report.findings), name
+
+
+def test_video_requirements_bind_only_videos():
+    from labelcheck.policy import Policy
+
+    requirement = next(r for r in Policy.load("cn-gb45438").requirements
+                       if r.id == "explicit_label_video_opening")
+    assert requirement.applies_to("video")
+    assert not requirement.applies_to("image") and not requirement.applies_to(None)
