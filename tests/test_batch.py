@@ -378,3 +378,25 @@ def test_html_row_shows_a_video_timeline(mixed):
                                 "/nowhere/clip.mp4"), 1)
     assert '<rect x="20.00" y="0" width="50.00" height="10" class="label-span">' in row
     assert "label on screen 50% of 10.0 s" in row and 'class="nothumb">video<' in row
+
+
+def test_html_row_of_a_labelled_video():
+    """A real labelled clip: its frame as the thumbnail, the label's box on it, the timeline."""
+    import generate_labels
+    import generate_videos
+
+    from labelcheck.html_report import file_row
+
+    try:
+        generate_labels.resolve_fonts()
+    except generate_labels.FontMissingError as exc:
+        pytest.skip(str(exc))
+    clip = generate_videos.ensure_clips(GENERATED.parent / "videos")["label_throughout"]
+    report = scan(clip)
+    seen = [f for f in report.timeline["frames"] if f["label_seen"]]
+    assert seen
+    row = file_row(report, 1)
+    assert "data:image/jpeg;base64," in row and 'class="label-span"' in row
+    box = min(seen, key=lambda f: abs(f["time_s"] - report.timeline["first_label_s"]))["box"]
+    assert f'<rect x="{box[0]}" y="{box[1]}" width="{box[2]}" height="{box[3]}" class="box">' \
+        in row
