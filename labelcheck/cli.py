@@ -15,8 +15,9 @@ from labelcheck import __version__
 from labelcheck.model import Verdict
 from labelcheck.output import WRITERS
 from labelcheck.policy import Policy, PolicyError, available_policies
+from labelcheck.batch import ENGINES, Limits, is_url, scan_batch
+from labelcheck.progress import progress_for
 from labelcheck.registry_cli import add_registry_parser
-from labelcheck.batch import scan_many
 from labelcheck.sources.base import ScanOptions
 
 EXIT_OK, EXIT_MATCHED, EXIT_USAGE = 0, 1, 2
@@ -54,6 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
                           help="C2PA trust anchors; with them an untrusted signer is a failure")
     scan_cmd.add_argument("--workers", type=int, default=0, metavar="N",
                           help="parallel worker processes (default: all cores)")
+    scan_cmd.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
+                          help="per-file time limit; a file over it gets verdict error "
+                               "(default %(default)g, 0: none)")
+    scan_cmd.add_argument("--max-memory", type=int, default=Limits.memory_mb, metavar="MB",
+                          help="memory one file's scan may add to its worker; a file over it "
+                               "gets verdict error (default %(default)d, 0: none)")
+    scan_cmd.add_argument("--resume", action="store_true",
+                          help="skip files already in the results store under the same "
+                               "policy, options and version; print their stored results")
+    scan_cmd.add_argument("--engine", choices=ENGINES, default="local",
+                          help="local worker processes, or a dask.distributed cluster")
+    scan_cmd.add_argument("--scheduler", metavar="ADDRESS",
+                          help="dask scheduler address (tcp://host:8786); without it "
+                               "--engine dask starts a local cluster")
+    scan_cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
                           default=frozenset(), help="exit 1 if any file gets one of these")
     scan_cmd.set_defaults(run=run_scan)
@@ -90,18 +106,43 @@ def _verdict_list(text: str) -> frozenset[Verdict]:
 
 def iter_files(paths: list[str], missing: list[str]) -> Iterator[str]:
     """Files named directly, then media files found under directories (sorted, no symlink
-    loops); paths that don't exist go to `missing`."""
+    loops); fsspec URLs likewise; paths that don't exist go to `missing`."""
     for path in paths:
-        if os.path.isdir(path):
+        if is_url(path):
+            yield from _iter_url(path, missing)
+        elif os.path.isdir(path):
             for folder, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS:
+                    if _is_media_name(name):
                         yield os.path.join(folder, name)
         elif os.path.exists(path):
             yield path
         else:
             missing.append(path)
+
+
+def _is_media_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS
+
+
+def _iter_url(url: str, missing: list[str]) -> Iterator[str]:
+    """An fsspec URL: the file itself, or the media files under a "directory" of it."""
+    import fsspec
+
+    try:
+        filesystem, root = fsspec.core.url_to_fs(url)
+        if not filesystem.isdir(root):
+            if filesystem.exists(root):
+                yield url
+            else:
+                missing.append(url)
+            return
+        for name in sorted(filesystem.find(root)):
+            if _is_media_name(name):
+                yield filesystem.unstrip_protocol(name)
+    except (OSError, ValueError, ImportError):
+        missing.append(url)
 
 
 def run_scan(args) -> int:
@@ -113,6 +154,10 @@ def run_scan(args) -> int:
     if args.trust_anchors and not os.path.isfile(args.trust_anchors):
         print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
         return EXIT_USAGE
+    if args.resume and args.no_store:
+        print("labelcheck: --resume reads the results store; it cannot go with --no-store",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
         stream = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
     except OSError as exc:
@@ -120,20 +165,12 @@ def run_scan(args) -> int:
         return EXIT_USAGE
     if args.db:
         os.environ["LABELCHECK_DB"] = args.db  # the registry source and batch workers read it
-    store = None if args.no_store else _open_store(args.db)
     options = ScanOptions(pixels=not args.no_ocr, trust_anchors=args.trust_anchors)
-    writer = WRITERS[args.format](stream)
+    results = None if args.no_store else _open_store(args.db, policy, options)
     missing: list[str] = []
-    matched = False
     try:
         files = list(iter_files(args.paths, missing))
-        workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
-        for report in scan_many(files, policy, options, workers):
-            writer.write(report)
-            matched |= report.verdict in args.fail_on
-            if store is not None:
-                _save(store, report)
-        writer.close()
+        matched = _scan_files(files, policy, options, results, args, stream)
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -144,26 +181,39 @@ def run_scan(args) -> int:
     return EXIT_MATCHED if matched else EXIT_OK
 
 
-def _open_store(url: str | None):
-    """The results store, or None with a warning: a store problem must not stop a scan."""
+def _scan_files(files: list[str], policy, options, results, args, stream) -> bool:
+    """Scan, write, store and show progress; whether a `--fail-on` verdict occurred. One file
+    on the local engine is scanned in this process (no pool to start)."""
+    writer = WRITERS[args.format](stream)
+    progress = progress_for(len(files), quiet=args.quiet or len(files) < 2)
+    single = len(files) == 1 and args.engine == "local"
+    limits = None if single else Limits(args.timeout or None, args.max_memory or None)
+    workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
+    matched = False
+    try:
+        for report in scan_batch(files, policy, options, results=results, resume=args.resume,
+                                 workers=workers, limits=limits, engine=args.engine,
+                                 scheduler=args.scheduler):
+            writer.write(report)
+            progress.update(report)
+            matched |= report.verdict in args.fail_on
+        writer.close()
+    finally:
+        progress.close()
+    return matched
+
+
+def _open_store(url: str | None, policy, options):
+    """The batch's `ResultStore`, or None with a warning: a store problem must not stop a
+    scan."""
     from labelcheck import store
 
     try:
-        return store.connect(url)
+        return store.ResultStore(store.connect(url), policy, options)
     except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unwritable file
         print(f"labelcheck: results store unavailable ({exc}); results are not stored",
               file=sys.stderr)
         return None
-
-
-def _save(engine, report) -> None:
-    from labelcheck import store
-
-    try:
-        store.save_report(engine, report)
-    except Exception as exc:  # noqa: BLE001 - keep scanning; the report was already printed
-        print(f"labelcheck: could not store the result for {report.path}: {exc}",
-              file=sys.stderr)
 
 
 def run_policies(_args) -> int:

@@ -54,6 +54,12 @@ def _loaded_models(threads: int):
     return detector, recogniser
 
 
+def load_models() -> None:
+    """Load the models now: batch workers do it before their first file, so that the per-file
+    time limit measures scanning, not start-up."""
+    _models()
+
+
 def read_lines(rgb: np.ndarray, threads: int | None = None) -> list[TextLine]:
     """Detect text at reduced resolution, recognise candidate boxes at full resolution.
     `threads`: ONNX Runtime threads, when the caller keeps other cores busy (a video decoder)."""

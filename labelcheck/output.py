@@ -1,4 +1,5 @@
-"""Report writers for the CLI: text for people, JSON/JSONL/CSV for machines.
+"""Report writers for the CLI: text for people, JSON/JSONL/CSV for machines, a self-contained
+HTML report (`labelcheck.html_report`) for people who audit a whole batch.
 
 Writers stream: each report is written as soon as it is ready, so a long scan never holds
 its output in memory and an interrupted scan keeps what it already printed.
@@ -8,33 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
-from typing import TextIO
 
-from labelcheck.model import VERDICT_EXPLANATIONS, Kind, Report, Verdict
+from labelcheck.html_report import HtmlWriter
+from labelcheck.model import VERDICT_EXPLANATIONS, Kind, Verdict
+from labelcheck.writer import Writer
 
 CSV_COLUMNS = ["path", "sha256", "media_type", "kind", "verdict", "ai_generated", "tampered",
                "visible_disclosure", "machine_readable_disclosure", "policy", "evidence",
                "missing", "error", "summary"]
-
-
-class Writer:
-    """Base writer: `write` one report at a time, `close` once at the end."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self.counts: Counter = Counter()
-
-    def write(self, report: Report) -> None:
-        self.counts[report.verdict] += 1
-        self._write(report)
-        self.stream.flush()
-
-    def _write(self, report: Report) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Finish the document (closing brackets, totals)."""
 
 
 class JsonLinesWriter(Writer):
@@ -112,4 +94,5 @@ class TextWriter(Writer):
             self.stream.write(f"no_ai_signal: {VERDICT_EXPLANATIONS[Verdict.NO_AI_SIGNAL]}\n")
 
 
-WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonLinesWriter, "csv": CsvWriter}
+WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonLinesWriter, "csv": CsvWriter,
+           "html": HtmlWriter}

@@ -40,6 +40,23 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "defa
         report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
+    _conclude(report, findings, policy)
+    report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    return report
+
+
+def failed_report(path: str, policy: Policy, reason: str, *, sha256: str | None = None,
+                  size: int | None = None) -> Report:
+    """The `error` report of a file whose scan never finished (a batch worker that ran out of
+    time or memory, or died): the same shape as any other report, with the reason."""
+    report = Report(path=path, sha256=sha256, size=size, policy=policy.name,
+                    labelcheck_version=__version__, error=reason)
+    _conclude(report, [], policy)
+    return report
+
+
+def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
+    """Verdict, requirements and summary of `report` from its findings."""
     decision = decide(findings, policy, report.kind)
     report.findings = findings
     report.verdict = Verdict.ERROR if report.error else decision.verdict
@@ -49,8 +66,6 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "defa
     report.machine_readable_disclosure = decision.machine_readable_disclosure
     report.requirements = decision.requirements
     report.summary = summarise(report)
-    report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-    return report
 
 
 def _media(target, path: str, options: ScanOptions) -> Media:

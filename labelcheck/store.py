@@ -1,22 +1,31 @@
 """The results store: SQLAlchemy, a SQLite file by default, any database by URL.
 
-Scan results are kept keyed by content hash, policy and labelcheck version, which is what
-batch resumption and the registry build on. The URL comes from ``--db``, else the
+Scan results are kept keyed by content hash, policy, labelcheck version and scan setup (a
+digest of the policy's rules and the scan options), one row per key: a file scanned again under
+the same key replaces its row, so a batch that was killed and resumed leaves every file stored
+exactly once. That key is what ``scan --resume`` looks up. The URL comes from ``--db``, else the
 ``LABELCHECK_DB`` environment variable, else a SQLite file in the user's data directory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sys
+import time
 from datetime import datetime, timezone
+from typing import Iterable
 
 from platformdirs import user_data_dir
 from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text,
-                        create_engine, event, insert)
+                        UniqueConstraint, create_engine, event, insert, select, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from labelcheck.model import Report
+from labelcheck import __version__
+from labelcheck.model import Report, report_from_dict
 
 metadata = MetaData()
 
@@ -27,10 +36,14 @@ scan_results = Table(
     Column("path", Text, nullable=False),
     Column("policy", String(200), nullable=False),
     Column("labelcheck_version", String(40), nullable=False),
+    Column("setup", String(64), nullable=False, default=""),
     Column("verdict", String(20), nullable=False),
     Column("report", Text, nullable=False),
     Column("scanned_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("sha256", "policy", "labelcheck_version", "setup",
+                     name="uq_scan_results_key"),
 )
+RESULT_KEY = ("sha256", "policy", "labelcheck_version", "setup")
 
 
 def default_url() -> str:
@@ -59,11 +72,125 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def save_report(engine: Engine, report: Report) -> None:
-    """Store one report."""
+def setup_digest(policy, options) -> str:
+    """What besides the bytes decides a report: the policy's rules (not only its name: a
+    policy file can be edited) and the scan options (``--no-ocr``, the trust anchors' content).
+    A stored result is reused only under the same digest."""
+    anchors = ""
+    if options.trust_anchors:
+        with open(options.trust_anchors, "rb") as handle:
+            anchors = hashlib.sha256(handle.read()).hexdigest()
+    facts = repr((policy, options.pixels, options.max_pixels, anchors))
+    return hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
+
+
+def save_report(engine: Engine, report: Report, setup: str = "") -> None:
+    """Store one report (replacing the row of the same file, policy, version and setup)."""
+    save_reports(engine, [report], setup)
+
+
+def save_reports(engine: Engine, reports: Iterable[Report], setup: str = "") -> None:
+    """Store reports in one transaction, one row per key (the last report of a key wins)."""
+    rows = {}
+    for number, report in enumerate(reports):
+        row = _row(report, setup)
+        key = tuple(row[column] for column in RESULT_KEY)
+        rows[key if row["sha256"] else ("unkeyed", number)] = row
+    if not rows:
+        return
     with engine.begin() as connection:
-        connection.execute(insert(scan_results).values(
-            sha256=report.sha256, path=report.path, policy=report.policy,
-            labelcheck_version=report.labelcheck_version, verdict=report.verdict.value,
-            report=json.dumps(report.to_dict(), ensure_ascii=False),
-            scanned_at=datetime.now(timezone.utc)))
+        _upsert(connection, list(rows.values()))
+
+
+def _row(report: Report, setup: str) -> dict:
+    return {"sha256": report.sha256, "path": report.path, "policy": report.policy,
+            "labelcheck_version": report.labelcheck_version, "setup": setup,
+            "verdict": report.verdict.value,
+            "report": json.dumps(report.to_dict(), ensure_ascii=False),
+            "scanned_at": datetime.now(timezone.utc)}
+
+
+def _upsert(connection, rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE where the database has it (SQLite, PostgreSQL), else
+    insert and update the existing row on a unique-key clash."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
+    if dialect is not None:
+        statement = dialect.insert(scan_results)
+        replaced = {column: statement.excluded[column]
+                    for column in ("path", "verdict", "report", "scanned_at")}
+        connection.execute(statement.on_conflict_do_update(index_elements=list(RESULT_KEY),
+                                                           set_=replaced), rows)
+        return
+    for row in rows:
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(scan_results).values(**row))
+        except IntegrityError:
+            connection.execute(update(scan_results).where(
+                *(scan_results.c[column] == row[column] for column in RESULT_KEY)).values(
+                **{column: row[column] for column in ("path", "verdict", "report",
+                                                      "scanned_at")}))
+
+
+def stored_reports(engine: Engine, sha256s: Iterable[str], policy_name: str, setup: str,
+                   version: str = __version__) -> dict[str, dict]:
+    """The stored JSON reports of these contents under this policy, setup and version, by
+    content hash."""
+    wanted = list(dict.fromkeys(sha256s))
+    found: dict[str, dict] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            rows = connection.execute(select(scan_results.c.sha256, scan_results.c.report).where(
+                scan_results.c.sha256.in_(wanted[start:start + 500]),
+                scan_results.c.policy == policy_name, scan_results.c.setup == setup,
+                scan_results.c.labelcheck_version == version))
+            found.update((sha256, json.loads(report)) for sha256, report in rows)
+    return found
+
+
+class StoredReport(Report):
+    """A report read back from the store. Its JSON form is the stored one (with the path it has
+    now), so a resumed batch prints exactly what the first run printed, including fields that
+    this version's `Report` does not have."""
+
+    def __init__(self, data: dict, path: str):
+        super().__init__(**vars(report_from_dict({**data, "path": path})))
+        self._stored = {**data, "path": path}
+
+    def to_dict(self):
+        return dict(self._stored)
+
+
+class ResultStore:
+    """Results of one batch going into the store: saved in small transactions (a commit per
+    file would cap a fast batch at the disk's sync rate), and looked up for ``--resume``."""
+
+    BATCH = 64
+    SECONDS = 2.0
+
+    def __init__(self, engine: Engine, policy, options):
+        self.engine = engine
+        self.policy_name = policy.name
+        self.setup = setup_digest(policy, options)
+        self._pending: list[Report] = []
+        self._flushed = time.monotonic()
+
+    def lookup(self, sha256s: Iterable[str]) -> dict[str, dict]:
+        return stored_reports(self.engine, sha256s, self.policy_name, self.setup)
+
+    def add(self, report: Report) -> None:
+        """Queue a report; written once enough are queued or enough time has passed."""
+        self._pending.append(report)
+        if len(self._pending) >= self.BATCH or time.monotonic() - self._flushed > self.SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the queued reports. A database problem is reported on stderr and the batch
+        goes on: the reports were already written to the output."""
+        pending, self._pending = self._pending, []
+        self._flushed = time.monotonic()
+        try:
+            save_reports(self.engine, pending, self.setup)
+        except SQLAlchemyError as exc:
+            print(f"labelcheck: could not store {len(pending)} result(s): {exc}",
+                  file=sys.stderr)

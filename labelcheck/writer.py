@@ -1,0 +1,27 @@
+"""The base of every report writer (`labelcheck.output.WRITERS`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from labelcheck.model import Report
+
+
+class Writer:
+    """Base writer: `write` one report at a time, `close` once at the end."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.counts: Counter = Counter()
+
+    def write(self, report: Report) -> None:
+        self.counts[report.verdict] += 1
+        self._write(report)
+        self.stream.flush()
+
+    def _write(self, report: Report) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the document (closing brackets, totals)."""
