@@ -19,7 +19,8 @@ from typing import Iterable
 
 from platformdirs import user_data_dir
 from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, create_engine, event, insert, select, update)
+                        UniqueConstraint, create_engine, event, insert, inspect, select, text,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -61,8 +62,27 @@ def connect(url: str | None = None) -> Engine:
     engine = create_engine(url or default_url())
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _set_aside_unkeyed_results(engine)
     metadata.create_all(engine)
     return engine
+
+
+def _set_aside_unkeyed_results(engine: Engine) -> None:
+    """A `scan_results` table made by labelcheck before results were keyed (no `setup`
+    column, no unique key) is renamed, not dropped, so that an upgrade loses no stored result
+    and the new table can be created beside it."""
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    if "scan_results" not in tables or \
+            "setup" in {column["name"] for column in inspector.get_columns("scan_results")}:
+        return
+    number = 0
+    while f"scan_results_unkeyed_{number}" in tables:
+        number += 1
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE scan_results RENAME TO scan_results_unkeyed_{number}"))
+        # index names are schema-wide: the old one would block the new table's index
+        connection.execute(text("DROP INDEX IF EXISTS ix_scan_results_sha256"))
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -192,5 +212,6 @@ class ResultStore:
         try:
             save_reports(self.engine, pending, self.setup)
         except SQLAlchemyError as exc:
-            print(f"labelcheck: could not store {len(pending)} result(s): {exc}",
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            print(f"labelcheck: could not store {len(pending)} result(s): {reason}",
                   file=sys.stderr)

@@ -197,6 +197,26 @@ def test_store_keeps_one_row_per_file_and_setup(mixed, tmp_path):
     store_round_trip(f"sqlite:///{tmp_path / 'store.db'}", sorted(mixed[1])[:5])
 
 
+def test_store_from_before_keyed_results_is_set_aside_not_lost(mixed, tmp_path):
+    """A database written by an earlier labelcheck (results table without the `setup` column
+    or unique key) still takes new results, and its old rows stay readable."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with create_engine(url).begin() as connection:
+        connection.execute(text(
+            "CREATE TABLE scan_results (id INTEGER PRIMARY KEY, sha256 VARCHAR(64), path TEXT "
+            "NOT NULL, policy VARCHAR(200) NOT NULL, labelcheck_version VARCHAR(40) NOT NULL, "
+            "verdict VARCHAR(20) NOT NULL, report TEXT NOT NULL, scanned_at DATETIME NOT NULL)"))
+        connection.execute(text("CREATE INDEX ix_scan_results_sha256 ON scan_results (sha256)"))
+        connection.execute(text(
+            "INSERT INTO scan_results (sha256, path, policy, labelcheck_version, verdict, "
+            "report, scanned_at) VALUES ('ab', 'old.png', 'default', '0.0.9', 'disclosed', "
+            "'{}', '2026-01-01 00:00:00')"))
+    engine = store_round_trip(url, sorted(mixed[1])[:3])
+    with engine.connect() as connection:
+        old = connection.execute(text("select path from scan_results_unkeyed_0")).scalars()
+        assert list(old) == ["old.png"]
+
+
 @pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
                     reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
 def test_store_on_postgresql(mixed):
