@@ -49,6 +49,15 @@ def labelled_picture(folder: Path) -> Path:
     return next((folder / "labels").glob("pos_*.jpg"))
 
 
+def labelled_video() -> Path:
+    """A generated clip whose "AI generated" label shows only in its first 2 s
+    (test_media/generate_videos.py): the report shows its label timeline and frames."""
+    sys.path.insert(0, str(ROOT / "test_media"))
+    import generate_videos
+
+    return generate_videos.ensure_clips()["label_first_2s"]
+
+
 def upload(page, url: str, path: str, field: str, button: str) -> str:
     page.set_input_files(field, path)
     page.get_by_role("button", name=button).click()
@@ -77,15 +86,19 @@ def main() -> int:
                           "#files", "Check")
         page.goto(url + "/")
         badge = upload(page, url, str(labelled_picture(folder)), "#files", "Check")
+        page.goto(url + "/")
+        video = upload(page, url, str(labelled_video()), "#files", "Check")
         page.goto(url + "/campaign")
         campaign = upload(page, url, str(campaign_zip(folder)), "#archive", "Audit")
         pages = {"upload": url + "/", "report": report, "report-stripped": stripped,
-                 "report-visible-label": badge,
+                 "report-visible-label": badge, "report-video": video,
                  "campaign": campaign}
         for width, viewport in VIEWPORTS.items():
             page.set_viewport_size(viewport)
             for name, address in pages.items():
                 page.goto(address)
+                page.wait_for_load_state("networkidle")  # lazy video frames come from a worker
+                page.wait_for_function("[...document.images].every(i => i.complete)")
                 target = out / f"{name}-{width}.png"
                 page.screenshot(path=str(target), full_page=True)
                 print(target.relative_to(ROOT))
