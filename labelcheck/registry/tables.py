@@ -1,0 +1,77 @@
+"""Where the registry lives: its three tables in the results store's database, and `connect`.
+
+``registry_assets`` holds one row per original (what it disclosed), ``registry_fingerprints``
+its PDQ hashes (one per sampled frame for a video), ``registry_features`` its ORB features, the
+descriptors of its crop-finding index and its pixel references.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
+                        Table, Text, UniqueConstraint)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from labelcheck import store
+
+assets = Table(
+    "registry_assets", store.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("note", Text),
+    Column("title", Text, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("media_type", String(60)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("disclosures", JSON, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("sha256", "owner", name="uq_registry_assets_sha256_owner"),
+    sqlite_autoincrement=True,  # ids are never reused, so (count, max id) detects any change
+)
+
+fingerprints = Table(
+    "registry_fingerprints", store.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("asset_id", Integer, ForeignKey("registry_assets.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("variant", String(20), nullable=False),  # "full" or "flip"
+    Column("time_s", Float),  # keyframe time of a video fingerprint; None for images
+    Column("pdq", LargeBinary(32), nullable=False),
+    Column("quality", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+local_features = Table(
+    "registry_features", store.metadata,
+    Column("asset_id", Integer, ForeignKey("registry_assets.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("keypoints", LargeBinary, nullable=False),  # npz: points, descriptors, size
+    Column("index_codes", LargeBinary, nullable=False),  # (INDEX_CODES, 32) uint8, raw
+    Column("index_points", LargeBinary, nullable=False),  # their (x, y), float32, raw
+    Column("references", LargeBinary, nullable=False),  # npz: thumbnail and badge patches
+)
+
+
+class RegistryError(Exception):
+    """A file that cannot be registered, or an id that does not exist; for a person."""
+
+
+def connect(url: str | None = None) -> Engine:
+    """The store's engine with the registry tables in place (they share `store.metadata`).
+
+    Two processes creating the schema of a fresh database at once race between "does the table
+    exist" and "create it"; the loser gets an error, so creation is retried.
+    """
+    attempt = 0
+    while True:
+        try:
+            return store.connect(url)
+        except DBAPIError:
+            attempt += 1
+            if attempt == 5:
+                raise
+            time.sleep(0.2 * attempt)
