@@ -4,7 +4,7 @@ Performers, agencies and brands register the disclosed originals of their AI con
 original the registry keeps what it disclosed, as `labelcheck.scan` reads it (visible badges
 with their boxes; C2PA, IPTC and AIGC layers), and what it takes to recognise it again:
 
-- PDQ hashes of the picture and of its mirror image (`fingerprints`), searched exhaustively in
+- PDQ hashes of the picture and of its mirror image (`features`), searched exhaustively in
   a `BinaryIndex` (`index`; a few milliseconds per query hash at a million fingerprints). PDQ survives metadata strips,
   re-encoding, rescaling and small overlays, and padding or screenshot frames once the query's
   borders are trimmed. It does not survive crops: 5 % off each side already moves a hash about
@@ -38,7 +38,7 @@ Where things are:
 - `tables`: the three registry tables in the results store's database, `connect`,
   `RegistryError`.
 - `index`: `BinaryIndex`, the Hamming search (what a FAISS backend would implement).
-- `fingerprints`: PDQ (`pdq`, `content_box`, `query_hashes`, `video_prints`) and ORB features
+- `features`: PDQ (`pdq`, `content_box`, `query_hashes`, `video_prints`) and ORB features
   (`LocalFeatures`, `extract_features`).
 - `geometry`: RANSAC alignment (`align`, `fit_similarity`) and its geometric acceptance tests.
 - `references`: the stored thumbnail and badge patches, and the pixel comparison (`compare`).
@@ -48,7 +48,7 @@ Where things are:
 
 from labelcheck.registry.core import (PDQ_RADIUS, PDQ_TOP_K, Asset, MappedBadge, Match, Registry,
                                       VideoMatch)
-from labelcheck.registry.fingerprints import content_box, query_hashes
+from labelcheck.registry.features import content_box, query_hashes
 from labelcheck.registry.geometry import MIN_INLIERS
 from labelcheck.registry.index import BinaryIndex
 from labelcheck.registry.tables import (RegistryError, assets, connect, fingerprints,

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from labelcheck.model import Finding, MediaError
-from labelcheck.registry.fingerprints import (QUERY_FEATURES, LocalFeatures, extract_features,
-                                              gray, pdq, query_hashes, video_prints)
+from labelcheck.registry.features import (QUERY_FEATURES, LocalFeatures, extract_features,
+                                          gray, pdq, query_hashes, video_prints)
 from labelcheck.registry.geometry import (RANSAC_PX, align, fit_similarity, inside_share,
                                           map_points, mirror, rectangle)
 from labelcheck.registry.index import BinaryIndex

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelcheck.registry.fingerprints import LocalFeatures
+from labelcheck.registry.features import LocalFeatures
 
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_SEED = 20250904
