@@ -30,7 +30,7 @@ from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, String, Tab
 from labelcheck import store
 from labelcheck.batch import _worker_context
 from labelcheck.media import Media
-from labelcheck.model import Report, report_from_dict
+from labelcheck.model import MediaError, Report, report_from_dict
 from labelcheck.sources.base import ScanOptions
 
 QUEUED, RUNNING, DONE, ERROR = "queued", "running", "done", "error"
@@ -276,8 +276,9 @@ def scan_item(db_url: str, upload_dir: str, item_id: int, stored: str, name: str
     _update(engine, item_id, status=RUNNING)
     path = os.path.join(upload_dir, stored)
     try:
-        report = scan(path, policy, options=options, name=name)  # videos stay on disk
-        extras = display_extras(report, path, options)
+        media = _open_upload(path, name, options)
+        report = scan(media or path, policy, options=options, name=name)
+        extras = display_extras(report, media, path, options)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the job
         _update(engine, item_id, status=ERROR, verdict="error",
                 error=f"the scanner failed on this file: {exc}")
@@ -293,17 +294,26 @@ def _update(engine, item_id: int, **values) -> None:
                            .values(updated_at=_now(), **values))
 
 
-def display_extras(report: Report, path: str, options: ScanOptions) -> dict:
+def _open_upload(path: str, name: str, options: ScanOptions) -> Media | None:
+    """The upload opened once for the scan and the preview (its pixels are decoded once;
+    a video stays on disk); None when it cannot be read, which `scan` then explains."""
+    try:
+        return Media.open(path, options.max_pixels, name=name)
+    except MediaError:
+        return None
+
+
+def display_extras(report: Report, media: Media | None, path: str,
+                   options: ScanOptions) -> dict:
     """What the report page needs besides the report: for pictures, the size and a PNG
     preview (written next to the upload, so the page never decodes an upload itself); for
     files with Content Credentials, the manifest tree."""
-    from labelcheck.model import MediaError
     from labelcheck.sources.c2pa import manifest_tree
 
     extras: dict[str, Any] = {}
-    if report.kind == "image" and report.verdict.value != "error":
+    if media is not None and report.kind == "image" and report.verdict.value != "error":
         try:
-            image = Media.open(path, options.max_pixels).image
+            image = media.image
         except MediaError:
             image = None
         if image is not None:
