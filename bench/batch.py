@@ -101,16 +101,16 @@ class Sampler:
 
 
 def time_scan(paths: list[str], workers: int) -> dict:
-    from labelcheck.batch import Limits, scan_many
-    from labelcheck.policy import Policy
-    from labelcheck.sources.base import ScanOptions
+    from labelcheck.run.batch import scan_many
+    from labelcheck.core.policy import Policy
+    from labelcheck.core.settings import Settings
 
     sampler = Sampler(os.getpid())
     load = os.getloadavg()[0]
     started = time.perf_counter()
     verdicts: dict[str, int] = {}
-    for report in scan_many(paths, Policy.load("default"), ScanOptions(), workers,
-                            limits=Limits(), ordered=False):
+    for report in scan_many(paths, Policy.load("default"), Settings(), workers,
+                            ordered=False):
         verdicts[report.verdict.value] = verdicts.get(report.verdict.value, 0) + 1
     wall = time.perf_counter() - started
     sampler.stop()
@@ -148,7 +148,7 @@ def memory(count: int, out_format: str, work: Path) -> list[str]:
     tenth of the way."""
     folder = small_files(count)
     output = work / f"out.{out_format}"
-    command = [sys.executable, "-m", "labelcheck.cli", "scan", str(folder), "--no-ocr",
+    command = [sys.executable, "-m", "labelcheck.cli.main", "scan", str(folder), "--no-ocr",
                "--workers", "2", "--format", out_format, "--out", str(output), "--quiet",
                "--db", f"sqlite:///{work / f'store-{out_format}.db'}"]
     load = os.getloadavg()[0]
@@ -183,10 +183,10 @@ def screenshot(target: Path) -> None:
     """A small report (labelled ads with their boxes, mixed files) as Chromium shows it."""
     from playwright.sync_api import sync_playwright
 
-    from labelcheck.batch import scan_many
-    from labelcheck.html_report import HtmlWriter
-    from labelcheck.policy import Policy
-    from labelcheck.sources.base import ScanOptions
+    from labelcheck.run.batch import scan_many
+    from labelcheck.writers.html import HtmlWriter
+    from labelcheck.core.policy import Policy
+    from labelcheck.core.settings import Settings
 
     paths = [os.path.relpath(path, ROOT) for path in mixed_files(500)]
     os.chdir(ROOT)
@@ -196,7 +196,7 @@ def screenshot(target: Path) -> None:
         page_file = Path(work) / "report.html"
         with open(page_file, "w", encoding="utf-8") as stream:
             writer = HtmlWriter(stream)
-            for report in scan_many(ads + others, Policy.load("eu-ai-act"), ScanOptions(), 2):
+            for report in scan_many(ads + others, Policy.load("eu-ai-act"), Settings(), 2):
                 writer.write(report)
             writer.close()
         with sync_playwright() as driver:

@@ -13,9 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from labelcheck.batch import scan_many
-from labelcheck.policy import Policy
-from labelcheck.sources.base import ScanOptions
+from labelcheck.run.batch import scan_many
+from labelcheck.core.policy import Policy
+from labelcheck.core.settings import Settings
 
 FOLDER = Path(__file__).resolve().parents[1] / "test_media" / "generated" / "labels"
 
@@ -43,7 +43,7 @@ def tesseract(paths: list[str], env: dict) -> None:
 
 
 def labelcheck(paths: list[str], workers: int) -> None:
-    for _ in scan_many(paths, Policy.load("default"), ScanOptions(), workers):
+    for _ in scan_many(paths, Policy.load("default"), Settings(), workers):
         pass
 
 
@@ -56,9 +56,7 @@ def main() -> None:
     timed("tesseract, default threads", len(paths), lambda: tesseract(paths, dict(os.environ)))
     timed("tesseract, OMP_THREAD_LIMIT=1", len(paths),
           lambda: tesseract(paths, dict(os.environ, OMP_THREAD_LIMIT="1")))
-    os.environ["LABELCHECK_OCR_THREADS"] = "1"
     timed("labelcheck, 1 worker", len(paths), lambda: labelcheck(paths, 1))
-    del os.environ["LABELCHECK_OCR_THREADS"]
     timed("labelcheck, 2 workers (default)", len(paths), lambda: labelcheck(paths, 2))
 
 

@@ -69,11 +69,11 @@ def _mime(path: Path) -> str:
 
 
 def run_labelcheck(files: list[Path], workers: int = 1) -> None:
-    from labelcheck.batch import scan_many
-    from labelcheck.policy import Policy
-    from labelcheck.sources.base import ScanOptions
+    from labelcheck.run.batch import scan_many
+    from labelcheck.core.policy import Policy
+    from labelcheck.core.settings import Settings
 
-    for report in scan_many(map(str, files), Policy.load("default"), ScanOptions(pixels=False),
+    for report in scan_many(map(str, files), Policy.load("default"), Settings(pixels=False),
                             workers):
         json.dumps(report.to_dict())
 

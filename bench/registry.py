@@ -39,8 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 import labelcheck  # noqa: E402
 import labelcheck.sources.registry  # noqa: E402,F401 - registers the registry source
-from labelcheck import registry, scanner  # noqa: E402
-from labelcheck.media import Media  # noqa: E402
+from labelcheck import registry  # noqa: E402
+from labelcheck.core import scanner  # noqa: E402
+from labelcheck.core.settings import Settings  # noqa: E402
+from labelcheck.formats.media import Media  # noqa: E402
 
 DEFAULT_SUITE = ROOT / "test_media" / "generated" / "registry"
 REAL_MEDIA = ROOT.parent / "shared" / "real_media"
@@ -104,10 +106,10 @@ def false_matches(reg, paths: list[str]) -> tuple[int, int, list[float], list[st
     return count, checked, times, names
 
 
-def verdicts(suite: Path, copies: list[dict]) -> list[dict]:
+def verdicts(suite: Path, copies: list[dict], url: str) -> list[dict]:
     rows = []
     for copy in copies:
-        report = labelcheck.scan(suite / copy["file"])
+        report = labelcheck.scan(suite / copy["file"], settings=Settings(db_url=url))
         codes = sorted({f.code for f in report.findings if f.detector == "registry"})
         rows.append({**copy, "verdict": report.verdict.value, "codes": codes})
     return rows
@@ -301,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     manifest = json.loads((args.suite / "manifest.json").read_text())
     url = f"sqlite:///{tempfile.mkdtemp(prefix='labelcheck-registry-bench-')}/registry.db"
-    os.environ["LABELCHECK_DB"] = url  # the registry source of `scan` reads this registry
     reg = registry.Registry.open(url)
     out = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at "
@@ -311,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     out += matching_section(reg, args.suite, manifest, stats["ids"])
     if not args.skip_verdicts:
         out += ["", "### Verdicts of `labelcheck scan` on the copies (default policy)", ""]
-        out += verdict_tables(verdicts(args.suite, manifest["copies"]))
+        out += verdict_tables(verdicts(args.suite, manifest["copies"], url))
     out += [""] + pdq_section(reg, args.suite, manifest, stats["ids"], args.fingerprints)
     out += [""] + registration_section(stats)
     out.append(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")

@@ -168,7 +168,7 @@ def labelcheck_scan(path: Path) -> dict:
 
 
 def labelcheck_cli(path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "labelcheck.cli", "scan", str(path), "--no-store",
+    subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "scan", str(path), "--no-store",
                     "--format", "json", "--out", os.devnull], check=True,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})
 
@@ -227,7 +227,7 @@ if mode == "scan":
     report = scan(path)
     assert report.timeline["intervals"], report.summary
 else:
-    from labelcheck import video
+    from labelcheck.vision import video
     from labelcheck.sources.video_frames import LabelTimeline
     follower = LabelTimeline()
     for sample in video.Sampler(path):

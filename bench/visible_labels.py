@@ -2,7 +2,7 @@
 
 Both engines read the same images (``test_media/generated/labels``, written by
 ``test_media/generate_labels.py``) in the same run on the same machine, and both are judged by
-the same words: labelcheck's own lexicon (`labelcheck.lexicon.match_label`).
+the same words: labelcheck's own lexicon (`labelcheck.vision.lexicon.match_label`).
 
 1. Accuracy. ``labelcheck.scan`` (metadata + OCR, default policy) of every image, run through
    `scan_many` on all cores. A positive is detected when its report has a finding with channel
@@ -149,12 +149,12 @@ def visible_findings(report) -> list[dict]:
 
 def scan_all(paths: list[str], workers: int) -> dict[str, dict]:
     """Full labelcheck scan (default policy) of every path on `workers` processes."""
-    from labelcheck.batch import scan_many
-    from labelcheck.policy import Policy
-    from labelcheck.sources.base import ScanOptions
+    from labelcheck.run.batch import scan_many
+    from labelcheck.core.policy import Policy
+    from labelcheck.core.settings import Settings
 
     results = {}
-    for path, report in zip(paths, scan_many(paths, Policy.load("default"), ScanOptions(),
+    for path, report in zip(paths, scan_many(paths, Policy.load("default"), Settings(),
                                              workers)):
         results[path] = {"visible": visible_findings(report), "verdict": report.verdict.value,
                          "elapsed_ms": report.elapsed_ms, "error": report.error}
@@ -163,8 +163,8 @@ def scan_all(paths: list[str], workers: int) -> dict[str, dict]:
 
 def ocr_lines(path: str) -> list[dict]:
     """What labelcheck's OCR reads in the picture (for misses and false positives)."""
-    from labelcheck import lexicon, ocr
-    from labelcheck.media import Media
+    from labelcheck.vision import lexicon, ocr
+    from labelcheck.formats.media import Media
 
     lines = []
     for line in ocr.read_lines(Media.open(path).rgb):
@@ -199,7 +199,7 @@ def tesseract_all(paths: list[str], parallel: int, omp_limit: int | None = None
 
 def judge_text(text: str) -> list[dict]:
     """Lexicon hits in tesseract's output: each line, then all lines joined by spaces."""
-    from labelcheck import lexicon
+    from labelcheck.vision import lexicon
 
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     hits = []
@@ -367,21 +367,23 @@ def time_labelcheck(paths: list[str], workers: int, threads: int | None
     """Wall seconds to scan `paths` (full scan, JSON report) and, in one process, the CPU
     seconds it used (a pool's workers are not this process's children: None). The warm-up
     stays outside the clock when `workers` is 1; a pool's start-up is part of a batch and
-    stays on it. `threads` sets LABELCHECK_OCR_THREADS (None: labelcheck's default)."""
+    stays on it. `threads` sets OCR's threads (None: labelcheck's default)."""
     import resource
 
     if threads:
-        os.environ["LABELCHECK_OCR_THREADS"] = str(threads)
-    from labelcheck.batch import scan_many
-    from labelcheck.policy import Policy
-    from labelcheck.sources.base import ScanOptions
+        from labelcheck.vision import ocr
 
-    policy, options = Policy.load("default"), ScanOptions()
+        ocr.set_threads(threads)
+    from labelcheck.run.batch import scan_many
+    from labelcheck.core.policy import Policy
+    from labelcheck.core.settings import Settings
+
+    policy, settings = Policy.load("default"), Settings()
     if workers == 1:
-        for report in scan_many(paths[:WARM_UP], policy, options, 1):
+        for report in scan_many(paths[:WARM_UP], policy, settings, 1):
             json.dumps(report.to_dict())
     cpu, started = cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
-    for report in scan_many(paths, policy, options, workers):
+    for report in scan_many(paths, policy, settings, workers):
         json.dumps(report.to_dict())
     wall = time.perf_counter() - started
     return wall, (cpu_seconds(resource.RUSAGE_SELF) - cpu) if workers == 1 else None
@@ -405,12 +407,14 @@ def profile_scan(paths: list[str], threads: int | None) -> dict:
     decode runs inside whichever pixel source asks for the pixels first, the OCR inside the
     visible-label source); nothing else changes."""
     if threads:
-        os.environ["LABELCHECK_OCR_THREADS"] = str(threads)
+        from labelcheck.vision import ocr
+
+        ocr.set_threads(threads)
     from functools import cached_property
 
     import labelcheck
-    from labelcheck import ocr
-    from labelcheck.media import Media
+    from labelcheck.vision import ocr
+    from labelcheck.formats.media import Media
     from labelcheck.sources.base import Source
 
     spent = defaultdict(float)
@@ -804,7 +808,7 @@ def run_speed(entries: list[dict], args, use_tesseract: bool) -> dict:
         add(f"tesseract, {args.workers} parallel processes, OpenMP default",
             lambda: time_tesseract(paths, args.workers, None))
     sample = paths[:PROFILE_SAMPLE // 2] + paths[-(PROFILE_SAMPLE - PROFILE_SAMPLE // 2):]
-    profiles = {"one core (LABELCHECK_OCR_THREADS=1, as in a batch worker)":
+    profiles = {"one core (OCR on 1 thread, as in a batch worker)":
                 in_fresh_process(profile_scan, sample, 1),
                 f"one process, OCR on {cores} threads": in_fresh_process(profile_scan, sample,
                                                                           None)}

@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from labelcheck.model import Finding, Kind, Report, Verdict  # noqa: E402
-from labelcheck.scanner import scan  # noqa: E402
+from labelcheck.core.model import Finding, Kind, Report, Verdict  # noqa: E402
+from labelcheck.core.scanner import scan  # noqa: E402
 
 __all__ = ["Finding", "Kind", "Report", "Verdict", "scan", "__version__"]

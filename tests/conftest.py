@@ -12,9 +12,11 @@ REAL_MEDIA = ROOT.parent / "shared" / "real_media"
 
 @pytest.fixture(autouse=True)
 def private_store(tmp_path, monkeypatch):
-    """Every test gets its own results database, never the user's."""
+    """Every test gets its own results database and user data directory, never the user's:
+    the CLI reads ``LABELCHECK_DB``, and a scan given no database uses the data directory."""
     url = f"sqlite:///{tmp_path / 'labelcheck.db'}"
     monkeypatch.setenv("LABELCHECK_DB", url)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     return url
 
 

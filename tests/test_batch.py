@@ -24,14 +24,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import TEST_MEDIA, jpeg_with_xmp, xmp_packet
-from labelcheck.batch import Limits, scan_many
-from labelcheck.cli import main
-from labelcheck.html_report import HtmlWriter
-from labelcheck.model import Verdict
-from labelcheck.policy import Policy
-from labelcheck.progress import LineProgress, progress_for
-from labelcheck.scanner import scan
-from labelcheck.sources.base import ScanOptions
+from labelcheck.core.settings import Limits
+from labelcheck.run.batch import scan_many
+from labelcheck.cli.main import main
+from labelcheck.writers.html import HtmlWriter
+from labelcheck.core.model import Verdict
+from labelcheck.core.policy import Policy
+from labelcheck.run.progress import LineProgress, progress_for
+from labelcheck.core.scanner import scan
+from labelcheck.core.settings import Settings
 
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_batch  # noqa: E402
@@ -77,10 +78,10 @@ def scan_folder_cli(args, capsys):
 def test_pool_gives_the_reports_of_in_process_scans(mixed):
     folder, expected = mixed
     paths = sorted(expected)
-    policy, options = Policy.load("default"), ScanOptions()
-    pooled = list(scan_many(paths, policy, options, 2, limits=Limits()))
+    policy, settings = Policy.load("default"), Settings()
+    pooled = list(scan_many(paths, policy, settings, 2))
     assert [r.path for r in pooled] == paths  # input order by default
-    direct = [scan(path, policy, options=options) for path in paths]
+    direct = [scan(path, policy, settings=settings) for path in paths]
     assert [comparable(r.to_dict()) for r in pooled] == [comparable(r.to_dict()) for r in direct]
     assert {r.path: r.verdict.value for r in pooled} == expected
 
@@ -89,18 +90,20 @@ def test_slow_and_huge_files_become_errors_and_the_batch_goes_on(mixed, huge_png
     folder, expected = mixed
     paths = sorted(expected)[:6]
     batch = paths[:3] + [huge_png] + paths[3:]
-    policy, options = Policy.load("default"), ScanOptions()
+    policy = Policy.load("default")
 
-    timed = {r.path: r for r in scan_many(batch, policy, options, 2, ordered=False,
-                                           limits=Limits(timeout_s=1.5, memory_mb=None))}
+    timed = {r.path: r for r in scan_many(
+        batch, policy, Settings(limits=Limits(timeout_s=1.5, memory_mb=None)), 2,
+        ordered=False)}
     assert set(timed) == set(batch)
     assert timed[huge_png].verdict is Verdict.ERROR
     assert timed[huge_png].error == "scan took longer than 1.5 s (the per-file time limit)"
     assert timed[huge_png].sha256 and timed[huge_png].size == os.path.getsize(huge_png)
     assert {p: timed[p].verdict.value for p in paths} == {p: expected[p] for p in paths}
 
-    guarded = {r.path: r for r in scan_many(batch, policy, options, 2, ordered=False,
-                                             limits=Limits(timeout_s=None, memory_mb=150))}
+    guarded = {r.path: r for r in scan_many(
+        batch, policy, Settings(limits=Limits(timeout_s=None, memory_mb=150)), 2,
+        ordered=False)}
     assert guarded[huge_png].error == "scan used more than 150 MB (the per-file memory limit)"
     assert guarded[huge_png].summary.startswith("Could not read the file: scan used more")
     assert {p: guarded[p].verdict.value for p in paths} == {p: expected[p] for p in paths}
@@ -126,7 +129,7 @@ def test_killed_batch_resumes_with_every_file_exactly_once(resumable, tmp_path, 
     folder, expected = resumable
     url = f"sqlite:///{tmp_path / 'results.db'}"
     first_out = tmp_path / "first.jsonl"
-    command = [sys.executable, "-m", "labelcheck.cli", "scan", str(folder), "--db", url,
+    command = [sys.executable, "-m", "labelcheck.cli.main", "scan", str(folder), "--db", url,
                "--workers", "2", "--format", "jsonl", "--out", str(first_out), "--quiet"]
     run = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -170,12 +173,12 @@ def test_resume_needs_the_store(mixed, capsys):
 
 def store_round_trip(url, mixed_paths):
     """Save reports twice (a rescan replaces its row), read them back for --resume."""
-    from labelcheck import store
+    from labelcheck.run import store
 
     engine = store.connect(url)
-    policy, options = Policy.load("default"), ScanOptions()
-    results = store.ResultStore(engine, policy, options)
-    reports = [scan(path, policy, options=options) for path in mixed_paths]
+    policy, settings = Policy.load("default"), Settings()
+    results = store.ResultStore(engine, policy, settings)
+    reports = [scan(path, policy, settings=settings) for path in mixed_paths]
     for _ in range(2):
         for report in reports + reports[:1]:  # and a duplicate inside one transaction
             results.add(report)
@@ -186,7 +189,7 @@ def store_round_trip(url, mixed_paths):
     found = results.lookup(r.sha256 for r in reports)
     assert {sha: row["verdict"] for sha, row in found.items()} == \
         {r.sha256: r.verdict.value for r in reports}
-    assert store.ResultStore(engine, policy, ScanOptions(pixels=False)).lookup(found) == {}
+    assert store.ResultStore(engine, policy, Settings(pixels=False)).lookup(found) == {}
     restored = store.StoredReport(found[reports[0].sha256], "elsewhere.png")
     assert restored.to_dict() == {**reports[0].to_dict(), "path": "elsewhere.png"}
     assert [f.to_dict() for f in restored.findings] == [f.to_dict() for f in reports[0].findings]
@@ -220,7 +223,7 @@ def test_store_from_before_keyed_results_is_set_aside_not_lost(mixed, tmp_path):
 @pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
                     reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
 def test_store_on_postgresql(mixed):
-    from labelcheck import store
+    from labelcheck.run import store
 
     url = os.environ["LABELCHECK_TEST_PG_URL"]
     store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
@@ -257,7 +260,7 @@ def test_fsspec_urls_are_scanned_like_paths(mixed, capsys):
 
 def test_progress_lines_in_logs(mixed):
     folder, expected = mixed
-    result = subprocess.run([sys.executable, "-m", "labelcheck.cli", "scan", str(folder),
+    result = subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "scan", str(folder),
                              "--format", "csv", "--no-store", "--workers", "2"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0
@@ -270,7 +273,7 @@ def test_progress_lines_in_logs(mixed):
 
     lines = io.StringIO()
     progress = LineProgress(4, lines, every=0)
-    for report in scan_many(sorted(expected)[:4], Policy.load("default"), ScanOptions(), 1):
+    for report in scan_many(sorted(expected)[:4], Policy.load("default"), Settings(), 1):
         progress.update(report)
     shown = lines.getvalue().splitlines()
     assert shown[0].startswith("labelcheck: 1/4 files (25%), ") and " s left; " in shown[0]
@@ -328,7 +331,7 @@ def test_html_report_in_chromium(report_folder, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     folder, with_ad = report_folder
     paths = sorted(str(p) for p in folder.rglob("*") if p.suffix in (".jpg", ".png"))
-    reports = list(scan_many(paths, Policy.load("eu-ai-act"), ScanOptions(), 2))
+    reports = list(scan_many(paths, Policy.load("eu-ai-act"), Settings(), 2))
     os.remove(folder / "gone.png")
     page_file = tmp_path / "report.html"
     with open(page_file, "w", encoding="utf-8") as stream:
@@ -387,8 +390,8 @@ def test_html_report_in_chromium(report_folder, tmp_path):
 def test_html_row_shows_a_video_timeline(mixed):
     """A report carrying a video timeline (as the video source stores it) gets a bar with one
     span per labelled interval; a video that cannot be shown gets a placeholder picture."""
-    from labelcheck.html_report import file_row
-    from labelcheck.store import StoredReport
+    from labelcheck.writers.html import file_row
+    from labelcheck.run.store import StoredReport
 
     base = scan(sorted(mixed[1])[0]).to_dict()
     timeline = {"duration_s": 10.0, "first_label_s": 2.0, "coverage": 0.5, "frames": [],
@@ -405,7 +408,7 @@ def test_html_row_of_a_labelled_video():
     import generate_labels
     import generate_videos
 
-    from labelcheck.html_report import file_row
+    from labelcheck.writers.html import file_row
 
     try:
         generate_labels.resolve_fonts()

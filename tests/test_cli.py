@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import png_with_text, small_jpeg
-from labelcheck.cli import main
+from labelcheck.cli.main import main
 
 A1111 = "a cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1"
 STANDARD_AIGC = '{"AIGC":{"Label":"1","ContentProducer":"p","ProduceID":"i"}}'
@@ -114,7 +114,7 @@ def test_no_ocr_skips_pixel_sources(real_media, capsys):
 
 
 def test_console_script_runs(folder):
-    result = subprocess.run([sys.executable, "-m", "labelcheck.cli", "scan", str(folder),
+    result = subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "scan", str(folder),
                              "--format", "jsonl", "--no-store"], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 4

@@ -9,7 +9,7 @@ import pytest
 import labelcheck
 from conftest import png_with_text, small_jpeg
 from labelcheck import Verdict
-from labelcheck.cli import main
+from labelcheck.cli.main import main
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from conftest import TEST_MEDIA
-from labelcheck.batch import scan_many
-from labelcheck.policy import Policy
-from labelcheck.sources.base import ScanOptions
+from labelcheck.run.batch import scan_many
+from labelcheck.core.policy import Policy
+from labelcheck.core.settings import Settings
 
 POSITIVES, NEGATIVES = 48, 48  # four labelled ads per language, and as many negatives
 
@@ -35,7 +35,7 @@ def results(tmp_path_factory):
         pytest.skip(str(exc))
     manifest = json.loads((folder / "manifest.json").read_text())
     paths = [str(folder / item["file"]) for item in manifest]
-    reports = scan_many(paths, Policy.load("default"), ScanOptions(), workers=2)
+    reports = scan_many(paths, Policy.load("default"), Settings(), workers=2)
     return [(item, report) for item, report in zip(manifest, reports)]
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from labelcheck.model import Finding, Kind, Verdict
-from labelcheck.policy import Policy, PolicyError, available_policies, decide
+from labelcheck.core.model import Finding, Kind, Verdict
+from labelcheck.core.policy import Policy, PolicyError, available_policies, decide
 
 
 def declaration(channel, intact=True, **measurements):

@@ -17,10 +17,12 @@ from sqlalchemy import create_engine, func, select, text
 import labelcheck
 import labelcheck.sources.registry as registry_source  # noqa: F401 - registers the source
 from conftest import REAL_MEDIA, TEST_MEDIA
-from labelcheck import registry, store
-from labelcheck.media import Media
-from labelcheck.model import MediaError
-from labelcheck.registry_cli import main as registry_main
+from labelcheck import registry
+from labelcheck.run import store
+from labelcheck.formats.media import Media
+from labelcheck.core.model import MediaError
+from labelcheck.core.settings import Settings
+from labelcheck.cli.registry import main as registry_main
 
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_registry  # noqa: E402
@@ -41,11 +43,9 @@ def registered(suite, tmp_path_factory):
     that database too, never the user's."""
     out, manifest = suite
     url = f"sqlite:///{tmp_path_factory.mktemp('registry_db') / 'registry.db'}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABELCHECK_DB", url)
-        reg = registry.Registry.open(url)
-        ids = {o["id"]: reg.add(out / o["file"], "Acme Agency", f"campaign {o['id']}")
-               for o in manifest["originals"]}
+    reg = registry.Registry.open(url)
+    ids = {o["id"]: reg.add(out / o["file"], "Acme Agency", f"campaign {o['id']}")
+           for o in manifest["originals"]}
     return reg, url, ids
 
 
@@ -168,10 +168,10 @@ def test_unrelated_pictures_never_match(suite, registered):
 
 # -- evidence and verdicts --------------------------------------------------------------------
 
-def scan_copy(out, manifest, transform, original=None):
+def scan_copy(out, manifest, transform, url, original=None):
     copy = next(c for c in manifest["copies"] if c["transform"] == transform
                 and (original is None or c["original"] == original))
-    report = labelcheck.scan(out / copy["file"])
+    report = labelcheck.scan(out / copy["file"], settings=Settings(db_url=url))
     codes = {f.code for f in report.findings if f.detector == "registry"}
     return copy, report, codes
 
@@ -181,8 +181,7 @@ def scan_copy(out, manifest, transform, original=None):
 def test_scan_names_the_removed_disclosure(suite, registered, monkeypatch, transform):
     out, manifest = suite
     _, url, ids = registered
-    monkeypatch.setenv("LABELCHECK_DB", url)
-    copy, report, codes = scan_copy(out, manifest, transform, original="orig_00")
+    copy, report, codes = scan_copy(out, manifest, transform, url, original="orig_00")
     assert "registry.match" in codes
     match = next(f for f in report.findings if f.code == "registry.match")
     assert match.details["asset_id"] == ids["orig_00"] and "Acme Agency" in match.message
@@ -198,19 +197,18 @@ def test_metadata_only_original_stripped_and_exact_copy_disclosed(suite, registe
                                                                    monkeypatch):
     out, manifest = suite
     _, url, _ = registered
-    monkeypatch.setenv("LABELCHECK_DB", url)
-    _, report, codes = scan_copy(out, manifest, "rescale", original="orig_05")
+    _, report, codes = scan_copy(out, manifest, "rescale", url, original="orig_05")
     assert report.verdict.value == "stripped"
     assert codes == {"registry.match", "registry.metadata_removed"}
-    _, report, codes = scan_copy(out, manifest, "exact", original="orig_05")
+    _, report, codes = scan_copy(out, manifest, "exact", url, original="orig_05")
     assert report.verdict.value == "disclosed" and codes == {"registry.match"}
 
 
 def test_source_costs_nothing_without_a_registry(suite, tmp_path, monkeypatch):
     out, manifest = suite
     database = tmp_path / "absent.db"
-    monkeypatch.setenv("LABELCHECK_DB", f"sqlite:///{database}")
-    report = labelcheck.scan(out / manifest["copies"][0]["file"])
+    report = labelcheck.scan(out / manifest["copies"][0]["file"],
+                             settings=Settings(db_url=f"sqlite:///{database}"))
     assert not any(f.detector == "registry" for f in report.findings)
     assert not database.exists()
 
@@ -263,7 +261,7 @@ def add_in_parallel(url, groups, env_url=None):
     """One `labelcheck registry add` process per group of files, all started at once."""
     env = {**os.environ, "LABELCHECK_DB": env_url or url}
     processes = [subprocess.Popen(
-        [sys.executable, "-m", "labelcheck.registry_cli", "registry", "add", *map(str, files),
+        [sys.executable, "-m", "labelcheck.cli.registry", "registry", "add", *map(str, files),
          "--owner", f"writer {n}", "--db", url], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True) for n, files in enumerate(groups)]
     for process in processes:

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from conftest import TEST_MEDIA
-from labelcheck import scan, video
-from labelcheck.model import Verdict
-from labelcheck.output import TextWriter
+from labelcheck import scan
+from labelcheck.vision import video
+from labelcheck.core.model import Verdict
+from labelcheck.core.settings import Settings
+from labelcheck.writers import TextWriter
 from labelcheck.sources.visible_label import read_labels
 
 sys.path.insert(0, str(TEST_MEDIA))
@@ -191,10 +193,8 @@ def video_registry(clips, tmp_path_factory):
     from labelcheck import registry
 
     url = f"sqlite:///{tmp_path_factory.mktemp('video_registry') / 'registry.db'}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABELCHECK_DB", url)
-        reg = registry.Registry.open(url)
-        asset_id = reg.add(clips["registry_original"], "Jane Doe", "avatar ad")
+    reg = registry.Registry.open(url)
+    asset_id = reg.add(clips["registry_original"], "Jane Doe", "avatar ad")
     return reg, url, asset_id
 
 
@@ -214,8 +214,7 @@ def test_registered_video_keeps_timed_fingerprints_and_disclosures(video_registr
 
 
 def _registry_scan(path, url, monkeypatch):
-    monkeypatch.setenv("LABELCHECK_DB", url)
-    return scan(path)
+    return scan(path, settings=Settings(db_url=url))
 
 
 def test_stripped_trimmed_rescaled_copy_names_the_original_and_what_it_lost(
@@ -248,7 +247,7 @@ def test_other_videos_do_not_match(clips, video_registry, monkeypatch):
 
 
 def test_video_requirements_bind_only_videos():
-    from labelcheck.policy import Policy
+    from labelcheck.core.policy import Policy
 
     requirement = next(r for r in Policy.load("cn-gb45438").requirements
                        if r.id == "explicit_label_video_opening")
@@ -262,7 +261,7 @@ def test_big_video_is_read_from_disk_not_held(clips, tmp_path):
     import hashlib
     import tracemalloc
 
-    from labelcheck.media import FileBytes, Media
+    from labelcheck.formats.media import FileBytes, Media
 
     path = generate_videos.repeat_clip(clips["scene_cuts"], tmp_path / "long.mp4", loops=340)
     size = path.stat().st_size
@@ -283,7 +282,7 @@ def test_big_video_is_read_from_disk_not_held(clips, tmp_path):
 
 
 def test_file_bytes_search_across_chunk_boundaries(tmp_path):
-    from labelcheck.media import CHUNK_BYTES, FileBytes
+    from labelcheck.formats.media import CHUNK_BYTES, FileBytes
 
     data = bytearray(3 * CHUNK_BYTES)
     data[CHUNK_BYTES - 2:CHUNK_BYTES + 2] = b"c2pa"  # straddles the first boundary
@@ -299,7 +298,7 @@ def test_file_bytes_search_across_chunk_boundaries(tmp_path):
 
 
 def test_video_gone_after_opening_is_an_error_with_a_reason(clips, tmp_path):
-    from labelcheck.media import Media
+    from labelcheck.formats.media import Media
 
     path = tmp_path / "gone.mp4"
     path.write_bytes(clips["no_label"].read_bytes())

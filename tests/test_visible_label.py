@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import labelcheck
 from labelcheck import Kind, Verdict
-from labelcheck.lexicon import match_label, match_partial
+from labelcheck.vision.lexicon import match_label, match_partial
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 

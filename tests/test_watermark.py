@@ -15,9 +15,10 @@ import pytest
 import pywt
 from PIL import Image
 
-from labelcheck.media import Media
-from labelcheck.model import Kind, MediaError
-from labelcheck.sources.base import PIXELS, ScanOptions
+from labelcheck.formats.media import Media
+from labelcheck.core.model import Kind, MediaError
+from labelcheck.sources.base import PIXELS
+from labelcheck.core.settings import Settings
 from labelcheck.sources.watermark import (
     MESSAGES,
     VARIANTS,
@@ -198,7 +199,7 @@ def test_source_reports_one_finding():
     assert (source.name, source.tier, set(source.media_kinds)) == (
         "sd_watermark", PIXELS, {"image"})
     marked = embed(photo_like(384, 512, seed=11), MESSAGE["sd1"].bits)
-    findings = list(source.find(Media(png_bytes(marked), "x.png"), ScanOptions()))
+    findings = list(source.find(Media(png_bytes(marked), "x.png"), Settings()))
     assert len(findings) == 1
     finding = findings[0]
     assert finding.kind is Kind.AI_TRACE and finding.code == "sd_watermark.sd1"
@@ -208,7 +209,7 @@ def test_source_reports_one_finding():
     assert finding.details["p_value"] < 1e-7
     assert 0.9 <= finding.confidence <= 1.0
     plain = Media(png_bytes(photo_like(384, 512, seed=11)), "x.png")
-    assert list(source.find(plain, ScanOptions())) == []
+    assert list(source.find(plain, Settings())) == []
 
 
 @pytest.mark.filterwarnings("ignore:Palette images with Transparency")
@@ -227,5 +228,5 @@ def test_no_detection_on_real_media():
         except MediaError:
             continue
         decoded += 1
-        assert list(source.find(media, ScanOptions())) == [], path
+        assert list(source.find(media, Settings())) == [], path
     assert decoded > 0

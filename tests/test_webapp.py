@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, select, update
 
 from conftest import TEST_MEDIA, jpeg_with_xmp, load_expected
-from labelcheck import store
-from labelcheck.output import WRITERS
-from labelcheck.sources.base import ScanOptions
+from labelcheck.run import store
+from labelcheck.writers import WRITERS
+from labelcheck.core.settings import Settings
 from webapp import create_app
 from webapp.jobs import items as job_items
 from webapp.jobs import jobs as web_jobs
@@ -165,7 +165,7 @@ def test_job_survives_a_reload_while_running(client):
 
 def test_decompression_bomb_is_an_error_verdict_with_reason(app, client, monkeypatch):
     jobs = app.extensions["labelcheck"].jobs
-    monkeypatch.setattr(jobs, "options", ScanOptions(pixels=True))  # the bomb is in the pixels
+    monkeypatch.setattr(jobs, "settings", Settings(pixels=True))  # the bomb is in the pixels
     job = wait_job(client, submit(client, media_file("png_bomb_header.png")).json["id"])
     report = job["items"][0]["report"]
     assert report["verdict"] == "error" and "decompression bomb" in report["error"]
@@ -184,8 +184,8 @@ def test_mislabelled_upload_is_read_by_content(client):
 def test_video_frames_route(client):
     job = wait_job(client, submit(client, media_file("plain.mp4")).json["id"])
     response = client.get(f"{job['links']['page']}/items/1/frame.png?t=0.2")
-    if importlib.util.find_spec("labelcheck.video") is None:
-        assert response.status_code == 404 and "labelcheck.video" in response.text
+    if importlib.util.find_spec("labelcheck.vision.video") is None:
+        assert response.status_code == 404 and "labelcheck.vision.video" in response.text
     else:
         assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
     assert client.get(f"{job['links']['page']}/items/1/frame.png").status_code in (400, 404)

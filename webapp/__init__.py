@@ -27,8 +27,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from platformdirs import user_data_dir
 from werkzeug.exceptions import HTTPException
 
-from labelcheck import __version__, store
-from labelcheck.sources.base import ScanOptions
+from labelcheck import __version__
+
+from labelcheck.run import store
+from labelcheck.core.settings import Settings
 from webapp.jobs import JobService
 from webapp.uploads import Refusal, ZipLimits
 
@@ -123,9 +125,10 @@ def _start_services(config) -> Services:
     upload_dir = config["UPLOAD_DIR"] or os.path.join(
         user_data_dir("labelcheck", appauthor=False), "uploads")
     os.makedirs(upload_dir, mode=0o700, exist_ok=True)
-    options = ScanOptions(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"])
+    settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
+                        db_url=db_url)
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
-                      options)
+                      settings)
     jobs.recover()
     openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
     openapi["info"]["version"] = __version__

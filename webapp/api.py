@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from labelcheck.output import WRITERS
+from labelcheck.writers import WRITERS
 from webapp import limiter, service, services
 from webapp.pages import submit_limit
 

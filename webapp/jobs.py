@@ -2,11 +2,11 @@
 
 A job is one submission (one or many files, or the files of a campaign zip); each of its files
 is an item. Jobs and items are rows in the store's database (`web_jobs`, `web_job_items`, in
-`labelcheck.store.metadata`, so SQLite and PostgreSQL both work), which is what lets a job
+`labelcheck.run.store.metadata`, so SQLite and PostgreSQL both work), which is what lets a job
 survive a page reload and a server restart: when a `JobService` starts, items that a dead
 server left queued or running are queued again.
 
-Scans run in a process pool started from a fork server (`labelcheck.batch`), never in the web
+Scans run in a process pool started from a fork server (`labelcheck.run.batch`), never in the web
 process: C2PA validation, OCR and video decoding are CPU-bound native code, and a plain fork of
 a process that used c2pa-rs deadlocks. Each worker writes its item's report to the database
 itself, so a result is stored even when the web process dies mid-scan.
@@ -27,11 +27,11 @@ from typing import Any, Callable
 from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, String, Table, Text,
                         insert, select, update)
 
-from labelcheck import store
-from labelcheck.batch import _worker_context
-from labelcheck.media import Media
-from labelcheck.model import MediaError, Report, report_from_dict
-from labelcheck.sources.base import ScanOptions
+from labelcheck.run import store
+from labelcheck.run.pool import worker_context
+from labelcheck.formats.media import Media
+from labelcheck.core.model import MediaError, Report, report_from_dict
+from labelcheck.core.settings import Settings
 
 QUEUED, RUNNING, DONE, ERROR = "queued", "running", "done", "error"
 MAX_ATTEMPTS = 3  # a file that kills its worker (or the server) this often is given up on
@@ -71,13 +71,13 @@ def _now() -> datetime:
 class JobService:
     """Submit jobs, read their state, and keep the worker pool fed."""
 
-    def __init__(self, db_url: str, upload_dir: str, workers: int, options: ScanOptions):
+    def __init__(self, db_url: str, upload_dir: str, workers: int, settings: Settings):
         from labelcheck.registry import connect  # creates the schema, retrying races
 
         self.db_url = db_url
         self.upload_dir = upload_dir
         self.workers = max(1, workers)
-        self.options = options
+        self.settings = settings
         self.engine = connect(db_url)
         self.pool = self._new_pool()
         self.interactive = self._new_pool(1)
@@ -85,8 +85,8 @@ class JobService:
         self._closed = False
 
     def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers or self.workers, mp_context=_worker_context(),
-                                   initializer=_start_worker, initargs=(self.db_url,))
+        return ProcessPoolExecutor(workers or self.workers, mp_context=worker_context(),
+                                   initializer=_start_worker)
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -140,7 +140,7 @@ class JobService:
         pool = self.pool
         for row in rows:
             future = pool.submit(scan_item, self.db_url, self.upload_dir, row["id"],
-                                 row["stored"], row["name"], row["policy"], self.options)
+                                 row["stored"], row["name"], row["policy"], self.settings)
             future.add_done_callback(lambda done, row=row: self._finished(row, pool, done))
 
     def _finished(self, row: dict, pool: ProcessPoolExecutor, future: Future) -> None:
@@ -254,11 +254,11 @@ def _item_view(row) -> dict:
 # In the worker processes
 # ---------------------------------------------------------------------------------------------
 
-def _start_worker(db_url: str) -> None:
-    """Each worker owns one core (single-threaded OCR) and reads the registry in the app's
-    database (the registry source reads ``LABELCHECK_DB``)."""
-    os.environ["LABELCHECK_OCR_THREADS"] = "1"
-    os.environ["LABELCHECK_DB"] = db_url
+def _start_worker() -> None:
+    """Each worker owns one core (single-threaded OCR)."""
+    from labelcheck.vision import ocr
+
+    ocr.set_threads(1)
 
 
 @cache
@@ -267,18 +267,18 @@ def _engine(db_url: str):
 
 
 def scan_item(db_url: str, upload_dir: str, item_id: int, stored: str, name: str,
-              policy: str, options: ScanOptions) -> None:
+              policy: str, settings: Settings) -> None:
     """Scan one uploaded file and store its report (also in the results store), with the
     facts the report page shows: the picture's size, a PNG preview, the C2PA manifest tree."""
-    from labelcheck.scanner import scan
+    from labelcheck.core.scanner import scan
 
     engine = _engine(db_url)
     _update(engine, item_id, status=RUNNING)
     path = os.path.join(upload_dir, stored)
     try:
-        media = _open_upload(path, name, options)
-        report = scan(media or path, policy, options=options, name=name)
-        extras = display_extras(report, media, path, options)
+        media = _open_upload(path, name, settings)
+        report = scan(media or path, policy, settings=settings, name=name)
+        extras = display_extras(report, media, path, settings)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the job
         _update(engine, item_id, status=ERROR, verdict="error",
                 error=f"the scanner failed on this file: {exc}")
@@ -294,17 +294,17 @@ def _update(engine, item_id: int, **values) -> None:
                            .values(updated_at=_now(), **values))
 
 
-def _open_upload(path: str, name: str, options: ScanOptions) -> Media | None:
+def _open_upload(path: str, name: str, settings: Settings) -> Media | None:
     """The upload opened once for the scan and the preview (its pixels are decoded once;
     a video stays on disk); None when it cannot be read, which `scan` then explains."""
     try:
-        return Media.open(path, options.max_pixels, name=name)
+        return Media.open(path, settings.max_pixels, name=name)
     except MediaError:
         return None
 
 
 def display_extras(report: Report, media: Media | None, path: str,
-                   options: ScanOptions) -> dict:
+                   settings: Settings) -> dict:
     """What the report page needs besides the report: for pictures, the size and a PNG
     preview (written next to the upload, so the page never decodes an upload itself); for
     files with Content Credentials, the manifest tree."""
@@ -324,7 +324,7 @@ def display_extras(report: Report, media: Media | None, path: str,
             extras["preview"] = True
     if any(finding.code == "c2pa.present" for finding in report.findings):
         with open(path, "rb") as stream:
-            extras["c2pa"] = manifest_tree(stream, report.media_type, options.trust_anchors)
+            extras["c2pa"] = manifest_tree(stream, report.media_type, settings.trust_anchors)
     return extras
 
 
@@ -336,10 +336,10 @@ def register_file(db_url: str, path: str, owner: str, note: str | None) -> int:
 
 
 def frame_png(path: str, time_s: float) -> bytes:
-    """One video frame as PNG (at most PREVIEW_SIDE wide), from `labelcheck.video`."""
+    """One video frame as PNG (at most PREVIEW_SIDE wide), from `labelcheck.vision.video`."""
     import io
 
-    from labelcheck.video import frame_at
+    from labelcheck.vision.video import frame_at
 
     image = frame_at(path, time_s)
     image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))

@@ -30,7 +30,7 @@ def running_server(folder: Path, workers: int = 1, threads: int = 8,
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": str(ROOT),
                    "LABELCHECK_UPLOAD_DIR": str(folder / "uploads"), **(env or {})}
-    command = [sys.executable, "-m", "labelcheck.cli", "serve", "--port", str(port),
+    command = [sys.executable, "-m", "labelcheck.cli.main", "serve", "--port", str(port),
                "--db", f"sqlite:///{folder / 'web.db'}", "--workers", str(workers),
                "--threads", str(threads)]
     log = open(folder / "server.log", "wb")

@@ -13,7 +13,7 @@ import json
 from flask import (Blueprint, Response, current_app, redirect, render_template, request,
                    send_file, session, url_for)
 
-from labelcheck.output import WRITERS
+from labelcheck.writers import WRITERS
 from webapp import limiter, service, services
 from webapp.uploads import Refusal
 

@@ -16,8 +16,8 @@ from flask import current_app, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from labelcheck.output import WRITERS
-from labelcheck.policy import Policy, available_policies
+from labelcheck.writers import WRITERS
+from labelcheck.core.policy import Policy, available_policies
 from labelcheck.registry import Asset, Registry, RegistryError
 from webapp import jobs as job_module
 from webapp import services
@@ -117,7 +117,7 @@ def frame_png(job_id: str, position: int, time_s: float | None) -> bytes:
                                     time_s)
     except ImportError:
         raise Refusal("video frames cannot be shown: this labelcheck has no frame reader "
-                      "(labelcheck.video)", 404) from None
+                      "(labelcheck.vision.video)", 404) from None
     except Exception as exc:  # noqa: BLE001 - a frame past the end, a damaged video
         raise Refusal(f"no frame at {time_s} s: {exc}", 404) from None
 

@@ -20,8 +20,8 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from labelcheck.media import sniff
-from labelcheck.model import MediaError
+from labelcheck.formats.media import sniff
+from labelcheck.core.model import MediaError
 
 CHUNK = 1 << 16
 RATIO_FLOOR = 1 << 20  # entries smaller than this may compress as well as they like

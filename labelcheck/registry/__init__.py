@@ -27,7 +27,7 @@ most unrelated pictures the full descriptor matching. The transform maps the ori
 boxes into the copy, where `labelcheck.sources.registry` checks whether each badge is still
 there.
 
-Videos are kept as the PDQ hashes of their sampled frames (`labelcheck.video`), each with its
+Videos are kept as the PDQ hashes of their sampled frames (`labelcheck.vision.video`), each with its
 time (``registry_fingerprints.time_s``), plus the features of one representative frame. A video
 copy's sampled frames vote for (original, time offset) pairs (`Registry.match_video`): a trim
 shifts every frame by the same offset, so the true original collects the votes of most frames

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from labelcheck.model import Finding, MediaError
+from labelcheck.core.model import Finding, MediaError
 from labelcheck.registry.features import (QUERY_FEATURES, LocalFeatures, extract_features,
                                           gray, pdq, query_hashes, video_prints)
 from labelcheck.registry.geometry import (RANSAC_PX, align, fit_similarity, inside_share,
@@ -237,8 +237,9 @@ class Registry:
     def add(self, path: str | os.PathLike, owner: str, note: str | None = None) -> int:
         """Register an original; returns its id (the existing id when this owner already
         registered the same bytes). Raises `RegistryError` when the file cannot be read."""
-        from labelcheck.media import Media
-        from labelcheck.scanner import scan
+        from labelcheck.formats.media import Media
+        from labelcheck.core.scanner import scan
+        from labelcheck.core.settings import Settings
 
         if not owner or not owner.strip():
             raise RegistryError("an owner is required")
@@ -248,7 +249,8 @@ class Registry:
             if media.kind not in ("image", "video"):
                 raise RegistryError(f"{path}: only images and videos can be registered "
                                     f"(this is a {media.kind})")
-            report = scan(media)
+            report = scan(media, settings=Settings(
+                db_url=self.engine.url.render_as_string(hide_password=False)))
             if media.kind == "video":
                 if report.error:
                     raise MediaError(report.error)
@@ -280,7 +282,7 @@ class Registry:
     def _video_original(media, report) -> tuple[np.ndarray, list[tuple]]:
         """A registered video's representative frame (where its label was first seen, else
         its first frame) and the PDQ of every sampled frame, with its time."""
-        from labelcheck import video
+        from labelcheck.vision import video
 
         prints = [("full", time_s, code, 100) for time_s, code in video_prints(
             (sample.time_s, sample.rgb) for sample in video.Sampler(media.source))]

@@ -14,7 +14,7 @@ from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Integer, Larg
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from labelcheck import store
+from labelcheck.run import store
 
 assets = Table(
     "registry_assets", store.metadata,

@@ -13,8 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from labelcheck import containers
-from labelcheck.model import Kind
+from labelcheck.formats import containers
+from labelcheck.core.model import Kind
 from labelcheck.sources.base import Source
 from labelcheck.sources.exif import exif_texts
 
@@ -85,7 +85,7 @@ class AigcSource(Source):
     name = "aigc"
     order = 25
 
-    def find(self, media, options):
+    def find(self, media, settings):
         labels = [(c, parse_label(c.text)) for c in self._candidates(media)]
         labels = [(c, label) for c, label in labels if label is not None]
         for candidate, label in labels:

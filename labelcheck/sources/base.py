@@ -12,27 +12,18 @@ verdict code never changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
-from labelcheck.model import Finding, Kind, MediaError
+from labelcheck.core.model import Finding, Kind, MediaError
+from labelcheck.core.settings import Settings
 
 if TYPE_CHECKING:
-    from labelcheck.media import Media
+    from labelcheck.formats.media import Media
 
 log = logging.getLogger(__name__)
 
 METADATA = "metadata"
 PIXELS = "pixels"
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """Knobs that reach the sources. `pixels=False` is the CLI's ``--no-ocr``."""
-
-    pixels: bool = True
-    trust_anchors: str | None = None  # PEM file of C2PA trust anchors
-    max_pixels: int = 120_000_000
 
 
 class Source:
@@ -56,27 +47,27 @@ class Source:
             Source.registry.append(cls)
             Source.registry.sort(key=lambda source: source.order)
 
-    def applies(self, media: "Media", options: ScanOptions) -> bool:
-        """Whether this source has anything to look at in `media` under `options`."""
-        if self.tier == PIXELS and not options.pixels:
+    def applies(self, media: "Media", settings: Settings) -> bool:
+        """Whether this source has anything to look at in `media` under `settings`."""
+        if self.tier == PIXELS and not settings.pixels:
             return False
         return media.kind in self.media_kinds
 
-    def find(self, media: "Media", options: ScanOptions) -> Iterable[Finding]:
+    def find(self, media: "Media", settings: Settings) -> Iterable[Finding]:
         """Yield the evidence this source sees in `media`."""
         raise NotImplementedError
 
-    def run(self, media: "Media", options: ScanOptions) -> list[Finding]:
+    def run(self, media: "Media", settings: Settings) -> list[Finding]:
         """Collect `find`'s findings; a failure becomes a `problem` finding, not a crash.
 
         `MediaError` (damaged media) propagates, carrying what this source found before the
         damage: the scanner turns it into the `error` verdict and keeps every finding.
         """
-        if not self.applies(media, options):
+        if not self.applies(media, settings):
             return []
         found: list[Finding] = []
         try:
-            found.extend(self.find(media, options))
+            found.extend(self.find(media, settings))
             return found
         except MediaError as exc:
             exc.findings = found + exc.findings

@@ -14,8 +14,8 @@ from typing import BinaryIO
 
 import c2pa
 
-from labelcheck import vocabulary
-from labelcheck.model import Finding, Kind
+from labelcheck.sources import terms
+from labelcheck.core.model import Finding, Kind
 from labelcheck.sources.base import Source
 
 # Failure codes sorted by meaning (C2PA spec, validation status codes).
@@ -53,22 +53,22 @@ class C2paSource(Source):
     name = "c2pa"
     order = 10
 
-    def applies(self, media, options) -> bool:
+    def applies(self, media, settings) -> bool:
         """Only files that can hold a manifest: every embedded store carries the JUMBF label
         ``c2pa`` and a remote one an XMP ``provenance`` link, so files with neither skip the
         reader (most uploads), which keeps the metadata tier near one read of the bytes."""
-        if media.format not in READER_MIME_TYPES or not super().applies(media, options):
+        if media.format not in READER_MIME_TYPES or not super().applies(media, settings):
             return False
         return media.format == "pdf" or any(marker in media.data for marker in MANIFEST_MARKERS)
 
-    def find(self, media, options):
+    def find(self, media, settings):
         try:
             with media.stream() as stream:
-                store = read_store(stream, media.media_type, options.trust_anchors)
+                store = read_store(stream, media.media_type, settings.trust_anchors)
         except c2pa.C2paError as exc:
             yield from self._reader_error(exc)
             return
-        yield from StoreReading(self, store, bool(options.trust_anchors)).findings()
+        yield from StoreReading(self, store, bool(settings.trust_anchors)).findings()
 
     def _reader_error(self, exc: Exception):
         message = str(exc)
@@ -145,7 +145,7 @@ class StoreReading:
             actions = (assertion.get("data") or {}).get("actions") or []
             for index, action in enumerate(actions):
                 yield from self._action(f"{where} > {name} > actions[{index}]", action, intact)
-        generator = vocabulary.match_generator(
+        generator = terms.match_generator(
             f"{manifest.get('claim_generator', '')} {_generator_info(manifest)}")
         if generator:
             yield self._ai(f"{where} > claim_generator", "c2pa.ai_generator",
@@ -158,13 +158,13 @@ class StoreReading:
                               parameters.get("com.adobe.digitalSourceType"))):
             if not isinstance(value, str):
                 continue
-            category = vocabulary.classify_source_type(value)
-            term = vocabulary.source_type_term(value)
-            if category == vocabulary.AI:
+            category = terms.classify_source_type(value)
+            term = terms.source_type_term(value)
+            if category == terms.AI:
                 yield self._ai(f"{where}.{field}", "c2pa.ai_source_type",
                                f"{action.get('action', 'action')} with digital source type "
                                f"{term}", intact, 1.0)
-            elif category == vocabulary.POSSIBLE_AI:
+            elif category == terms.POSSIBLE_AI:
                 yield self.source.finding(
                     Kind.POSSIBLE_AI, "c2pa.possible_ai_source_type",
                     f"digital source type {term} (may or may not involve AI)",
@@ -173,7 +173,7 @@ class StoreReading:
         agent_name = agent.get("name", "") if isinstance(agent, dict) else str(agent or "")
         texts = " ".join(str(t) for t in (agent_name, action.get("description"),
                                           parameters.get("description")) if t)
-        generator = vocabulary.match_generator(texts)
+        generator = terms.match_generator(texts)
         if generator:
             tool = agent_name if agent_name and generator.startswith(agent_name) else (
                 f"{agent_name or texts} ({generator})")

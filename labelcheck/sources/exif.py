@@ -6,8 +6,8 @@ character-set prefix; A1111 writes ``UNICODE`` followed by UTF-16, other tools p
 
 from __future__ import annotations
 
-from labelcheck import generator_traces
-from labelcheck.model import Kind
+from labelcheck.sources import generator_traces
+from labelcheck.core.model import Kind
 from labelcheck.sources.base import Source
 
 EXIF_IFD = 0x8769
@@ -65,7 +65,7 @@ class ExifSource(Source):
     media_kinds = frozenset({"image"})
     order = 40
 
-    def find(self, media, options):
+    def find(self, media, settings):
         texts = exif_texts(media)
         for name, text in texts.items():
             trace = generator_traces.recognise(name, text)

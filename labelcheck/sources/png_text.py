@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelcheck import generator_traces
-from labelcheck.containers import bounded_inflate
+from labelcheck.sources import generator_traces
+from labelcheck.formats.containers import bounded_inflate
 from labelcheck.sources.base import PIXELS, Source
 
 SKIPPED_KEYWORDS = {"xml:com.adobe.xmp", "aigc"}  # read by the XMP and AIGC sources
@@ -24,10 +24,10 @@ class PngTextSource(Source):
     media_kinds = frozenset({"image"})
     order = 30
 
-    def applies(self, media, options) -> bool:
-        return media.format == "png" and super().applies(media, options)
+    def applies(self, media, settings) -> bool:
+        return media.format == "png" and super().applies(media, settings)
 
-    def find(self, media, options):
+    def find(self, media, settings):
         for chunk in media.png_chunks:
             if not chunk.text or chunk.text[0].lower() in SKIPPED_KEYWORDS:
                 continue
@@ -46,10 +46,10 @@ class StealthPngInfoSource(Source):
     media_kinds = frozenset({"image"})
     order = 35
 
-    def applies(self, media, options) -> bool:
-        return media.format in ("png", "webp") and super().applies(media, options)
+    def applies(self, media, settings) -> bool:
+        return media.format in ("png", "webp") and super().applies(media, settings)
 
-    def find(self, media, options):
+    def find(self, media, settings):
         alpha = media.alpha
         if alpha is None or alpha.size < SIGNATURE_BITS + 32:
             return

@@ -27,7 +27,7 @@ contrast) and carrying what the original's badge said (language, phrase, rule ta
 policies judge it like any visible label. This matters for copies downscaled until OCR no
 longer reads the badge (0.4x): the badge is there, and the copy must not be called stripped.
 
-The registry lives in the results store's database (`labelcheck.store.default_url`). It is
+The registry lives in the results store's database (`labelcheck.run.store.default_url`). It is
 loaded once per process and URL and reloaded when its assets change. Without a registry the
 source costs an ``os.path.exists`` (SQLite) or one count query, and never creates a database.
 """
@@ -38,8 +38,8 @@ import os
 
 import numpy as np
 
-from labelcheck import lexicon, ocr
-from labelcheck.model import Kind
+from labelcheck.vision import lexicon, ocr
+from labelcheck.core.model import Kind
 from labelcheck.registry import MIN_INLIERS, Match, MappedBadge, Registry
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.aigc import AigcSource
@@ -78,26 +78,26 @@ class RegistrySource(Source):
     media_kinds = frozenset({"image", "video"})
     order = 80
 
-    def find(self, media, options):
-        from labelcheck.store import default_url
+    def find(self, media, settings):
+        from labelcheck.run.store import default_url
 
-        registry = registry_for(default_url())
+        registry = registry_for(settings.db_url or default_url())
         if registry is None or not registry.refresh():
             return
         if media.kind == "video":
-            yield from self._video(media, options, registry)
+            yield from self._video(media, settings, registry)
             return
         for match in registry.match(media.rgb):
             yield self._match(media, match)
             for badge in match.badges:
                 yield self._badge(media, match, badge)
-            yield from self._layers(media, options, match)
+            yield from self._layers(media, settings, match)
 
-    def _video(self, media, options, registry):
+    def _video(self, media, settings, registry):
         """A video copy: its sampled frames matched to registered original videos, the time
         mapping, and the disclosures the copy lost (metadata layers; a label the original
         shows in its frames and the copy shows in none)."""
-        from labelcheck import video
+        from labelcheck.vision import video
 
         samples = ((sample.time_s, sample.rgb) for sample in video.Sampler(media.source))
         for match in registry.match_video(samples):
@@ -117,7 +117,7 @@ class RegistrySource(Source):
                          "offset_s": match.offset_s, "frames_matched": match.frames_matched,
                          "frames_compared": match.frames_compared})
             yield from self._video_badges(media, match)
-            yield from self._layers(media, options, match)
+            yield from self._layers(media, settings, match)
 
     def _video_badges(self, media, match):
         """The original's visible labels, when no frame of the copy shows any."""
@@ -197,9 +197,9 @@ class RegistrySource(Source):
                           "touches_border": measure.touches_border, "partial": False},
             **fields)
 
-    def _layers(self, media, options, match: Match):
+    def _layers(self, media, settings, match: Match):
         for layer in ("c2pa", "iptc", "aigc"):
-            if match.asset.disclosures.get(layer) and not _carries(media, options, layer):
+            if match.asset.disclosures.get(layer) and not _carries(media, settings, layer):
                 yield self.finding(
                     Kind.REMOVAL, "registry.metadata_removed",
                     f"registered original {match.asset.label} declares AI in "
@@ -207,12 +207,12 @@ class RegistrySource(Source):
                     channel=layer, intact=False, location=f"file metadata ({layer})")
 
 
-def _carries(media, options, layer: str) -> bool:
+def _carries(media, settings, layer: str) -> bool:
     """Whether the copy has an AI declaration on `layer` (see the module docstring)."""
     if layer == "c2pa":
         return b"c2pa" in media.data
     source = XmpIptcSource() if layer == "iptc" else AigcSource()
-    return any(f.channel == layer and f.is_disclosure for f in source.run(media, options))
+    return any(f.channel == layer and f.is_disclosure for f in source.run(media, settings))
 
 
 def reads_label(rgb: np.ndarray, box: list[int]) -> bool:

@@ -6,8 +6,8 @@ what FFmpeg sees in the container's tags, where generators and editors sign thei
 
 from __future__ import annotations
 
-from labelcheck import generator_traces
-from labelcheck.model import Kind
+from labelcheck.sources import generator_traces
+from labelcheck.core.model import Kind
 from labelcheck.sources.base import Source
 
 
@@ -16,7 +16,7 @@ class VideoContainerSource(Source):
     media_kinds = frozenset({"video"})
     order = 50
 
-    def find(self, media, options):
+    def find(self, media, settings):
         info = media.video_info
         video = next(s for s in info["streams"] if s["type"] == "video")
         duration = f"{info['duration']:.2f} s" if info["duration"] else "unknown duration"

@@ -1,6 +1,6 @@
 """Visible AI labels across a video's time: when they are shown, where, and for how long.
 
-The sampler (`labelcheck.video`) hands out frames at most `video.GRID_S` apart (closer in the
+The sampler (`labelcheck.vision.video`) hands out frames at most `video.GRID_S` apart (closer in the
 opening seconds). Reading every one of them with OCR would cost more than decoding the video, so
 whole-frame OCR runs only where something new may have appeared:
 
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labelcheck import video
-from labelcheck.model import Kind, MediaError
+from labelcheck.vision import video
+from labelcheck.core.model import Kind, MediaError
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.visible_label import (
     Label,
@@ -322,7 +322,7 @@ class VideoFramesSource(Source):
     media_kinds = frozenset({"video"})
     order = 75
 
-    def find(self, media, options):
+    def find(self, media, settings):
         media.video_info  # refuses files without a video stream, with the reason
         sampler = video.Sampler(media.source)
         follower = LabelTimeline()

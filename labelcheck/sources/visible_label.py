@@ -1,7 +1,7 @@
 """Visible AI labels burned into the picture: found, read and measured.
 
-The OCR reads text lines (`labelcheck.ocr`), the lexicon decides which are AI labels
-(`labelcheck.lexicon`), and this module measures each label the way the rules read it: where
+The OCR reads text lines (`labelcheck.vision.ocr`), the lexicon decides which are AI labels
+(`labelcheck.vision.lexicon`), and this module measures each label the way the rules read it: where
 it sits (corner, edge, centre), how tall its text is against the picture's shorter side, and
 how well it stands out (WCAG contrast ratio). A label cut by the picture's border is evidence
 that the picture was cropped to remove it. Icons (the EU "AI" icon, the Content Credentials
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelcheck import lexicon, ocr
-from labelcheck.model import Kind
+from labelcheck.vision import lexicon, ocr
+from labelcheck.core.model import Kind
 from labelcheck.sources.base import PIXELS, Source
 
 EDGE_BAND = 0.15  # a box within this share of a side from the border is "at" that border
@@ -43,7 +43,7 @@ class VisibleLabelSource(Source):
     media_kinds = frozenset({"image"})
     order = 70
 
-    def find(self, media, options):
+    def find(self, media, settings):
         rgb = media.rgb
         lines = _read_unreadable_starts(rgb, ocr.read_lines(rgb))
         labels, used = find_labels(lines)

@@ -74,8 +74,9 @@ from typing import Iterable
 
 import numpy as np
 
-from labelcheck.model import Finding, Kind
-from labelcheck.sources.base import PIXELS, ScanOptions, Source
+from labelcheck.core.model import Finding, Kind
+from labelcheck.sources.base import PIXELS, Source
+from labelcheck.core.settings import Settings
 
 SCALE = 36  # EmbedMaxDct's default scale for the U channel
 BLOCK = 4  # 4x4 blocks of the LL band
@@ -310,7 +311,7 @@ class SDWatermarkSource(Source):
     media_kinds = frozenset({"image"})
     order = 60
 
-    def find(self, media, options: ScanOptions) -> Iterable[Finding]:
+    def find(self, media, settings: Settings) -> Iterable[Finding]:
         matches = match_watermarks(media.rgb)
         if not matches:
             return

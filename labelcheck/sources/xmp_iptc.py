@@ -6,10 +6,10 @@ label in every container.
 
 from __future__ import annotations
 
-from labelcheck import vocabulary
-from labelcheck.model import Kind
+from labelcheck.sources import terms
+from labelcheck.core.model import Kind
 from labelcheck.sources.base import Source
-from labelcheck.xmp import NS_DCTERMS, NS_IPTC_EXT, NS_PHOTOSHOP, NS_XMP
+from labelcheck.formats.xmp import NS_DCTERMS, NS_IPTC_EXT, NS_PHOTOSHOP, NS_XMP
 
 GOOGLE_AI_CREDITS = ("made with google ai", "edited with google ai")
 
@@ -18,7 +18,7 @@ class XmpIptcSource(Source):
     name = "xmp"
     order = 20
 
-    def find(self, media, options):
+    def find(self, media, settings):
         for doc in media.xmp:
             if doc.error:
                 yield self.finding(Kind.PROBLEM, "xmp.unreadable", doc.error, location=doc.where)
@@ -35,17 +35,17 @@ class XmpIptcSource(Source):
     def _source_types(self, doc):
         location = doc.location(NS_IPTC_EXT, "DigitalSourceType")
         for value in doc.values(NS_IPTC_EXT, "DigitalSourceType"):
-            category = vocabulary.classify_source_type(value)
-            term = vocabulary.source_type_term(value)
-            if category == vocabulary.AI:
+            category = terms.classify_source_type(value)
+            term = terms.source_type_term(value)
+            if category == terms.AI:
                 yield self.finding(Kind.AI_DECLARATION, "iptc.ai_source_type",
                                    f"IPTC Digital Source Type {term}: AI-generated",
                                    location=location, channel="iptc", details={"value": value})
-            elif category == vocabulary.POSSIBLE_AI:
+            elif category == terms.POSSIBLE_AI:
                 yield self.finding(Kind.POSSIBLE_AI, "iptc.possible_ai_source_type",
                                    f"IPTC Digital Source Type {term}: may involve AI",
                                    location=location, confidence=0.5, details={"value": value})
-            elif category == vocabulary.NOT_AI:
+            elif category == terms.NOT_AI:
                 yield self.finding(Kind.NOT_AI_DECLARATION, "iptc.not_ai_source_type",
                                    f"IPTC Digital Source Type {term}: declared not AI-generated",
                                    location=location, details={"value": value})
@@ -64,7 +64,7 @@ class XmpIptcSource(Source):
 
     def _creator_tools(self, doc):
         for value in doc.values(NS_XMP, "CreatorTool"):
-            generator = vocabulary.match_generator(value)
+            generator = terms.match_generator(value)
             if generator:
                 yield self.finding(Kind.AI_TRACE, "xmp.ai_creator_tool",
                                    f"made with a generative-AI tool: {value} ({generator})",

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from labelcheck.vocabulary import load_data
+from labelcheck.data import load_data
 
 SPECIAL_FOLDS = str.maketrans({"đ": "d", "Đ": "D", "ß": "ss", "ł": "l", "Ł": "L", "ø": "o",
                                "’": "'", "‘": "'"})

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from labelcheck.model import Finding, Kind, RequirementResult, Verdict
+from labelcheck.core.model import Finding, Kind, RequirementResult, Verdict
 
 VISIBLE = "visible"
 

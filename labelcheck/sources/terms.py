@@ -8,20 +8,15 @@ edit to TOML, not to code.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from labelcheck.data import load_data
 
 AI = "ai"
 POSSIBLE_AI = "possible_ai"
 NOT_AI = "not_ai"
 UNKNOWN = "unknown"
-
-
-def load_data(name: str) -> dict:
-    """Parse ``labelcheck/data/<name>`` (TOML)."""
-    return tomllib.loads(resources.files("labelcheck.data").joinpath(name).read_text("utf-8"))
 
 
 @cache

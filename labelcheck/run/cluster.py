@@ -16,18 +16,18 @@ import multiprocessing
 import threading
 from typing import Iterable, Iterator
 
-from labelcheck.batch import (WINDOW_PER_WORKER, Limits, guarded_pool, outcome, scan_target,
-                              content_sha256, scan_in_worker)
-from labelcheck.model import Report
-from labelcheck.policy import Policy
-from labelcheck.scanner import failed_report
-from labelcheck.sources.base import ScanOptions
+from labelcheck.core.model import Report
+from labelcheck.core.policy import Policy
+from labelcheck.core.scanner import failed_report
+from labelcheck.core.settings import Settings
+from labelcheck.run.inputs import content_sha256, scan_target
+from labelcheck.run.pool import WINDOW_PER_WORKER, guarded_pool, outcome, scan_in_worker
 
 _pools: dict[str, object] = {}
 _pools_lock = threading.Lock()
 
 
-def cluster_reports(paths: Iterable[str], policy: Policy, options: ScanOptions, limits: Limits,
+def cluster_reports(paths: Iterable[str], policy: Policy, settings: Settings,
                     scheduler: str | None, workers: int) -> Iterator[tuple[int, Report]]:
     """(input index, report) of every path in completion order, scanned on the cluster at
     `scheduler` (a local cluster of `workers` processes when None)."""
@@ -49,7 +49,7 @@ def cluster_reports(paths: Iterable[str], policy: Policy, options: ScanOptions, 
         def submit_next() -> None:
             item = next(numbered, None)
             if item is not None:
-                future = client.submit(scan_on_worker, item[1], policy, options, limits,
+                future = client.submit(scan_on_worker, item[1], policy, settings,
                                        pure=False)
                 in_flight[future.key] = item
                 finished.add(future)
@@ -80,21 +80,21 @@ def _report_of(future, path: str, policy: Policy) -> Report:
                              sha256=content_sha256(path))
 
 
-def scan_on_worker(path: str, policy: Policy, options: ScanOptions, limits: Limits) -> Report:
+def scan_on_worker(path: str, policy: Policy, settings: Settings) -> Report:
     """Runs on a dask worker: scan `path` in this worker's guarded pool."""
     if multiprocessing.current_process().daemon:
-        return scan_target(path, policy, options)
-    future = _pool(policy, options, limits).schedule(scan_in_worker, (path,),
-                                                     timeout=limits.timeout_s)
-    return outcome(future, path, policy, limits)
+        return scan_target(path, policy, settings)
+    future = _pool(policy, settings).schedule(scan_in_worker, (path,),
+                                              timeout=settings.limits.timeout_s)
+    return outcome(future, path, policy, settings)
 
 
-def _pool(policy: Policy, options: ScanOptions, limits: Limits):
+def _pool(policy: Policy, settings: Settings):
     """This worker's pool for this batch setup, one scanning process per worker thread."""
-    key = repr((policy, options, limits))
+    key = repr((policy, settings))
     with _pools_lock:
         if key not in _pools:
-            _pools[key] = guarded_pool(policy, options, limits, _worker_threads())
+            _pools[key] = guarded_pool(policy, settings, _worker_threads())
         return _pools[key]
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import BinaryIO, Iterator
 
-from labelcheck import containers
-from labelcheck.model import MediaError
+from labelcheck.formats import containers
+from labelcheck.core.model import MediaError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1 << 20  # how much of a file read from disk is held at once
@@ -294,8 +294,8 @@ class Media:
 
     @cached_property
     def xmp(self) -> list:
-        """Every XMP packet in the file, parsed safely (see `labelcheck.xmp`)."""
-        from labelcheck import xmp
+        """Every XMP packet in the file, parsed safely (see `labelcheck.formats.xmp`)."""
+        from labelcheck.formats import xmp
 
         return [xmp.parse(packet) for packet in xmp.find_packets(self)]
 

@@ -39,7 +39,7 @@ from typing import Iterator
 
 import numpy as np
 
-from labelcheck.model import MediaError
+from labelcheck.core.model import MediaError
 
 GRID_S = 0.8  # largest gap between samples: a label shown >= 1 s always lands on one
 OPENING_S = 2.5  # the opening, sampled closely

@@ -1,7 +1,7 @@
 """The results store: SQLAlchemy, a SQLite file by default, any database by URL.
 
 Scan results are kept keyed by content hash, policy, labelcheck version and scan setup (a
-digest of the policy's rules and the scan options), one row per key: a file scanned again under
+digest of the policy's rules and the scan settings), one row per key: a file scanned again under
 the same key replaces its row, so a batch that was killed and resumed leaves every file stored
 exactly once. That key is what ``scan --resume`` looks up. The URL comes from ``--db``, else the
 ``LABELCHECK_DB`` environment variable, else a SQLite file in the user's data directory.
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from labelcheck import __version__
-from labelcheck.model import Report, report_from_dict
+from labelcheck.core.model import Report, report_from_dict
 
 metadata = MetaData()
 
@@ -48,9 +48,7 @@ RESULT_KEY = ("sha256", "policy", "labelcheck_version", "setup")
 
 
 def default_url() -> str:
-    """``LABELCHECK_DB`` if set, else ``sqlite:///<user data dir>/labelcheck.db``."""
-    if os.environ.get("LABELCHECK_DB"):
-        return os.environ["LABELCHECK_DB"]
+    """``sqlite:///<user data dir>/labelcheck.db``: the database when a shell names none."""
     folder = user_data_dir("labelcheck", appauthor=False)
     os.makedirs(folder, exist_ok=True)
     return f"sqlite:///{os.path.join(folder, 'labelcheck.db')}"
@@ -92,15 +90,15 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def setup_digest(policy, options) -> str:
+def setup_digest(policy, settings) -> str:
     """What besides the bytes decides a report: the policy's rules (not only its name: a
-    policy file can be edited) and the scan options (``--no-ocr``, the trust anchors' content).
+    policy file can be edited) and the scan settings (``--no-ocr``, the trust anchors' content).
     A stored result is reused only under the same digest."""
     anchors = ""
-    if options.trust_anchors:
-        with open(options.trust_anchors, "rb") as handle:
+    if settings.trust_anchors:
+        with open(settings.trust_anchors, "rb") as handle:
             anchors = hashlib.sha256(handle.read()).hexdigest()
-    facts = repr((policy, options.pixels, options.max_pixels, anchors))
+    facts = repr((policy, settings.pixels, settings.max_pixels, anchors))
     return hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
 
 
@@ -188,10 +186,10 @@ class ResultStore:
     BATCH = 64
     SECONDS = 2.0
 
-    def __init__(self, engine: Engine, policy, options):
+    def __init__(self, engine: Engine, policy, settings):
         self.engine = engine
         self.policy_name = policy.name
-        self.setup = setup_digest(policy, options)
+        self.setup = setup_digest(policy, settings)
         self._pending: list[Report] = []
         self._flushed = time.monotonic()
 

@@ -11,15 +11,16 @@ import os
 import time
 
 from labelcheck import __version__
-from labelcheck.media import Media
-from labelcheck.model import Finding, Kind, MediaError, Report, Verdict
-from labelcheck.policy import Policy, decide
-from labelcheck.sources.base import ScanOptions, active_sources
+from labelcheck.formats.media import Media
+from labelcheck.core.model import Finding, Kind, MediaError, Report, Verdict
+from labelcheck.core.policy import Policy, decide
+from labelcheck.sources.base import active_sources
+from labelcheck.core.settings import Settings
 
 
 def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "default", *,
          pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
-         options: ScanOptions | None = None) -> Report:
+         settings: Settings | None = None) -> Report:
     """Scan a file path, raw bytes or a `Media` already opened, and return its `Report`.
 
     `policy` is a bundled policy name, a policy file path or a `Policy`. `pixels=False`
@@ -27,16 +28,16 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "defa
     """
     started = time.perf_counter()
     policy = policy if isinstance(policy, Policy) else Policy.load(policy)
-    options = options or ScanOptions(pixels=pixels, trust_anchors=trust_anchors)
+    settings = settings or Settings(pixels=pixels, trust_anchors=trust_anchors)
     is_bytes = isinstance(target, (bytes, bytearray, memoryview))
     path = name or ("<bytes>" if is_bytes else target.path if isinstance(target, Media)
                     else os.fspath(target))
     report = Report(path=path, policy=policy.name, labelcheck_version=__version__)
     findings: list[Finding] = []
     try:
-        media = _media(target, path, options)
+        media = _media(target, path, settings)
         _describe(report, media)
-        findings, report.error = _collect(media, options)
+        findings, report.error = _collect(media, settings)
         report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
@@ -68,12 +69,12 @@ def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
     report.summary = summarise(report)
 
 
-def _media(target, path: str, options: ScanOptions) -> Media:
+def _media(target, path: str, settings: Settings) -> Media:
     if isinstance(target, Media):
         return target
     if isinstance(target, (bytes, bytearray, memoryview)):
-        return Media(bytes(target), path, options.max_pixels)
-    return Media.open(target, options.max_pixels, name=path)
+        return Media(bytes(target), path, settings.max_pixels)
+    return Media.open(target, settings.max_pixels, name=path)
 
 
 def _describe(report: Report, media: Media) -> None:
@@ -83,7 +84,7 @@ def _describe(report: Report, media: Media) -> None:
     report.size = media.size
 
 
-def _collect(media: Media, options: ScanOptions) -> tuple[list[Finding], str | None]:
+def _collect(media: Media, settings: Settings) -> tuple[list[Finding], str | None]:
     """Run every source; keep what they found even when the media turns out damaged."""
     findings: list[Finding] = []
     error = None
@@ -95,7 +96,7 @@ def _collect(media: Media, options: ScanOptions) -> tuple[list[Finding], str | N
                                 location="file signature"))
     for source in active_sources():
         try:
-            findings.extend(source.run(media, options))
+            findings.extend(source.run(media, settings))
         except MediaError as exc:
             findings.extend(exc.findings)
             error = error or str(exc)

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from html import escape
 
 from labelcheck import __version__
-from labelcheck.model import VERDICT_EXPLANATIONS, Report, Verdict
-from labelcheck.writer import Writer
+from labelcheck.core.model import VERDICT_EXPLANATIONS, Report, Verdict
+from labelcheck.writers.base import Writer
 
 THUMB_PX = 240  # longest side of a thumbnail
 THUMB_MAX_PIXELS = 60_000_000  # larger non-JPEG pictures get no thumbnail (decoding is slow)
@@ -192,7 +192,7 @@ def _is_box(box) -> bool:
 def _video_frame(report: Report):
     """The frame where a label was first seen (else the first frame) and that frame's boxes,
     when labelcheck has video frame support."""
-    from labelcheck.video import frame_at  # absent until video frames are supported
+    from labelcheck.vision.video import frame_at  # absent until video frames are supported
 
     timeline = report.to_dict().get("timeline") or {}
     when = timeline.get("first_label_s") or 0.0
@@ -246,7 +246,7 @@ def _bar_chart(title: str, bars: list[tuple[str, int, str]], total: int) -> str:
 
 
 def _policies(policies: dict[str, list[tuple[str, str]]]) -> str:
-    from labelcheck.policy import Policy, PolicyError
+    from labelcheck.core.policy import Policy, PolicyError
 
     parts = []
     for name, requirements in policies.items():

@@ -1,5 +1,5 @@
 """Report writers for the CLI: text for people, JSON/JSONL/CSV for machines, a self-contained
-HTML report (`labelcheck.html_report`) for people who audit a whole batch.
+HTML report (`labelcheck.writers.html`) for people who audit a whole batch.
 
 Writers stream: each report is written as soon as it is ready, so a long scan never holds
 its output in memory and an interrupted scan keeps what it already printed.
@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import json
 
-from labelcheck.html_report import HtmlWriter
-from labelcheck.model import VERDICT_EXPLANATIONS, Kind, Verdict
-from labelcheck.writer import Writer
+from labelcheck.writers.html import HtmlWriter
+from labelcheck.core.model import VERDICT_EXPLANATIONS, Kind, Verdict
+from labelcheck.writers.base import Writer
 
 CSV_COLUMNS = ["path", "sha256", "media_type", "kind", "verdict", "ai_generated", "tampered",
                "visible_disclosure", "machine_readable_disclosure", "policy", "evidence",

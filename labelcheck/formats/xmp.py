@@ -15,10 +15,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from xml.etree.ElementTree import ParseError
 
-from labelcheck import containers
+from labelcheck.formats import containers
 
 if TYPE_CHECKING:
-    from labelcheck.media import Media
+    from labelcheck.formats.media import Media
 
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"

@@ -29,14 +29,19 @@ class TextLine:
     box: tuple[int, int, int, int]
 
 
-def _threads() -> int:
-    """ONNX Runtime threads: LABELCHECK_OCR_THREADS, else all cores (1 inside batch workers)."""
-    return int(os.environ.get("LABELCHECK_OCR_THREADS", "0")) or (os.cpu_count() or 1)
+_default_threads = 0  # ONNX Runtime threads when a caller names none; 0: all cores
+
+
+def set_threads(threads: int) -> None:
+    """How many threads OCR uses in this process when a caller names none: a worker process
+    of a pool owns one core, so its pool sets 1 (0: all cores, the default)."""
+    global _default_threads
+    _default_threads = threads
 
 
 def _models(threads: int | None = None):
-    """The detector and recogniser running on `threads` threads (default `_threads()`)."""
-    return _loaded_models(threads or _threads())
+    """The detector and recogniser running on `threads` threads (default: `set_threads`)."""
+    return _loaded_models(threads or _default_threads or os.cpu_count() or 1)
 
 
 @cache

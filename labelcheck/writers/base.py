@@ -1,11 +1,11 @@
-"""The base of every report writer (`labelcheck.output.WRITERS`)."""
+"""The base of every report writer (`labelcheck.writers.WRITERS`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import TextIO
 
-from labelcheck.model import Report
+from labelcheck.core.model import Report
 
 
 class Writer:

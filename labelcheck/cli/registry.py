@@ -8,7 +8,7 @@ the same database as the results store) and ``--format text|json``.
 
 Exit codes: 0 done; 2 usage or I/O error (a path that does not exist or cannot be read as an
 image or video, an unknown id, a database that cannot be opened).
-``python -m labelcheck.registry_cli`` runs the same command on its own.
+``python -m labelcheck.cli.registry`` runs the same command on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from labelcheck.cli.common import EXIT_OK, EXIT_USAGE, database_url
 
 
 def add_registry_parser(subparsers) -> argparse.ArgumentParser:
@@ -55,14 +55,14 @@ def _open(url: str | None):
     from labelcheck.registry import Registry
 
     try:
-        return Registry.open(url)
+        return Registry.open(database_url(url))
     except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unwritable file
         print(f"labelcheck: registry database unavailable: {exc}", file=sys.stderr)
         return None
 
 
 def run_add(args) -> int:
-    from labelcheck.cli import iter_files
+    from labelcheck.run.inputs import iter_files
     from labelcheck.registry import RegistryError
 
     registry = _open(args.db)

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
-from labelcheck.model import Report, Verdict
+from labelcheck.core.model import Report, Verdict
 
 
 class Progress:

@@ -11,8 +11,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from labelcheck import vocabulary
-from labelcheck.model import Kind
+from labelcheck.sources import terms
+from labelcheck.core.model import Kind
 
 A1111_FIELDS = re.compile(r"(?m)(Steps|Sampler|CFG scale|Seed|Model hash|Model|Version|Size): "
                           r"([^,\n]+)")
@@ -58,7 +58,7 @@ def recognise(keyword: str, text: str) -> Trace | None:
                      confidence=0.9)
     if key in ("software", "source", "author", "title", "artist", "make", "model",
                "imagedescription", "creatortool", "encoder", "comment"):
-        generator = vocabulary.match_generator(stripped)
+        generator = terms.match_generator(stripped)
         if generator:
             return Trace("generator.named", generator, {keyword: stripped[:120]}, 0.85)
     return None

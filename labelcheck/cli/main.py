@@ -9,21 +9,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Iterator
+from importlib.metadata import entry_points
 
 from labelcheck import __version__
-from labelcheck.model import Verdict
-from labelcheck.output import WRITERS
-from labelcheck.policy import Policy, PolicyError, available_policies
-from labelcheck.batch import ENGINES, Limits, is_url, scan_batch
-from labelcheck.progress import progress_for
-from labelcheck.registry_cli import add_registry_parser
-from labelcheck.sources.base import ScanOptions
+from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
+from labelcheck.cli.registry import add_registry_parser
+from labelcheck.core.model import Verdict
+from labelcheck.core.policy import Policy, PolicyError, available_policies
+from labelcheck.core.settings import Limits, Settings
+from labelcheck.run.batch import ENGINES, scan_batch
+from labelcheck.run.inputs import iter_files
+from labelcheck.run.progress import progress_for
+from labelcheck.writers import WRITERS
 
-EXIT_OK, EXIT_MATCHED, EXIT_USAGE = 0, 1, 2
-MEDIA_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".dng", ".heic",
-                    ".heif", ".avif", ".gif", ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv",
-                    ".avi", ".pdf"}
+COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "gets verdict error (default %(default)d, 0: none)")
     scan_cmd.add_argument("--resume", action="store_true",
                           help="skip files already in the results store under the same "
-                               "policy, options and version; print their stored results")
+                               "policy, settings and version; print their stored results")
     scan_cmd.add_argument("--engine", choices=ENGINES, default="local",
                           help="local worker processes, or a dask.distributed cluster")
     scan_cmd.add_argument("--scheduler", metavar="ADDRESS",
@@ -79,20 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     policies_cmd = commands.add_parser("policies", help="list the bundled policies")
     policies_cmd.set_defaults(run=run_policies)
 
-    serve_cmd = commands.add_parser(
-        "serve", help="run the web app and JSON API (waitress)",
-        description="Serve the web app (upload, reports, campaign audits, registry) and the "
-                    "JSON API under /api/v1 with waitress. Settings not given here come from "
-                    "LABELCHECK_* environment variables (see README, Web app).")
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve_cmd.add_argument("--port", type=int, default=8000)
-    serve_cmd.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store (jobs, "
-                                                      "results, registry)")
-    serve_cmd.add_argument("--workers", type=int, default=0, metavar="N",
-                           help="scan worker processes (default: all cores)")
-    serve_cmd.add_argument("--threads", type=int, default=8,
-                           help="waitress request threads")
-    serve_cmd.set_defaults(run=run_serve)
+    for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
+        entry.load()(commands)
     return parser
 
 
@@ -102,47 +89,6 @@ def _verdict_list(text: str) -> frozenset[Verdict]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: verdicts are {', '.join(v.value for v in Verdict)}") from None
-
-
-def iter_files(paths: list[str], missing: list[str]) -> Iterator[str]:
-    """Files named directly, then media files found under directories (sorted, no symlink
-    loops); fsspec URLs likewise; paths that don't exist go to `missing`."""
-    for path in paths:
-        if is_url(path):
-            yield from _iter_url(path, missing)
-        elif os.path.isdir(path):
-            for folder, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if _is_media_name(name):
-                        yield os.path.join(folder, name)
-        elif os.path.exists(path):
-            yield path
-        else:
-            missing.append(path)
-
-
-def _is_media_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS
-
-
-def _iter_url(url: str, missing: list[str]) -> Iterator[str]:
-    """An fsspec URL: the file itself, or the media files under a "directory" of it."""
-    import fsspec
-
-    try:
-        filesystem, root = fsspec.core.url_to_fs(url)
-        if not filesystem.isdir(root):
-            if filesystem.exists(root):
-                yield url
-            else:
-                missing.append(url)
-            return
-        for name in sorted(filesystem.find(root)):
-            if _is_media_name(name):
-                yield filesystem.unstrip_protocol(name)
-    except (OSError, ValueError, ImportError):
-        missing.append(url)
 
 
 def run_scan(args) -> int:
@@ -163,14 +109,14 @@ def run_scan(args) -> int:
     except OSError as exc:
         print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    if args.db:
-        os.environ["LABELCHECK_DB"] = args.db  # the registry source and batch workers read it
-    options = ScanOptions(pixels=not args.no_ocr, trust_anchors=args.trust_anchors)
-    results = None if args.no_store else _open_store(args.db, policy, options)
+    settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
+                        db_url=database_url(args.db),
+                        limits=Limits(args.timeout or None, args.max_memory or None))
+    results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
     try:
         files = list(iter_files(args.paths, missing))
-        matched = _scan_files(files, policy, options, results, args, stream)
+        matched = _scan_files(files, policy, settings, results, args, stream)
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -181,18 +127,17 @@ def run_scan(args) -> int:
     return EXIT_MATCHED if matched else EXIT_OK
 
 
-def _scan_files(files: list[str], policy, options, results, args, stream) -> bool:
+def _scan_files(files: list[str], policy, settings, results, args, stream) -> bool:
     """Scan, write, store and show progress; whether a `--fail-on` verdict occurred. One file
     on the local engine is scanned in this process (no pool to start)."""
     writer = WRITERS[args.format](stream)
     progress = progress_for(len(files), quiet=args.quiet or len(files) < 2)
     single = len(files) == 1 and args.engine == "local"
-    limits = None if single else Limits(args.timeout or None, args.max_memory or None)
     workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
     matched = False
     try:
-        for report in scan_batch(files, policy, options, results=results, resume=args.resume,
-                                 workers=workers, limits=limits, engine=args.engine,
+        for report in scan_batch(files, policy, settings, results=results, resume=args.resume,
+                                 workers=workers, guarded=not single, engine=args.engine,
                                  scheduler=args.scheduler):
             writer.write(report)
             progress.update(report)
@@ -203,13 +148,13 @@ def _scan_files(files: list[str], policy, options, results, args, stream) -> boo
     return matched
 
 
-def _open_store(url: str | None, policy, options):
+def _open_store(policy, settings):
     """The batch's `ResultStore`, or None with a warning: a store problem must not stop a
     scan."""
-    from labelcheck import store
+    from labelcheck.run import store
 
     try:
-        return store.ResultStore(store.connect(url), policy, options)
+        return store.ResultStore(store.connect(settings.db_url), policy, settings)
     except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unwritable file
         print(f"labelcheck: results store unavailable ({exc}); results are not stored",
               file=sys.stderr)
@@ -220,25 +165,6 @@ def run_policies(_args) -> int:
     for name in available_policies():
         policy = Policy.load(name)
         print(f"{name:24} {policy.title}: {policy.description}")
-    return EXIT_OK
-
-
-def run_serve(args) -> int:
-    import signal
-
-    import waitress
-
-    from webapp import create_app
-
-    # SIGTERM (a service manager stopping us) exits like Ctrl-C: the scans under way finish
-    # and queued ones stay queued in the database for the next start.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
-    config = {key: value for key, value in (("DB", args.db), ("SCAN_WORKERS", args.workers))
-              if value}
-    app = create_app(config)
-    print(f"labelcheck: serving on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads,
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
     return EXIT_OK
 
 

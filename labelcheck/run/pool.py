@@ -1,0 +1,167 @@
+"""The guarded worker pool: every file scanned in a worker process under a time and a memory
+limit, by every shell that scans more than one file (batch, cluster workers, web app).
+
+C2PA validation and pixel work are CPU-bound native code, so throughput scales with processes,
+not threads. A file that takes longer than the time limit, or makes its worker grow by more
+than the memory limit, costs that worker (pebble kills and replaces it) and gets an `error`
+report saying why; the others go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, TimeoutError, wait
+from typing import Iterator
+
+from labelcheck.core.model import Report
+from labelcheck.core.policy import Policy
+from labelcheck.core.scanner import failed_report
+from labelcheck.core.settings import Settings
+from labelcheck.run.inputs import content_sha256, file_size, scan_target
+
+MEMORY_EXIT_CODE = 86  # a worker's exit status when its memory guard stopped it
+WINDOW_PER_WORKER = 4  # files in flight per worker: enough to keep it busy, few in memory
+TASKS_PER_WORKER = 1000  # a worker is replaced after this many files (stray growth is dropped)
+
+
+def guarded_pool(policy: Policy, settings: Settings, workers: int):
+    """A pebble pool whose workers scan under `policy`/`settings` and watch their memory."""
+    from pebble import ProcessPool
+
+    return ProcessPool(max_workers=workers, max_tasks=TASKS_PER_WORKER,
+                       initializer=_start_worker, initargs=(policy, settings),
+                       context=worker_context())
+
+
+def pool_reports(numbered: Iterator[tuple[int, str]], policy: Policy, settings: Settings,
+                 workers: int) -> Iterator[tuple[int, Report]]:
+    """(input index, report) of every (index, path), in completion order, from a guarded
+    pool of `workers` processes that lives as long as this iteration."""
+    pool = guarded_pool(policy, settings, workers)
+    try:
+        yield from drain(pool, numbered, policy, settings, workers * WINDOW_PER_WORKER)
+    except BaseException:  # the consumer stopped early or was interrupted: end the workers
+        pool.stop()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+
+
+def drain(pool, numbered: Iterator[tuple[int, str]], policy: Policy, settings: Settings,
+          window: int) -> Iterator[tuple[int, Report]]:
+    """Keep `window` files in flight; yield each result as it finishes."""
+    in_flight: dict = {}
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < window:
+            item = next(numbered, None)
+            if item is None:
+                exhausted = True
+            else:
+                future = pool.schedule(scan_in_worker, (item[1],),
+                                       timeout=settings.limits.timeout_s)
+                in_flight[future] = item
+        if not in_flight:
+            return
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            number, path = in_flight.pop(future)
+            yield number, outcome(future, path, policy, settings)
+
+
+def outcome(future, path: str, policy: Policy, settings: Settings) -> Report:
+    """The report of a finished pool task; a task that ran out of time or memory, or whose
+    worker died, becomes an `error` report that says so in plain words."""
+    from pebble import ProcessExpired
+
+    limits = settings.limits
+    try:
+        return future.result()
+    except TimeoutError:
+        reason = f"scan took longer than {limits.timeout_s:g} s (the per-file time limit)"
+    except ProcessExpired as exc:
+        reason = (f"scan used more than {limits.memory_mb} MB (the per-file memory limit)"
+                  if exc.exitcode == MEMORY_EXIT_CODE else
+                  f"the scanning process died ({_exit_status(exc.exitcode)}) on this file")
+    except Exception as exc:  # noqa: BLE001 - e.g. a report that cannot be sent back
+        reason = f"the scan failed: {exc}"
+    return failed_report(path, policy, reason, sha256=content_sha256(path),
+                         size=file_size(path))
+
+
+def _exit_status(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def worker_context():
+    """Workers come from a fork server, never from a fork of this process: the C2PA library
+    keeps native threads and locks that a plain fork of a process that already used it would
+    copy mid-flight (and deadlock on). The server preloads labelcheck, so starting a worker
+    costs a fork, not an import."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["labelcheck.core.scanner", "labelcheck.sources"])
+    return context
+
+
+# -- inside a worker --------------------------------------------------------------------------
+
+_job: tuple[Policy, Settings] | None = None
+_guard: "MemoryGuard | None" = None
+
+
+def _start_worker(policy: Policy, settings: Settings) -> None:
+    """Each worker owns one core (its OCR runs single-threaded) and loads the OCR models
+    before its first file, so the time limit measures scans, not start-up."""
+    global _job, _guard
+    _job = (policy, settings)
+    from labelcheck.vision import ocr
+
+    ocr.set_threads(1)
+    if settings.pixels:
+        ocr.load_models()
+    if settings.limits.memory_mb:
+        _guard = MemoryGuard(settings.limits.memory_mb)
+
+
+def scan_in_worker(path: str) -> Report:
+    policy, settings = _job
+    if _guard is None:
+        return scan_target(path, policy, settings)
+    with _guard:
+        return scan_target(path, policy, settings)
+
+
+class MemoryGuard:
+    """Ends its process when the scan in progress has grown resident memory by more than
+    `limit_mb`. A thread samples RSS every `interval` s; the exit status tells the pool why
+    the worker went (`MEMORY_EXIT_CODE`), and pebble starts a fresh worker."""
+
+    def __init__(self, limit_mb: int, interval: float = 0.05):
+        import psutil
+
+        self.limit = limit_mb * 2**20
+        self.interval = interval
+        self.process = psutil.Process()
+        self.baseline: int | None = None
+        threading.Thread(target=self._watch, daemon=True, name="memory-guard").start()
+
+    def __enter__(self):
+        self.baseline = self.process.memory_info().rss
+
+    def __exit__(self, *_exc):
+        self.baseline = None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            baseline = self.baseline
+            if baseline is not None and self.process.memory_info().rss - baseline > self.limit:
+                os._exit(MEMORY_EXIT_CODE)
