@@ -40,9 +40,10 @@ sys.path.insert(0, str(ROOT))
 import labelcheck  # noqa: E402
 import labelcheck.sources.registry  # noqa: E402,F401 - registers the registry source
 from labelcheck import registry  # noqa: E402
-from labelcheck.core import scanner  # noqa: E402
 from labelcheck.core.settings import Settings  # noqa: E402
 from labelcheck.formats.media import Media  # noqa: E402
+from labelcheck.registry import enrol  # noqa: E402
+from labelcheck.registry.enrol import register_file  # noqa: E402
 
 DEFAULT_SUITE = ROOT / "test_media" / "generated" / "registry"
 REAL_MEDIA = ROOT.parent / "shared" / "real_media"
@@ -59,7 +60,7 @@ def pixels(path) -> np.ndarray | None:
 def register(reg: registry.Registry, suite: Path, originals: list[dict]) -> dict:
     """Register every original; time `add`, and the core scan inside it."""
     scan_s = []
-    core_scan = scanner.scan
+    core_scan = enrol.scan
 
     def timed_scan(*args, **kwargs):
         started = time.perf_counter()
@@ -67,13 +68,14 @@ def register(reg: registry.Registry, suite: Path, originals: list[dict]) -> dict
         scan_s.append(time.perf_counter() - started)
         return report
 
-    scanner.scan = timed_scan
+    enrol.scan = timed_scan
     try:
         started = time.perf_counter()
-        ids = {o["id"]: reg.add(suite / o["file"], "bench", o["id"]) for o in originals}
+        ids = {o["id"]: register_file(reg, suite / o["file"], "bench", o["id"])
+               for o in originals}
         add_s = time.perf_counter() - started
     finally:
-        scanner.scan = core_scan
+        enrol.scan = core_scan
     return {"ids": ids, "add_s": add_s, "scan_s": sum(scan_s), "count": len(originals)}
 
 

@@ -5,9 +5,9 @@
     >>> report.verdict, [f.message for f in report.findings]
 """
 
-__version__ = "0.1.0"
+from labelcheck.core.model import Finding, Kind, Report, Verdict
+from labelcheck.core.scanner import scan
+from labelcheck.core.settings import Settings
+from labelcheck.version import __version__
 
-from labelcheck.core.model import Finding, Kind, Report, Verdict  # noqa: E402
-from labelcheck.core.scanner import scan  # noqa: E402
-
-__all__ = ["Finding", "Kind", "Report", "Verdict", "scan", "__version__"]
+__all__ = ["Finding", "Kind", "Report", "Settings", "Verdict", "scan", "__version__"]

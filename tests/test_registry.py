@@ -23,6 +23,7 @@ from labelcheck.formats.media import Media
 from labelcheck.core.model import MediaError
 from labelcheck.core.settings import Settings
 from labelcheck.cli.registry import main as registry_main
+from labelcheck.registry.enrol import register_file
 
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_registry  # noqa: E402
@@ -44,7 +45,7 @@ def registered(suite, tmp_path_factory):
     out, manifest = suite
     url = f"sqlite:///{tmp_path_factory.mktemp('registry_db') / 'registry.db'}"
     reg = registry.Registry.open(url)
-    ids = {o["id"]: reg.add(out / o["file"], "Acme Agency", f"campaign {o['id']}")
+    ids = {o["id"]: register_file(reg, out / o["file"], "Acme Agency", f"campaign {o['id']}")
            for o in manifest["originals"]}
     return reg, url, ids
 
@@ -220,7 +221,7 @@ def test_source_reloads_when_the_registry_changes(suite, tmp_path):
     reader = registry_source.registry_for(url)
     copy = pixels(out / manifest["copies"][1]["file"])  # a copy of orig_00
     assert not reader.refresh() and reader.match(copy) == []
-    asset_id = writer.add(out / manifest["originals"][0]["file"], "Jane Doe")
+    asset_id = register_file(writer, out / manifest["originals"][0]["file"], "Jane Doe")
     assert [m.asset.id for m in reader.match(copy)] == [asset_id]
     writer.remove(asset_id)
     assert reader.match(copy) == []

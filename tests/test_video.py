@@ -191,10 +191,11 @@ def test_damage_midway_keeps_the_timeline_before_it(reports):
 def video_registry(clips, tmp_path_factory):
     """The registry's original video registered in a session database."""
     from labelcheck import registry
+    from labelcheck.registry.enrol import register_file
 
     url = f"sqlite:///{tmp_path_factory.mktemp('video_registry') / 'registry.db'}"
     reg = registry.Registry.open(url)
-    asset_id = reg.add(clips["registry_original"], "Jane Doe", "avatar ad")
+    asset_id = register_file(reg, clips["registry_original"], "Jane Doe", "avatar ad")
     return reg, url, asset_id
 
 

@@ -17,20 +17,18 @@ import atexit
 import json
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, jsonify, make_response, render_template, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from platformdirs import user_data_dir
 from werkzeug.exceptions import HTTPException
 
-from labelcheck import __version__
+from labelcheck.version import __version__
 
 from labelcheck.run import store
 from labelcheck.core.settings import Settings
+from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService
 from webapp.uploads import Refusal, ZipLimits
 
@@ -67,21 +65,6 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
-csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
-
-
-@dataclass
-class Services:
-    """What the views use, one per app."""
-
-    jobs: JobService
-    db_url: str
-    upload_dir: str
-    zip_limits: ZipLimits
-    openapi: dict
-
-
 def create_app(config: dict | None = None) -> Flask:
     """A configured app with its worker pool started and unfinished jobs queued again."""
     app = Flask(__name__)
@@ -111,13 +94,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(Refusal, _refusal)
     app.jinja_env.globals["version"] = __version__
     return app
-
-
-def services() -> Services:
-    """The current app's services (for views)."""
-    from flask import current_app
-
-    return current_app.extensions["labelcheck"]
 
 
 def _start_services(config) -> Services:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from labelcheck.writers import WRITERS
-from webapp import limiter, service, services
+from webapp import service
+from webapp.extensions import limiter, services
 from webapp.pages import submit_limit
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

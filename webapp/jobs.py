@@ -329,10 +329,11 @@ def display_extras(report: Report, media: Media | None, path: str,
 
 
 def register_file(db_url: str, path: str, owner: str, note: str | None) -> int:
-    """`Registry.add` in a worker: the original is scanned and fingerprinted there."""
+    """Register in a worker: the original is scanned and fingerprinted there."""
     from labelcheck.registry import Registry
+    from labelcheck.registry.enrol import register_file
 
-    return Registry.open(db_url).add(path, owner, note)
+    return register_file(Registry.open(db_url), path, owner, note)
 
 
 def frame_png(path: str, time_s: float) -> bytes:

@@ -14,7 +14,8 @@ from flask import (Blueprint, Response, current_app, redirect, render_template, 
                    send_file, session, url_for)
 
 from labelcheck.writers import WRITERS
-from webapp import limiter, service, services
+from webapp import service
+from webapp.extensions import limiter, services
 from webapp.uploads import Refusal
 
 pages = Blueprint("pages", __name__)

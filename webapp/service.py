@@ -20,7 +20,7 @@ from labelcheck.writers import WRITERS
 from labelcheck.core.policy import Policy, available_policies
 from labelcheck.registry import Asset, Registry, RegistryError
 from webapp import jobs as job_module
-from webapp import services
+from webapp.extensions import services
 from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
 
 DOWNLOAD_TYPES = {"json": ("application/json", "json"), "jsonl": ("application/x-ndjson", "jsonl"),

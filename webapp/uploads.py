@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from labelcheck.formats.media import sniff
+from labelcheck.formats import identify
 from labelcheck.core.model import MediaError
 
 CHUNK = 1 << 16
@@ -54,7 +54,7 @@ def save_media(stream: BinaryIO, name: str, folder: str) -> str:
     that are not media labelcheck reads."""
     head = stream.read(64)
     try:
-        sniff(head, name)
+        identify(head, name)
     except MediaError as exc:
         raise Refusal(f"{name or 'the file'}: not an image, video or PDF that labelcheck "
                           f"reads ({exc})", 415) from None

@@ -11,7 +11,7 @@ import os
 import sys
 from importlib.metadata import entry_points
 
-from labelcheck import __version__
+from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.core.model import Verdict

@@ -64,6 +64,7 @@ def _open(url: str | None):
 def run_add(args) -> int:
     from labelcheck.run.inputs import iter_files
     from labelcheck.registry import RegistryError
+    from labelcheck.registry.enrol import register_file
 
     registry = _open(args.db)
     if registry is None:
@@ -72,7 +73,7 @@ def run_add(args) -> int:
     added, failed = [], False
     for path in iter_files(args.paths, missing):
         try:
-            asset = registry.get(registry.add(path, args.owner, args.note))
+            asset = registry.get(register_file(registry, path, args.owner, args.note))
         except RegistryError as exc:
             print(f"labelcheck: {exc}", file=sys.stderr)
             failed = True

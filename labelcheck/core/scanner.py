@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import time
 
-from labelcheck import __version__
+from labelcheck.version import __version__
 from labelcheck.formats.media import Media
 from labelcheck.core.model import Finding, Kind, MediaError, Report, Verdict
 from labelcheck.core.policy import Policy, decide
-from labelcheck.sources.base import active_sources
+from labelcheck.sources import active_sources
 from labelcheck.core.settings import Settings
 
 

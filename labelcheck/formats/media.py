@@ -14,17 +14,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from dataclasses import dataclass
 from functools import cached_property
 from typing import BinaryIO, Iterator
 
-from labelcheck.formats import containers
 from labelcheck.core.model import MediaError
+from labelcheck.formats import EXTENSIONS, SNIFF_BYTES, Format, FileType, format_of, identify
+from labelcheck.formats.base import Walk
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1 << 20  # how much of a file read from disk is held at once
-SNIFF_BYTES = 64
-PROBE_ONLY = {"probesize": "4096", "analyzeduration": "0"}  # tags and streams, no frame probing
 
 
 def _own_pixel_limit() -> None:
@@ -36,76 +34,6 @@ def _own_pixel_limit() -> None:
 
 
 _own_pixel_limit()
-
-
-@dataclass(frozen=True)
-class FileType:
-    """What the bytes say the file is."""
-
-    format: str  # jpeg, png, webp, tiff, heif, avif, gif, mp4, mov, webm, avi, pdf, ...
-    media_type: str
-    kind: str  # image, video, document
-
-
-BMFF_IMAGE_BRANDS = {
-    b"heic": ("heif", "image/heic"), b"heix": ("heif", "image/heic"),
-    b"heim": ("heif", "image/heic"), b"heis": ("heif", "image/heic"),
-    b"mif1": ("heif", "image/heif"), b"msf1": ("heif", "image/heif"),
-    b"avif": ("avif", "image/avif"), b"avis": ("avif", "image/avif"),
-}
-
-EXTENSION_FORMATS = {
-    "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "webp": "webp", "tif": "tiff",
-    "tiff": "tiff", "dng": "tiff", "heic": "heif", "heif": "heif", "avif": "avif", "gif": "gif",
-    "mp4": "mp4", "m4v": "mp4", "mov": "mov", "qt": "mov", "webm": "webm", "mkv": "webm",
-    "avi": "avi", "pdf": "pdf",
-}
-
-
-def sniff(data: bytes, name: str = "") -> FileType:
-    """Identify the file from its first bytes; the extension only refines TIFF into DNG."""
-    if not data:
-        raise MediaError("empty file (0 bytes)")
-    head = data[:64]
-    if head.startswith(b"\xff\xd8\xff"):
-        return FileType("jpeg", "image/jpeg", "image")
-    if head.startswith(containers.PNG_SIGNATURE):
-        return FileType("png", "image/png", "image")
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return FileType("webp", "image/webp", "image")
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return FileType("avi", "video/x-msvideo", "video")
-    if head[:4] in (b"II*\0", b"MM\0*"):
-        if name.lower().endswith(".dng"):
-            return FileType("tiff", "image/dng", "image")
-        return FileType("tiff", "image/tiff", "image")
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return FileType("gif", "image/gif", "image")
-    if head.startswith(b"%PDF-"):
-        return FileType("pdf", "application/pdf", "document")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return FileType("webm", "video/webm", "video")
-    return _sniff_bmff(head)
-
-
-def _sniff_bmff(head: bytes) -> FileType:
-    box = head[4:8]
-    if box == b"ftyp":
-        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(len(head), 40), 4)]
-        for brand in brands:
-            if brand in BMFF_IMAGE_BRANDS:
-                fmt, mime = BMFF_IMAGE_BRANDS[brand]
-                return FileType(fmt, mime, "image")
-        if head[8:12] == b"qt  ":
-            return FileType("mov", "video/quicktime", "video")
-        return FileType("mp4", "video/mp4", "video")
-    if box in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
-        return FileType("mov", "video/quicktime", "video")
-    if box in (b"styp", b"moof", b"sidx"):
-        raise MediaError("a fragment of a streamed video (DASH/fMP4 media segment): it cannot "
-                         "be read without its initialisation segment")
-    raise MediaError("not a supported image or video format (the bytes match no known "
-                     "file signature)")
 
 
 class FileBytes:
@@ -184,7 +112,7 @@ class Media:
         self.data = data
         self.path = path
         self.max_pixels = max_pixels
-        self.type = file_type or sniff(data, path)
+        self.type = file_type or identify(data[:SNIFF_BYTES], path)
         self.timeline: dict | None = None  # a video's label timeline, set by video_frames
 
     @classmethod
@@ -201,7 +129,7 @@ class Media:
             if size > MAX_FILE_BYTES:
                 raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
             with open(path, "rb") as handle:
-                file_type = sniff(handle.read(SNIFF_BYTES), name)
+                file_type = identify(handle.read(SNIFF_BYTES), name)
                 if file_type.kind == "video":
                     return cls(FileBytes(path, size), name, max_pixels, file_type)
                 handle.seek(0)
@@ -253,23 +181,22 @@ class Media:
     def extension_mismatch(self) -> str | None:
         """The extension's claim when it contradicts the content (a mislabelled file)."""
         ext = os.path.splitext(self.path)[1].lower().lstrip(".")
-        claimed = EXTENSION_FORMATS.get(ext)
+        claimed = EXTENSIONS.get(ext)
         if claimed and claimed != self.format and not {claimed, self.format} <= {"mp4", "mov"}:
             return claimed
         return None
 
     # -- container walks -------------------------------------------------------------------
 
+    @property
+    def file_format(self) -> Format:
+        """The module that knows this file's container format (`labelcheck.formats`)."""
+        return format_of(self.format)
+
     @cached_property
-    def structure(self) -> containers.Walk:
+    def structure(self) -> Walk:
         """The container walk for this format (segments, chunks or boxes)."""
-        walker = {
-            "jpeg": containers.walk_jpeg, "png": containers.walk_png,
-            "webp": containers.walk_riff, "avi": containers.walk_riff,
-            "mp4": containers.walk_bmff, "mov": containers.walk_bmff,
-            "heif": containers.walk_bmff, "avif": containers.walk_bmff,
-        }.get(self.format)
-        return walker(self.data) if walker else containers.Walk()
+        return self.file_format.walk(self.data)
 
     @property
     def damage(self) -> str | None:
@@ -277,32 +204,38 @@ class Media:
         return self.structure.damage
 
     @property
-    def jpeg_segments(self) -> list[containers.Segment]:
+    def jpeg_segments(self) -> list:
         return self.structure.items if self.format == "jpeg" else []
 
     @property
-    def png_chunks(self) -> list[containers.Chunk]:
+    def png_chunks(self) -> list:
         return self.structure.items if self.format == "png" else []
 
     @property
-    def riff_chunks(self) -> list[containers.RiffChunk]:
+    def riff_chunks(self) -> list:
         return self.structure.items if self.format in ("webp", "avi") else []
 
     @property
-    def boxes(self) -> list[containers.Box]:
+    def boxes(self) -> list:
         return self.structure.items if self.format in ("mp4", "mov", "heif", "avif") else []
+
+    @cached_property
+    def text_fields(self) -> list:
+        """Text the container keeps under keys (`labelcheck.formats.base.TextField`)."""
+        return list(self.file_format.text_fields(self))
 
     @cached_property
     def xmp(self) -> list:
         """Every XMP packet in the file, parsed safely (see `labelcheck.formats.xmp`)."""
         from labelcheck.formats import xmp
 
-        return [xmp.parse(packet) for packet in xmp.find_packets(self)]
+        packets = list(self.file_format.xmp_packets(self)) or list(xmp.scan_packets(self.data))
+        return [xmp.parse(packet) for packet in packets]
 
     @cached_property
     def exif(self):
         """The EXIF block as a Pillow `Image.Exif`, or None; read without decoding pixels."""
-        blob = self._exif_blob()
+        blob = self.file_format.exif_blob(self)
         if not blob:
             return None
         from PIL import Image
@@ -314,23 +247,6 @@ class Media:
             return None
         return exif
 
-    def _exif_blob(self) -> bytes | None:
-        for segment in self.jpeg_segments:
-            if segment.name == "APP1" and segment.payload.startswith(b"Exif\0\0"):
-                return segment.payload
-        for chunk in self.png_chunks:
-            if chunk.type == "eXIf":
-                return chunk.data
-        for chunk in self.riff_chunks:
-            if chunk.fourcc == "EXIF":
-                return chunk.data
-        if self.format == "tiff":
-            return self.data
-        if self.format in ("heif", "avif"):
-            start = self.data.find(b"Exif\0\0")
-            return self.data[start:] if start >= 0 else None
-        return None
-
     @cached_property
     def video_info(self) -> dict:
         """Container tags and stream facts of a video, without decoding frames: MP4/MOV from
@@ -338,32 +254,10 @@ class Media:
 
         Raises `MediaError` when the container cannot be opened or has no video stream.
         """
-        if self.format in ("mp4", "mov"):
-            info = containers.bmff_video_info(self.data, self.boxes)
-        else:
-            info = self._ffmpeg_video_info()
+        info = self.file_format.video_info(self)
         if not any(s["type"] == "video" for s in info["streams"]):
             raise MediaError("the file has no video stream")
         return info
-
-    def _ffmpeg_video_info(self) -> dict:
-        import av
-
-        try:
-            with self.stream() as stream, av.open(stream, mode="r",
-                                                  options=PROBE_ONLY) as container:
-                tags = {f"format:{k}": v for k, v in container.metadata.items()}
-                streams = []
-                for stream in container.streams:
-                    tags.update({f"stream{stream.index}:{k}": v
-                                 for k, v in stream.metadata.items()})
-                    streams.append({"index": stream.index, "type": stream.type,
-                                    "codec": stream.codec_context.name if stream.codec_context
-                                    else None})
-                duration = container.duration / 1e6 if container.duration else None
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"the video container could not be opened: {exc}") from None
-        return {"tags": tags, "streams": streams, "duration": duration}
 
     # -- pixels ------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Find and safely parse XMP packets, wherever the container keeps them.
+"""Safely parse XMP packets (the container formats say where they are; `scan_packets` finds
+them in formats that keep them where no walker looks).
 
 XMP is attacker-controlled XML. It is parsed with defusedxml (no entity expansion, no
 external references: billion laughs is refused, not expanded) and walked iteratively (deep
@@ -9,16 +10,12 @@ because writers pick their own prefixes (Midjourney writes ``iptcExt``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from xml.etree.ElementTree import ParseError
 
-from labelcheck.formats import containers
-
-if TYPE_CHECKING:
-    from labelcheck.formats.media import Media
+from labelcheck.formats.base import MAX_PACKET_BYTES, Packet, decode_xmp
 
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -28,22 +25,10 @@ NS_DC = "http://purl.org/dc/elements/1.1/"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_TC260 = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 
-JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\0"
-JPEG_EXTENDED_XMP_HEADER = b"http://ns.adobe.com/xmp/extension/\0"
-BMFF_XMP_UUID = "be7acfcb97a942e89c71999491e3afac"
-MAX_PACKET_BYTES = 16 * 1024 * 1024
 PREFIXES = {
     NS_IPTC_EXT: "Iptc4xmpExt", NS_PHOTOSHOP: "photoshop", NS_DCTERMS: "dcterms", NS_DC: "dc",
     NS_XMP: "xmp", NS_TC260: "TC260", NS_RDF: "rdf",
 }
-
-
-@dataclass
-class Packet:
-    """One XMP packet: where it sat in the file and its text."""
-
-    where: str
-    text: str
 
 
 @dataclass
@@ -61,62 +46,20 @@ class XmpDoc:
         return f"{self.where} {PREFIXES.get(namespace, namespace)}:{name}"
 
 
-def find_packets(media: "Media") -> list[Packet]:
-    """Every XMP packet in the file, looked up in its container's proper place first."""
-    packets = list(_container_packets(media))
-    if not packets:
-        packets = list(_scanned_packets(media.data))
-    return packets
-
-
-def _container_packets(media: "Media"):
-    extended: dict[bytes, list[tuple[int, bytes]]] = {}
-    for segment in media.jpeg_segments:
-        if segment.name != "APP1":
-            continue
-        if segment.payload.startswith(JPEG_XMP_HEADER):
-            yield Packet(f"JPEG APP1 @{segment.offset}",
-                         _text(segment.payload[len(JPEG_XMP_HEADER):]))
-        elif segment.payload.startswith(JPEG_EXTENDED_XMP_HEADER):
-            body = segment.payload[len(JPEG_EXTENDED_XMP_HEADER):]
-            guid, offset = body[:32], int.from_bytes(body[36:40], "big")
-            extended.setdefault(guid, []).append((offset, body[40:]))
-    for guid, parts in extended.items():
-        joined = b"".join(part for _, part in sorted(parts))
-        yield Packet(f"JPEG extended XMP {guid.decode('latin-1', 'replace')}", _text(joined))
-    for chunk in media.png_chunks:
-        if chunk.text and chunk.text[0] == "XML:com.adobe.xmp":
-            yield Packet(f"PNG {chunk.type} XML:com.adobe.xmp @{chunk.offset}", chunk.text[1])
-    for chunk in media.riff_chunks:
-        if chunk.fourcc == "XMP ":
-            yield Packet(f"WebP XMP chunk @{chunk.offset}", _text(chunk.data))
-    for box in containers.iter_boxes(media.boxes):
-        if box.type == "uuid" and containers.uuid_of(box, media.data) == BMFF_XMP_UUID:
-            yield Packet(f"BMFF uuid XMP box @{box.offset}", _text(box.payload(media.data)))
-        elif box.type == "XMP_":
-            yield Packet(f"QuickTime {box.path} @{box.offset}", _text(box.payload(media.data)))
-
-
-def _scanned_packets(data):
-    """Fallback for containers without a walker (TIFF tag 700, HEIF items, GIF, PDF).
+def scan_packets(data):
+    """Packets found by searching the bytes, for formats whose places for XMP no walker
+    reads (TIFF tag 700, HEIF items, GIF, PDF) or a file whose places hold none.
     `data` is bytes or a `FileBytes` (searched with `find`, read in slices)."""
     start = data.find(b"<x:xmpmeta")
     while start >= 0:
         end = data.find(b"</x:xmpmeta>", start)
         if end < 0:
             yield Packet(f"XMP packet @{start} (unterminated)",
-                         _text(data[start:start + MAX_PACKET_BYTES]))
+                         decode_xmp(data[start:start + MAX_PACKET_BYTES]))
             return
         end += len(b"</x:xmpmeta>")
-        yield Packet(f"XMP packet @{start}", _text(data[start:end]))
+        yield Packet(f"XMP packet @{start}", decode_xmp(data[start:end]))
         start = data.find(b"<x:xmpmeta", end)
-
-
-def _text(raw: bytes) -> str:
-    raw = raw[:MAX_PACKET_BYTES]
-    if raw.startswith((b"\xfe\xff", b"\xff\xfe")):
-        return raw.decode("utf-16", "replace")
-    return raw.decode("utf-8", "replace")
 
 
 def parse(packet: Packet) -> XmpDoc:

@@ -234,23 +234,18 @@ class Registry:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, path: str | os.PathLike, owner: str, note: str | None = None) -> int:
-        """Register an original; returns its id (the existing id when this owner already
-        registered the same bytes). Raises `RegistryError` when the file cannot be read."""
-        from labelcheck.formats.media import Media
-        from labelcheck.core.scanner import scan
-        from labelcheck.core.settings import Settings
-
+    def add(self, media, report, owner: str, note: str | None = None) -> int:
+        """Register an original, opened as `media` and scanned into `report` by the caller
+        (`labelcheck.registry.enrol.register_file` does both); returns its id (the existing
+        id when this owner already registered the same bytes). Raises `RegistryError` when
+        the file cannot be registered."""
         if not owner or not owner.strip():
             raise RegistryError("an owner is required")
-        path = os.fspath(path)
+        path = media.path
         try:
-            media = Media.open(path)
             if media.kind not in ("image", "video"):
                 raise RegistryError(f"{path}: only images and videos can be registered "
                                     f"(this is a {media.kind})")
-            report = scan(media, settings=Settings(
-                db_url=self.engine.url.render_as_string(hide_password=False)))
             if media.kind == "video":
                 if report.error:
                     raise MediaError(report.error)

@@ -14,7 +14,7 @@ from labelcheck.core.model import Report
 from labelcheck.core.policy import Policy
 from labelcheck.core.scanner import failed_report, scan
 from labelcheck.core.settings import Settings
-from labelcheck.formats.media import EXTENSION_FORMATS
+from labelcheck.formats import EXTENSIONS
 
 
 def iter_files(paths: list[str], missing: list[str]) -> Iterator[str]:
@@ -36,7 +36,7 @@ def iter_files(paths: list[str], missing: list[str]) -> Iterator[str]:
 
 
 def _is_media_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower().lstrip(".") in EXTENSION_FORMATS
+    return os.path.splitext(name)[1].lower().lstrip(".") in EXTENSIONS
 
 
 def _iter_url(url: str, missing: list[str]) -> Iterator[str]:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from labelcheck import __version__
+from labelcheck.version import __version__
 from labelcheck.core.model import Report, report_from_dict
 
 metadata = MetaData()

@@ -3,6 +3,8 @@
 Importing this package registers every source (see `labelcheck.sources.base`).
 """
 
+from labelcheck.sources.base import Source
+
 from labelcheck.sources import (  # noqa: F401 - imported for registration
     aigc,
     c2pa,
@@ -15,3 +17,8 @@ from labelcheck.sources import (  # noqa: F401 - imported for registration
     watermark,
     xmp_iptc,
 )
+
+
+def active_sources() -> list[Source]:
+    """One instance of every registered source, in order."""
+    return [source_class() for source_class in Source.known]

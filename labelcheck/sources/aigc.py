@@ -13,7 +13,6 @@ import json
 import re
 from dataclasses import dataclass
 
-from labelcheck.formats import containers
 from labelcheck.core.model import Kind
 from labelcheck.sources.base import Source
 from labelcheck.sources.exif import exif_texts
@@ -132,10 +131,9 @@ class AigcSource(Source):
                 if "aigc" in name.lower():
                     for value in values:
                         yield Candidate(doc.location(namespace, name), value)
-        for chunk in media.png_chunks:
-            if chunk.text and "aigc" in chunk.text[0].lower():
-                yield Candidate(f"PNG {chunk.type} chunk {chunk.text[0]!r} @{chunk.offset}",
-                                chunk.text[1])
+        for field in media.text_fields:
+            if "aigc" in field.key.lower():
+                yield Candidate(field.where, field.value)
         comment = exif_texts(media).get("UserComment", "") if media.kind == "image" else ""
         if "AIGC" in comment.upper():
             yield Candidate("EXIF UserComment", comment)
@@ -143,13 +141,6 @@ class AigcSource(Source):
             if segment.payload.startswith((b"AIGC", b"aigc")):
                 yield Candidate(f"JPEG {segment.name} segment @{segment.offset}",
                                 segment.payload.decode("utf-8", "replace"))
-        for path, key, value in containers.quicktime_metadata(media.data, media.boxes):
-            if "aigc" in key.lower():
-                yield Candidate(f"{path} key {key!r}", value)
-        if media.format in ("webm", "avi"):
-            for key, value in media.video_info["tags"].items():
-                if "aigc" in key.lower():
-                    yield Candidate(f"container tag {key}", str(value))
 
     def _raw_candidates(self, data):
         """Last resort for containers without a walker: the bytes around ``AIGC``. (`data` is

@@ -39,13 +39,13 @@ class Source:
     media_kinds: ClassVar[frozenset[str]] = frozenset({"image", "video", "document"})
     order: ClassVar[int] = 100
 
-    registry: ClassVar[list[type["Source"]]] = []
+    known: ClassVar[list[type["Source"]]] = []  # every subclass with a name, in order
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.name:
-            Source.registry.append(cls)
-            Source.registry.sort(key=lambda source: source.order)
+            Source.known.append(cls)
+            Source.known.sort(key=lambda source: source.order)
 
     def applies(self, media: "Media", settings: Settings) -> bool:
         """Whether this source has anything to look at in `media` under `settings`."""
@@ -81,10 +81,3 @@ class Source:
     def finding(self, kind: Kind, code: str, message: str, **fields) -> Finding:
         """A `Finding` with this source's name as its detector."""
         return Finding(detector=self.name, kind=kind, code=code, message=message, **fields)
-
-
-def active_sources() -> list[Source]:
-    """One instance of every registered source, in order."""
-    import labelcheck.sources  # noqa: F401 - importing the package registers every source
-
-    return [source_class() for source_class in Source.registry]

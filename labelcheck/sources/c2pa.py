@@ -26,8 +26,6 @@ MANIFEST_ALTERED = {"claimSignature.mismatch", "assertion.hashedURI.mismatch",
                     "assertion.undeclared"}
 SIGNER_PREFIXES = ("signingCredential.", "claimSignature.", "timeStamp.")
 OFFLINE_SUFFIXES = ("_unavailable", ".inaccessible")
-READER_MIME_TYPES = {"jpeg", "png", "webp", "tiff", "heif", "avif", "gif", "mp4", "mov",
-                     "avi", "pdf"}
 LEGACY_GENAI_ASSERTION = "com.adobe.generative-ai"
 MANIFEST_MARKERS = (b"c2pa", b"provenance")
 
@@ -57,7 +55,7 @@ class C2paSource(Source):
         """Only files that can hold a manifest: every embedded store carries the JUMBF label
         ``c2pa`` and a remote one an XMP ``provenance`` link, so files with neither skip the
         reader (most uploads), which keeps the metadata tier near one read of the bytes."""
-        if media.format not in READER_MIME_TYPES or not super().applies(media, settings):
+        if not media.file_format.c2pa or not super().applies(media, settings):
             return False
         return media.format == "pdf" or any(marker in media.data for marker in MANIFEST_MARKERS)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelcheck.sources import generator_traces
-from labelcheck.formats.containers import bounded_inflate
+from labelcheck.formats.png import bounded_inflate
 from labelcheck.sources.base import PIXELS, Source
 
 SKIPPED_KEYWORDS = {"xml:com.adobe.xmp", "aigc"}  # read by the XMP and AIGC sources

@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from html import escape
 
-from labelcheck import __version__
+from labelcheck.version import __version__
 from labelcheck.core.model import VERDICT_EXPLANATIONS, Report, Verdict
 from labelcheck.writers.base import Writer
 

@@ -1,141 +1,37 @@
-"""Byte-level walkers for the containers that carry disclosures.
+"""ISO base media files: MP4, MOV (QuickTime), HEIF/HEIC and AVIF.
 
-They read structure only (segments, chunks, boxes), never pixels, and they are lenient: a
-walker stops at the first damaged structure and says so in `damage`, keeping everything it
-read before it. Sources share the walk through `Media`, so a file's bytes are walked once.
+Boxes are walked from the top and into the containers that hold metadata. XMP sits in a
+``uuid`` box (BMFF) or an ``XMP_`` box (QuickTime); EXIF in a HEIF item; custom keys such as
+GB 45438's ``AIGC`` in ``moov/udta/meta`` keys+ilst (where ffmpeg's ``-movflags
+use_metadata_tags`` puts them); C2PA in a ``uuid`` box (read by the C2PA library). A video's
+streams, duration and tags come from the box tree, without a demuxer.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass, field
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_INFLATED_TEXT = 8 * 1024 * 1024  # zTXt/iTXt bigger than this are zip bombs, not metadata
+from labelcheck.core.model import MediaError
+from labelcheck.formats.base import FileType, Format, Packet, TextField, Walk, decode_xmp
 
-
-@dataclass
-class Segment:
-    """A JPEG marker segment (APPn, COM) before the first scan."""
-
-    marker: int
-    offset: int
-    payload: bytes
-
-    @property
-    def name(self) -> str:
-        if 0xE0 <= self.marker <= 0xEF:
-            return f"APP{self.marker - 0xE0}"
-        return {0xFE: "COM"}.get(self.marker, f"0x{self.marker:02X}")
-
-
-@dataclass
-class Walk:
-    """What a walker read, and where the structure broke (if it did)."""
-
-    items: list = field(default_factory=list)
-    damage: str | None = None
-
-
-def walk_jpeg(data: bytes) -> Walk:
-    """Collect APPn and COM segments up to the first SOS; check the image ends with EOI."""
-    walk = Walk()
-    pos = 2
-    size = len(data)
-    while pos + 4 <= size:
-        if data[pos] != 0xFF:
-            walk.damage = f"JPEG structure broken at byte {pos} (expected a marker)"
-            return walk
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        if marker == 0xD9:
-            return walk
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-        end = pos + 2 + length
-        if length < 2 or end > size:
-            walk.damage = f"JPEG truncated: segment at byte {pos} runs past the end of the file"
-            return walk
-        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
-            walk.items.append(Segment(marker, pos, data[pos + 4:end]))
-        if marker == 0xDA:  # start of scan: entropy-coded data follows until EOI
-            if data.rfind(b"\xff\xd9", end) < 0:
-                walk.damage = "JPEG truncated: image data has no end-of-image marker"
-            return walk
-        pos = end
-    walk.damage = "JPEG truncated: no image data"
-    return walk
-
-
-@dataclass
-class Chunk:
-    """A PNG chunk; `text` is the decoded keyword/value of tEXt, zTXt and iTXt chunks."""
-
-    type: str
-    offset: int
-    data: bytes
-    after_idat: bool = False
-    text: tuple[str, str] | None = None
-
-
-def walk_png(data: bytes) -> Walk:
-    """Walk every chunk to IEND, text chunks after IDAT included."""
-    walk = Walk()
-    pos = len(PNG_SIGNATURE)
-    seen_idat = False
-    while pos + 12 <= len(data):
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        end = pos + 12 + length
-        if end > len(data):
-            walk.damage = f"PNG truncated: chunk {ctype!r} at byte {pos} runs past the end"
-            return walk
-        name = ctype.decode("latin-1")
-        chunk = Chunk(name, pos, data[pos + 8:pos + 8 + length], after_idat=seen_idat)
-        if name in ("tEXt", "zTXt", "iTXt"):
-            chunk.text = _png_text(name, chunk.data)
-        walk.items.append(chunk)
-        if name == "IDAT":
-            seen_idat = True
-        if name == "IEND":
-            return walk
-        pos = end
-    walk.damage = "PNG truncated: no IEND chunk"
-    return walk
-
-
-def _png_text(ctype: str, body: bytes) -> tuple[str, str] | None:
-    """Decode a PNG text chunk into (keyword, text); None when it is malformed."""
-    keyword, sep, rest = body.partition(b"\0")
-    if not sep:
-        return None
-    key = keyword.decode("latin-1", "replace")
-    if ctype == "tEXt":
-        return key, rest.decode("latin-1", "replace")
-    if ctype == "zTXt":
-        return key, bounded_inflate(rest[1:]).decode("latin-1", "replace")
-    if len(rest) < 2:
-        return None
-    compressed = rest[0]  # rest[1] is the compression method, always zlib
-    _lang, _, rest = rest[2:].partition(b"\0")
-    _translated, _, text = rest.partition(b"\0")
-    if compressed:
-        text = bounded_inflate(text)
-    return key, text.decode("utf-8", "replace")
-
-
-def bounded_inflate(blob: bytes, limit: int = MAX_INFLATED_TEXT, gzip: bool = False) -> bytes:
-    """Inflate at most `limit` bytes (zlib, or gzip), so compressed text can't be a zip bomb."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(blob, limit)
-    except zlib.error:
-        return b""
-    return out
+IMAGE_BRANDS = {
+    b"heic": ("heif", "image/heic"), b"heix": ("heif", "image/heic"),
+    b"heim": ("heif", "image/heic"), b"heis": ("heif", "image/heic"),
+    b"mif1": ("heif", "image/heif"), b"msf1": ("heif", "image/heif"),
+    b"avif": ("avif", "image/avif"), b"avis": ("avif", "image/avif"),
+}
+QUICKTIME_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+SEGMENT_FIRST_BOXES = (b"styp", b"moof", b"sidx")
+XMP_UUID = "be7acfcb97a942e89c71999491e3afac"
+# Boxes whose payload is a list of boxes; `meta` is a full box (4 bytes of version/flags) in
+# ISO files but a plain container in QuickTime files, which `_children_start` tells apart.
+CONTAINER_BOXES = {"moov", "udta", "meta", "trak", "mdia", "minf", "stbl", "ilst", "iprp",
+                   "ipco"}
+MAX_BOX_DEPTH = 12
+ITUNES_TAGS = {"\xa9too": "encoder", "\xa9swr": "software", "\xa9nam": "title",
+               "\xa9cmt": "comment", "\xa9des": "description", "\xa9ART": "artist",
+               "\xa9day": "date", "desc": "description", "ldes": "description"}
 
 
 @dataclass
@@ -153,11 +49,23 @@ class Box:
         return data[self.offset + self.header:self.offset + self.size]
 
 
-# Boxes whose payload is a list of boxes; `meta` is a full box (4 bytes of version/flags) in
-# ISO files but a plain container in QuickTime files, which `_children_start` tells apart.
-CONTAINER_BOXES = {"moov", "udta", "meta", "trak", "mdia", "minf", "stbl", "ilst", "iprp",
-                   "ipco"}
-MAX_BOX_DEPTH = 12
+def identify_bmff(head: bytes) -> FileType | None:
+    box = head[4:8]
+    if box == b"ftyp":
+        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(len(head), 40), 4)]
+        for brand in brands:
+            if brand in IMAGE_BRANDS:
+                fmt, mime = IMAGE_BRANDS[brand]
+                return FileType(fmt, mime, "image")
+        if head[8:12] == b"qt  ":
+            return FileType("mov", "video/quicktime", "video")
+        return FileType("mp4", "video/mp4", "video")
+    if box in QUICKTIME_FIRST_BOXES:
+        return FileType("mov", "video/quicktime", "video")
+    if box in SEGMENT_FIRST_BOXES:
+        raise MediaError("a fragment of a streamed video (DASH/fMP4 media segment): it cannot "
+                         "be read without its initialisation segment")
+    return None
 
 
 def walk_bmff(data: bytes) -> Walk:
@@ -223,30 +131,6 @@ def uuid_of(box: Box, data: bytes) -> str:
     return data[start:start + 16].hex()
 
 
-@dataclass
-class RiffChunk:
-    """A RIFF chunk (WebP: VP8/VP8L/VP8X/EXIF/XMP /C2PA)."""
-
-    fourcc: str
-    offset: int
-    data: bytes
-
-
-def walk_riff(data: bytes) -> Walk:
-    """Walk the chunks of a RIFF file (WebP, AVI top level)."""
-    walk = Walk()
-    pos = 12
-    while pos + 8 <= len(data):
-        fourcc, length = struct.unpack("<4sI", data[pos:pos + 8])
-        end = pos + 8 + length
-        if end > len(data):
-            walk.damage = f"RIFF truncated: chunk {fourcc!r} at byte {pos} runs past the end"
-            return walk
-        walk.items.append(RiffChunk(fourcc.decode("latin-1"), pos, data[pos + 8:end]))
-        pos = end + (length & 1)
-    return walk
-
-
 def quicktime_metadata(data: bytes, boxes: list[Box]) -> list[tuple[str, str, str]]:
     """(box path, key, text value) of every ``mdta`` key+ilst item in ``moov/udta/meta``.
 
@@ -293,11 +177,6 @@ def _ilst_text(payload: bytes) -> str | None:
     return raw.decode("utf-16-be" if type_indicator == 2 else "utf-8", "replace")
 
 
-ITUNES_TAGS = {"\xa9too": "encoder", "\xa9swr": "software", "\xa9nam": "title",
-               "\xa9cmt": "comment", "\xa9des": "description", "\xa9ART": "artist",
-               "\xa9day": "date", "desc": "description", "ldes": "description"}
-
-
 def bmff_video_info(data: bytes, boxes: list[Box]) -> dict:
     """Streams, duration and text tags of an MP4/MOV from its box tree, without a demuxer.
 
@@ -338,3 +217,38 @@ def _mvhd_duration(payload: bytes) -> float | None:
     else:
         return None
     return int.from_bytes(length, "big") / timescale if timescale else None
+
+
+class Bmff(Format):
+    names = ("mp4", "mov", "heif", "avif")
+    extensions = {"mp4": "mp4", "m4v": "mp4", "mov": "mov", "qt": "mov", "heic": "heif",
+                  "heif": "heif", "avif": "avif"}
+    c2pa = True
+
+    def identify(self, head, name):
+        return identify_bmff(head)
+
+    def walk(self, data):
+        return walk_bmff(data)
+
+    def xmp_packets(self, media):
+        for box in iter_boxes(media.boxes):
+            if box.type == "uuid" and uuid_of(box, media.data) == XMP_UUID:
+                yield Packet(f"BMFF uuid XMP box @{box.offset}",
+                             decode_xmp(box.payload(media.data)))
+            elif box.type == "XMP_":
+                yield Packet(f"QuickTime {box.path} @{box.offset}",
+                             decode_xmp(box.payload(media.data)))
+
+    def exif_blob(self, media):
+        if media.kind != "image":
+            return None
+        start = media.data.find(b"Exif\0\0")
+        return media.data[start:] if start >= 0 else None
+
+    def text_fields(self, media):
+        for path, key, value in quicktime_metadata(media.data, media.boxes):
+            yield TextField(f"{path} key {key!r}", key, value)
+
+    def video_info(self, media):
+        return bmff_video_info(media.data, media.boxes)

@@ -1,0 +1,32 @@
+"""Registering a file: open it, scan it with the core, and add it with what the scan found.
+
+The registry itself never scans (its matcher is part of the scan), so the scan happens here,
+with the registry's own database in the settings: the original's scan reads the same registry
+that it is added to.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from labelcheck.core.model import MediaError
+from labelcheck.core.scanner import scan
+from labelcheck.core.settings import Settings
+from labelcheck.formats.media import Media
+from labelcheck.registry.core import Registry
+from labelcheck.registry.tables import RegistryError
+
+
+def register_file(registry: Registry, path: str | os.PathLike, owner: str,
+                  note: str | None = None, settings: Settings | None = None) -> int:
+    """Scan the file at `path` and register it under `owner`; returns its id. Raises
+    `RegistryError` with a reason for a person when the file cannot be read."""
+    path = os.fspath(path)
+    settings = replace(settings or Settings(),
+                       db_url=registry.engine.url.render_as_string(hide_password=False))
+    try:
+        media = Media.open(path, settings.max_pixels)
+    except MediaError as exc:
+        raise RegistryError(f"{path}: {exc}") from None
+    return registry.add(media, scan(media, settings=settings), owner, note)
