@@ -107,7 +107,7 @@ def test_policies_on_machine_readable_only_disclosure(policy, verdict):
 
 def test_video_container_evidence():
     signed = labelcheck.scan(TEST_MEDIA / "c2pa_signed.mp4")
-    assert signed.kind == "video" and findings(signed, code="c2pa.ai_source_type")
+    assert signed.media_kind == "video" and findings(signed, code="c2pa.ai_source_type")
     keyed = labelcheck.scan(TEST_MEDIA / "aigc_key.mp4")
     assert "moov/udta/meta" in findings(keyed, code="aigc.label")[0].location
 

@@ -311,7 +311,7 @@ def display_extras(report: Report, media: Media | None, path: str,
     from labelcheck.sources.c2pa import manifest_tree
 
     extras: dict[str, Any] = {}
-    if media is not None and report.kind == "image" and report.verdict.value != "error":
+    if media is not None and report.media_kind == "image" and report.verdict.value != "error":
         try:
             image = media.image
         except MediaError:

@@ -115,7 +115,7 @@ class Report:
     path: str
     sha256: str | None = None
     media_type: str | None = None
-    kind: str | None = None
+    media_kind: str | None = None  # image, video, document ("kind" in the JSON form)
     size: int | None = None
     verdict: Verdict = Verdict.ERROR
     ai_generated: bool = False
@@ -136,7 +136,7 @@ class Report:
             "path": self.path,
             "sha256": self.sha256,
             "media_type": self.media_type,
-            "kind": self.kind,
+            "kind": self.media_kind,
             "size": self.size,
             "verdict": self.verdict.value,
             "ai_generated": self.ai_generated,
@@ -176,6 +176,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     values = {key: value for key, value in data.items()
               if key in known and key not in ("verdict", "requirements", "findings")}
     values.update(
+        media_kind=data.get("kind"),
         verdict=Verdict(data.get("verdict", Verdict.ERROR.value)),
         visible_disclosure=bool(disclosures.get("visible")),
         machine_readable_disclosure=bool(disclosures.get("machine_readable")),

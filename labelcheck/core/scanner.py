@@ -58,7 +58,7 @@ def failed_report(path: str, policy: Policy, reason: str, *, sha256: str | None 
 
 def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
     """Verdict, requirements and summary of `report` from its findings."""
-    decision = decide(findings, policy, report.kind)
+    decision = decide(findings, policy, report.media_kind)
     report.findings = findings
     report.verdict = Verdict.ERROR if report.error else decision.verdict
     report.ai_generated = decision.ai_generated
@@ -80,7 +80,7 @@ def _media(target, path: str, settings: Settings) -> Media:
 def _describe(report: Report, media: Media) -> None:
     report.sha256 = media.sha256
     report.media_type = media.media_type
-    report.kind = media.kind
+    report.media_kind = media.media_kind
     report.size = media.size
 
 

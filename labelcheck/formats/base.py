@@ -25,7 +25,7 @@ class FileType:
 
     format: str  # jpeg, png, webp, tiff, heif, avif, gif, mp4, mov, webm, avi, pdf, ...
     media_type: str
-    kind: str  # image, video, document
+    media_kind: str  # image, video, document
 
 
 @dataclass

@@ -241,7 +241,7 @@ class Bmff(Format):
                              decode_xmp(box.payload(media.data)))
 
     def exif_blob(self, media):
-        if media.kind != "image":
+        if media.media_kind != "image":
             return None
         start = media.data.find(b"Exif\0\0")
         return media.data[start:] if start >= 0 else None

@@ -130,7 +130,7 @@ class Media:
                 raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
             with open(path, "rb") as handle:
                 file_type = identify(handle.read(SNIFF_BYTES), name)
-                if file_type.kind == "video":
+                if file_type.media_kind == "video":
                     return cls(FileBytes(path, size), name, max_pixels, file_type)
                 handle.seek(0)
                 data = handle.read()
@@ -164,8 +164,8 @@ class Media:
         return self.type.format
 
     @property
-    def kind(self) -> str:
-        return self.type.kind
+    def media_kind(self) -> str:
+        return self.type.media_kind
 
     @property
     def media_type(self) -> str:
@@ -266,7 +266,7 @@ class Media:
         """The decoded Pillow image, refused when it would be a decompression bomb."""
         from PIL import Image
 
-        if self.kind != "image":
+        if self.media_kind != "image":
             raise MediaError(f"{self.format} is not a still image")
         self._register_heif()
         try:

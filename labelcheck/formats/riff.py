@@ -59,6 +59,6 @@ class Riff(Format):
         return next((chunk.data for chunk in media.riff_chunks if chunk.fourcc == "EXIF"), None)
 
     def text_fields(self, media):
-        if media.kind == "video":
+        if media.media_kind == "video":
             for key, value in media.video_info["tags"].items():
                 yield TextField(f"container tag {key}", key.split(":", 1)[-1], str(value))

@@ -243,10 +243,10 @@ class Registry:
             raise RegistryError("an owner is required")
         path = media.path
         try:
-            if media.kind not in ("image", "video"):
+            if media.media_kind not in ("image", "video"):
                 raise RegistryError(f"{path}: only images and videos can be registered "
-                                    f"(this is a {media.kind})")
-            if media.kind == "video":
+                                    f"(this is a {media.media_kind})")
+            if media.media_kind == "video":
                 if report.error:
                     raise MediaError(report.error)
                 rgb, prints = self._video_original(media, report)
@@ -261,7 +261,7 @@ class Registry:
         boxes = [badge["box"] for badge in disclosures["visible"]]
         features = extract_features(grey, boxes, ORIGINAL_FEATURES)
         row = {"owner": owner.strip(), "note": note, "title": path, "sha256": media.sha256,
-               "kind": media.kind, "media_type": media.media_type, "width": rgb.shape[1],
+               "kind": media.media_kind, "media_type": media.media_type, "width": rgb.shape[1],
                "height": rgb.shape[0], "disclosures": disclosures,
                "added_at": datetime.now(timezone.utc)}
         try:

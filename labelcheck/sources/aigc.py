@@ -36,7 +36,7 @@ class Candidate:
 
 
 @dataclass
-class Label:
+class AigcLabel:
     """A parsed AIGC label and how it departs from GB 45438."""
 
     fields: dict[str, str]
@@ -47,7 +47,7 @@ class Label:
         return str(self.fields.get("Label", "")).strip()
 
 
-def parse_label(text: str) -> Label | None:
+def parse_label(text: str) -> AigcLabel | None:
     """Parse AIGC JSON leniently; None when the text holds no recognisable label."""
     text = html.unescape(html.unescape(text.strip()))[:MAX_LABEL_CHARS]
     start = text.find("{")
@@ -77,7 +77,7 @@ def parse_label(text: str) -> Label | None:
     if "Label" in fields and fields["Label"].strip() not in LABEL_MEANINGS:
         problems.append(f"Label is {fields['Label']!r}, not 1, 2 or 3")
     problems += [f"non-standard field {name}" for name in fields if name not in STANDARD_FIELDS]
-    return Label(fields, problems)
+    return AigcLabel(fields, problems)
 
 
 class AigcSource(Source):
@@ -99,7 +99,7 @@ class AigcSource(Source):
                                f"{len(labels)} AIGC labels in one file (GB 45438 expects one)",
                                location=", ".join(c.location for c, _ in labels))
 
-    def _label_finding(self, candidate: Candidate, label: Label):
+    def _label_finding(self, candidate: Candidate, label: AigcLabel):
         value = label.value
         producer = label.fields.get("ContentProducer") or label.fields.get("ServiceProvider")
         parties = f"producer {producer or 'not given'}"
@@ -134,7 +134,7 @@ class AigcSource(Source):
         for field in media.text_fields:
             if "aigc" in field.key.lower():
                 yield Candidate(field.where, field.value)
-        comment = exif_texts(media).get("UserComment", "") if media.kind == "image" else ""
+        comment = exif_texts(media).get("UserComment", "") if media.media_kind == "image" else ""
         if "AIGC" in comment.upper():
             yield Candidate("EXIF UserComment", comment)
         for segment in media.jpeg_segments:

@@ -51,7 +51,7 @@ class Source:
         """Whether this source has anything to look at in `media` under `settings`."""
         if self.tier == PIXELS and not settings.pixels:
             return False
-        return media.kind in self.media_kinds
+        return media.media_kind in self.media_kinds
 
     def find(self, media: "Media", settings: Settings) -> Iterable[Finding]:
         """Yield the evidence this source sees in `media`."""

@@ -84,7 +84,7 @@ class RegistrySource(Source):
         registry = registry_for(settings.db_url or default_url())
         if registry is None or not registry.refresh():
             return
-        if media.kind == "video":
+        if media.media_kind == "video":
             yield from self._video(media, settings, registry)
             return
         for match in registry.match(media.rgb):

@@ -252,7 +252,7 @@ def binomial_tail(agree: int, n: int) -> float:
 
 
 @dataclass(frozen=True)
-class Match:
+class WatermarkMatch:
     """How well one message reads from a picture, under its best-reading variant."""
 
     message: Message
@@ -277,7 +277,7 @@ class Match:
         return self.p_value < MAX_P_VALUE and self.accuracy >= MIN_ACCURACY
 
 
-def read_messages(rgb: np.ndarray) -> list[Match]:
+def read_messages(rgb: np.ndarray) -> list[WatermarkMatch]:
     """Every known message's best reading, best first, whether or not it is a match."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] < 3 or min(rgb.shape[:2]) < MIN_SIDE:
@@ -293,12 +293,12 @@ def read_messages(rgb: np.ndarray) -> list[Match]:
             scores = _scores(bits, nbits)
             agree = int(np.sum((scores > scores.mean()) == message.bits.astype(bool)))
             if best is None or agree > best.agree:
-                best = Match(message, variant, agree)
+                best = WatermarkMatch(message, variant, agree)
         readings.append(best)
     return sorted(readings, key=lambda match: match.p_value)
 
 
-def match_watermarks(rgb: np.ndarray) -> list[Match]:
+def match_watermarks(rgb: np.ndarray) -> list[WatermarkMatch]:
     """The messages that are really there (normally none or one), best first."""
     return [match for match in read_messages(rgb) if match.detected]
 

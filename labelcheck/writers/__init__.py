@@ -44,6 +44,7 @@ class CsvWriter(Writer):
     def _write(self, report):
         row = {column: getattr(report, column, "") for column in CSV_COLUMNS}
         row["verdict"] = report.verdict.value
+        row["kind"] = report.media_kind or ""
         row["evidence"] = "; ".join(f"{f.detector}:{f.code}" for f in report.findings
                                     if f.kind is not Kind.INFO)
         row["missing"] = "; ".join(f"{r.id}: {r.missing}" for r in report.requirements

@@ -137,7 +137,7 @@ def thumbnail(report: Report) -> str:
     unreadable, too large to decode cheaply)."""
     picture = _picture(report)
     if picture is None:
-        return f'<div class="nothumb">{escape(report.kind or "file")}</div>'
+        return f'<div class="nothumb">{escape(report.media_kind or "file")}</div>'
     uri, (width, height), boxes = picture
     rects = "".join(
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" class="box">'
@@ -149,10 +149,10 @@ def thumbnail(report: Report) -> str:
 def _picture(report: Report):
     """(data URI, original size, [(box, title)]) or None."""
     try:
-        if report.kind == "video":
+        if report.media_kind == "video":
             image, boxes = _video_frame(report)
             size = image.size
-        elif report.kind == "image":
+        elif report.media_kind == "image":
             (image, size), boxes = _still(report.path), _boxes(report)
         else:
             return None
