@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -21,6 +22,22 @@ def private_store(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'labelcheck.db'}"
     monkeypatch.setenv("LABELCHECK_DB", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return url
+
+
+def empty_database(kind: str, tmp_path, tables: list) -> str:
+    """The URL of a database without `tables` (SQLAlchemy tables): a new SQLite file, or the
+    PostgreSQL server of CI (`LABELCHECK_TEST_PG_URL`; the test is skipped without one)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    url = os.environ.get("LABELCHECK_TEST_PG_URL")
+    if not url:
+        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    tables[0].metadata.drop_all(engine, tables=tables)
+    engine.dispose()
     return url
 
 

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import TEST_MEDIA, jpeg_with_xmp, xmp_packet
+from conftest import TEST_MEDIA, empty_database, jpeg_with_xmp, xmp_packet
 from labelcheck.core.settings import Limits
 from labelcheck.run.batch import scan_many
 from labelcheck.cli.main import main
@@ -132,17 +132,9 @@ def stored_rows(url):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def results_url(request, tmp_path):
     """A fresh results database: a SQLite file, and PostgreSQL when CI has one."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'results.db'}"
-        return
-    url = os.environ.get("LABELCHECK_TEST_PG_URL")
-    if not url:
-        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("drop table if exists scan_results"))
-    engine.dispose()
-    yield url
+    from labelcheck.run.store import scan_results
+
+    return empty_database(request.param, tmp_path, [scan_results])
 
 
 def test_killed_batch_resumes_with_every_file_exactly_once(resumable, results_url, tmp_path):

@@ -16,11 +16,10 @@ import sys
 import zipfile
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import select, update
 
-from conftest import (TEST_MEDIA, TOKEN, csrf, jpeg_with_xmp, load_expected, make_app,
-                      media_file, submit, text, wait_job, web_app)
-from labelcheck.run import store
+from conftest import (TEST_MEDIA, TOKEN, csrf, empty_database, jpeg_with_xmp, load_expected,
+                      make_app, media_file, submit, text, wait_job, web_app)
 from labelcheck.writers import WRITERS
 from webapp.jobs import items as job_items
 from webapp.jobs import jobs as web_jobs
@@ -522,17 +521,7 @@ def test_policies_api(client):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
     """An empty database for the web tables: a SQLite file, and PostgreSQL when CI has one."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restart.db'}"
-        return
-    url = os.environ.get("LABELCHECK_TEST_PG_URL")
-    if not url:
-        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-    engine = create_engine(url)
-    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
-    yield url
-    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
-    engine.dispose()
+    return empty_database(request.param, tmp_path, [job_items, web_jobs])
 
 
 def test_jobs_survive_a_server_restart(tmp_path, database):
