@@ -557,3 +557,18 @@ def test_jobs_survive_a_server_restart(tmp_path, database):
         assert other["status"] == "error" and "stopped 3 times" in other["items"][0]["error"]
     finally:
         second.extensions["labelcheck"].jobs.shutdown(cancel=True)
+
+
+def test_stopping_the_server_finishes_the_scans_under_way(tmp_path):
+    """A server told to stop (SIGTERM) starts no more files and records the ones it was
+    scanning; what waits stays queued for the next one."""
+    app = make_app(tmp_path)
+    jobs = app.extensions["labelcheck"].jobs
+    client = app.test_client()
+    names = ["iptc_ai.jpg", "plain.png", "plain_photo.jpg", "aigc_xmp.jpg", "a1111.png"]
+    job_id = submit(client, *(media_file(name) for name in names)).json["id"]
+    jobs.shutdown()
+    statuses = [item["status"] for item in client.get(f"/api/v1/jobs/{job_id}").json["items"]]
+    assert statuses.count("done") == 2  # one worker and the one kept for small files
+    assert statuses.count("queued") == 3
+

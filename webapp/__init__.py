@@ -89,7 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     state = _start_services(app.config)
     app.extensions["labelcheck"] = state
-    atexit.register(state.jobs.shutdown, cancel=True)
+    atexit.register(state.jobs.shutdown)  # the scans under way finish; queued ones wait
 
     from webapp.api import api
     from webapp.pages import pages

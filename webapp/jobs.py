@@ -134,7 +134,8 @@ class JobService:
         self.running: dict[Any, dict] = {}
         self.results: dict[str, store.ResultStore] = {}
         self._lock = threading.RLock()
-        self._closed = threading.Event()
+        self._closed = threading.Event()  # no more items are started
+        self._dropping = False  # scans stopped by `shutdown(cancel=True)`: nothing to record
         threading.Thread(target=self._expire_regularly, daemon=True,
                          name="labelcheck-expire").start()
 
@@ -218,11 +219,11 @@ class JobService:
 
     def _finished(self, future) -> None:
         """A scan is over: keep its report (an `error` report when it ran out of time or
-        memory), then give its worker the next item. Scans cut short by `shutdown` are left
+        memory), then give its worker the next item. Scans that `shutdown` stopped are left
         for the next server."""
         with self._lock:
             row = self.running.pop(future, None)
-        if row is None or future.cancelled() or self._closed.is_set():
+        if row is None or future.cancelled() or self._dropping:
             return
         try:
             self._record(row, outcome(future, row["task"], row["task"].policy, self.settings))
@@ -304,8 +305,11 @@ class JobService:
 
     def shutdown(self, cancel: bool = False) -> None:
         """Stop taking items; the scans under way finish, or with `cancel` are stopped (they
-        stay queued in the database and the next server scans them)."""
+        stay queued in the database and the next server scans them). Once is enough."""
+        if self._closed.is_set():
+            return
         self._closed.set()
+        self._dropping = cancel
         for pool in (self.interactive, self.pool):
             if cancel:
                 pool.stop()

@@ -93,7 +93,7 @@ class FileBytes:
         try:
             return open_regular(self.path)
         except OSError as exc:
-            raise read_error(exc) from None
+            raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
 
     def __getitem__(self, key: slice) -> bytes:
         if not isinstance(key, slice) or key.step not in (None, 1):
