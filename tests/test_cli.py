@@ -123,3 +123,53 @@ def test_console_script_runs(folder):
 def test_policies_command(capsys):
     code, out, _ = run(["policies"], capsys)
     assert code == 0 and "eu-ai-act" in out and "cn-gb45438" in out
+
+
+def test_policies_command_names_citation_date_and_role(capsys):
+    code, out, _ = run(["policies", "--requirements"], capsys)
+    assert code == 0
+    assert "eu-ai-act: EU AI Act Art. 50 (in force from 2026-08-02; binds provider, deployer)" \
+        in out and "Regulation (EU) 2024/1689" in out
+    assert "deepfake [deployer, from 2026-08-02, manual check]" in out
+    assert "in-it-rules-2026" in out and "kr-ai-basic-act" in out and "us-ca-ab853" in out
+
+
+SEVERAL = "eu-ai-act,cn-gb45438"
+
+
+def test_several_policies_in_every_format(folder, tmp_path, capsys):
+    """One scan, one verdict per regime: JSON/JSONL add a `verdicts` map, CSV one column per
+    regime, text and HTML name each regime's requirements."""
+    aigc = str(folder / "sub" / "aigc.png")
+    _, out, _ = run(["scan", aigc, "--format", "jsonl", "--policy", SEVERAL], capsys)
+    row = json.loads(out)
+    assert row["policy"] == SEVERAL and set(row["verdicts"]) == {"eu-ai-act", "cn-gb45438"}
+    assert {r["verdict"] for r in row["verdicts"].values()} == {"undisclosed"}
+    _, out, _ = run(["scan", aigc, "--format", "json", "--policy", SEVERAL], capsys)
+    assert json.loads(out)[0]["verdicts"] == row["verdicts"]
+    _, out, _ = run(["scan", aigc, "--format", "csv", "--policy", SEVERAL], capsys)
+    (csv_row,) = csv.DictReader(io.StringIO(out))
+    assert csv_row["verdict:eu-ai-act"] == csv_row["verdict:cn-gb45438"] == "undisclosed"
+    _, out, _ = run(["scan", aigc, "--format", "text", "--policy", SEVERAL], capsys)
+    assert f"policy {SEVERAL} / cn-gb45438:explicit_label: NOT met" in out
+    assert f"policy {SEVERAL} / eu-ai-act:deepfake: manual check" in out
+    _, out, _ = run(["scan", aigc, "--format", "html", "--policy", SEVERAL], capsys)
+    assert "cn-gb45438:explicit_label: NOT met" in out
+    assert "<h2>Policy eu-ai-act</h2>" in out and "<h2>Policy cn-gb45438</h2>" in out
+    _, out, _ = run(["scan", aigc, "--format", "jsonl"], capsys)
+    assert "verdicts" not in json.loads(out)
+
+
+def test_as_of_applies_the_rules_of_that_date(folder, capsys):
+    aigc = str(folder / "sub" / "aigc.png")
+    _, out, _ = run(["scan", aigc, "--format", "jsonl", "--policy", "eu-ai-act",
+                     "--as-of", "2026-07-01"], capsys)
+    before = json.loads(out)
+    assert {r["status"] for r in before["requirements"]} == {"not_in_force"}
+    _, out, _ = run(["scan", aigc, "--format", "jsonl", "--policy", "eu-ai-act",
+                     "--as-of", "2026-08-02"], capsys)
+    after = json.loads(out)
+    assert after["verdict"] == "undisclosed"
+    assert {r["id"]: r["status"] for r in after["requirements"]}["visible_label"] == "not_met"
+    with pytest.raises(SystemExit):
+        main(["scan", aigc, "--as-of", "next tuesday"])

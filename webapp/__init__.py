@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from labelcheck.version import __version__
 
+from labelcheck.core.model import STATUS_WORDS
 from labelcheck.run import store
 from labelcheck.core.settings import Settings
 from webapp.extensions import Services, csrf, limiter
@@ -93,6 +94,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Refusal, _refusal)
     app.jinja_env.globals["version"] = __version__
+    app.jinja_env.globals["status_words"] = {status.value: words
+                                             for status, words in STATUS_WORDS.items()}
     return app
 
 

@@ -7,6 +7,7 @@ does not exist, an output file that cannot be written, a policy that cannot be l
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from importlib.metadata import entry_points
@@ -15,7 +16,7 @@ from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.core.model import Verdict
-from labelcheck.core.policy import Policy, PolicyError, available_policies
+from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
 from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.inputs import iter_files
@@ -39,9 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("paths", nargs="+", metavar="PATH")
     scan_cmd.add_argument("--format", choices=sorted(WRITERS), default="text")
     scan_cmd.add_argument("--out", metavar="FILE", help="write the report here (default stdout)")
-    scan_cmd.add_argument("--policy", default="default", metavar="NAME|FILE",
+    scan_cmd.add_argument("--policy", default="default", metavar="NAME|FILE[,...]",
                           help=f"bundled policy ({', '.join(available_policies())}) or a "
-                               "policy .toml file")
+                               "policy .toml file; several, comma-separated, give one verdict "
+                               "per regime from one scan")
+    scan_cmd.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                          help="apply the rules in force on this date (default: today)")
+    scan_cmd.add_argument("--role", metavar="ROLE",
+                          help="judge only the requirements that bind this role (provider, "
+                               "deployer, platform, advertiser...; `labelcheck policies "
+                               "--requirements` lists them); default: every role")
     scan_cmd.add_argument("--db", metavar="URL",
                           help="SQLAlchemy URL of the results store (default: LABELCHECK_DB or "
                                "a SQLite file in the user data directory)")
@@ -75,12 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_registry_parser(commands)
 
-    policies_cmd = commands.add_parser("policies", help="list the bundled policies")
+    policies_cmd = commands.add_parser(
+        "policies", help="list the bundled policies (regimes) with citation, date and role")
+    policies_cmd.add_argument("--requirements", action="store_true",
+                              help="also list each requirement with its source and role")
     policies_cmd.set_defaults(run=run_policies)
 
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
         entry.load()(commands)
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _verdict_list(text: str) -> frozenset[Verdict]:
@@ -93,7 +111,7 @@ def _verdict_list(text: str) -> frozenset[Verdict]:
 
 def run_scan(args) -> int:
     try:
-        policy = Policy.load(args.policy)
+        policy = load_policies(args.policy)
     except PolicyError as exc:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -111,7 +129,8 @@ def run_scan(args) -> int:
         return EXIT_USAGE
     settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db),
-                        limits=Limits(args.timeout or None, args.max_memory or None))
+                        limits=Limits(args.timeout or None, args.max_memory or None),
+                        as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
     try:
@@ -161,10 +180,24 @@ def _open_store(policy, settings):
         return None
 
 
-def run_policies(_args) -> int:
+def run_policies(args) -> int:
+    """Every bundled regime: name, title, citation, the date it took effect, whom it binds;
+    each requirement with its source with ``--requirements``."""
     for name in available_policies():
         policy = Policy.load(name)
-        print(f"{name:24} {policy.title}: {policy.description}")
+        status = "draft, not in force" if policy.draft else \
+            f"in force from {policy.effective}" if policy.effective else "no date"
+        print(f"{name}: {policy.title} ({status}; binds {', '.join(policy.roles) or 'anyone'})")
+        if policy.citation:
+            print(f"    {policy.citation}")
+        for requirement in policy.requirements if args.requirements else ():
+            since = policy.effective_date(requirement)
+            facts = [requirement.role or "", f"from {since}" if since else "",
+                     "draft" if requirement.draft else "",
+                     {"manual": "manual check", "detector": "detector"}.get(requirement.check, "")]
+            print(f"    - {requirement.id} [{', '.join(f for f in facts if f)}]: "
+                  f"{requirement.description}" + (f" ({requirement.source})"
+                                                   if requirement.source else ""))
     return EXIT_OK
 
 

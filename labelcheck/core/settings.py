@@ -9,6 +9,7 @@ builds a `Settings`, so ``registry add --db X`` and the scan it runs use the sam
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 
@@ -26,7 +27,9 @@ class Settings:
     """What a scan needs besides the file and the policy.
 
     `pixels=False` is the CLI's ``--no-ocr``. `db_url` is the SQLAlchemy URL of the results
-    store and the registry (None: the SQLite file in the user data directory).
+    store and the registry (None: the SQLite file in the user data directory). `as_of` is the
+    date whose rules the policies apply (None: today; the CLI's ``--as-of``); `role` limits
+    them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
     """
 
     pixels: bool = True
@@ -34,4 +37,6 @@ class Settings:
     max_pixels: int = 120_000_000
     db_url: str | None = None
     limits: Limits = field(default_factory=Limits)
+    as_of: dt.date | None = None
+    role: str | None = None
 
