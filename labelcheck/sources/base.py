@@ -71,8 +71,9 @@ class Source:
         try:
             found.extend(self.find(media, settings))
             return found
-        except PixelsUnavailable:
-            return found  # said once for the file by the scanner (`Media.pixels_problem`)
+        except PixelsUnavailable as exc:  # said once for the file by the scanner
+            media.pixels_problem = media.pixels_problem or exc
+            return found
         except MediaError as exc:
             exc.findings = found + exc.findings
             raise
