@@ -6,7 +6,6 @@ IPTC, EXIF, C2PA or generator declaration is found), and have its pixels decoded
 that they were not (SVG and raw camera files are read for their metadata only).
 """
 
-import importlib.util
 import json
 import sys
 
@@ -16,17 +15,9 @@ import labelcheck
 from conftest import TEST_MEDIA
 from labelcheck import Kind, Verdict
 
+sys.path.insert(0, str(TEST_MEDIA))
+import generate_formats as GENERATOR  # noqa: E402
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_formats",
-                                                  TEST_MEDIA / "generate_formats.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_formats"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-GENERATOR = _generator()
 FILES = GENERATOR.build_all()
 
 

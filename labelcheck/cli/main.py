@@ -119,12 +119,12 @@ def run_scan(args) -> int:
     skipped: list[tuple[str, str]] = []
     try:
         files = list(iter_files(args.paths, missing, skipped))
+        for path, reason in skipped:  # before the scan, so that progress ends the log
+            print(f"labelcheck: skipped {path}: {reason}", file=sys.stderr)
         matched = _scan_files(files, policy, settings, results, args, stream)
     finally:
         if stream is not sys.stdout:
             stream.close()
-    for path, reason in skipped:
-        print(f"labelcheck: skipped {path}: {reason}", file=sys.stderr)
     for path in missing:
         print(f"labelcheck: no such file or directory: {path}", file=sys.stderr)
     if not files and not missing:
