@@ -173,3 +173,43 @@ def test_as_of_applies_the_rules_of_that_date(folder, capsys):
     assert {r["id"]: r["status"] for r in after["requirements"]}["visible_label"] == "not_met"
     with pytest.raises(SystemExit):
         main(["scan", aigc, "--as-of", "next tuesday"])
+
+
+def test_folder_of_hash_named_uploads_is_read_by_content(tmp_path, capsys):
+    tmp_path = tmp_path / "uploads"  # beside the test's results database
+    tmp_path.mkdir()
+    (tmp_path / "3f9a0c").write_bytes(png_with_text({"parameters": A1111}))
+    (tmp_path / "b71e22").write_bytes(small_jpeg())
+    (tmp_path / "c0ffee").write_text("a note, not media")
+    code, out, err = run(["scan", str(tmp_path), "--format", "jsonl", "--fail-on",
+                          "undisclosed"], capsys)
+    verdicts = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)["verdict"]
+                for line in out.splitlines()}
+    assert verdicts == {"3f9a0c": "undisclosed", "b71e22": "no_ai_signal"}
+    assert code == 1  # --fail-on sees the files read by content
+    assert err.count("labelcheck: skipped") == 1 and "c0ffee" in err
+    assert "not a supported image or video format" in err
+
+
+def test_nothing_to_scan_exits_2_and_says_why(tmp_path, capsys):
+    tmp_path = tmp_path / "uploads"
+    tmp_path.mkdir()
+    (tmp_path / "readme").write_text("text")
+    (tmp_path / "empty.bin").write_bytes(b"")
+    code, out, err = run(["scan", str(tmp_path), "--fail-on", "undisclosed"], capsys)
+    assert code == 2
+    assert "nothing to scan (2 file(s) skipped" in err
+    assert "readme" in err and "empty file (0 bytes)" in err
+    assert run(["scan", str(tmp_path / "missing")], capsys)[0] == 2
+
+
+def test_a_fifo_in_a_folder_is_skipped_not_opened(tmp_path, capsys):
+    import os
+
+    tmp_path = tmp_path / "uploads"
+    tmp_path.mkdir()
+    os.mkfifo(tmp_path / "pipe")  # opening it would block until a writer came
+    (tmp_path / "plain.jpg").write_bytes(small_jpeg())
+    code, out, err = run(["scan", str(tmp_path), "--format", "jsonl"], capsys)
+    assert code == 0 and len(out.splitlines()) == 1
+    assert "pipe: not a regular file" in err

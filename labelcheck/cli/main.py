@@ -1,7 +1,8 @@
 """The ``labelcheck`` command: a thin shell over `labelcheck.scan`.
 
 Exit codes: 0 done; 1 when ``--fail-on`` matched a verdict; 2 usage or I/O error (a path that
-does not exist, an output file that cannot be written, a policy that cannot be loaded).
+does not exist, an output file that cannot be written, a policy that cannot be loaded) or
+nothing to scan (every file found under the folders given was skipped as not media).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan_cmd = commands.add_parser(
         "scan", help="scan files or directories and give a verdict per file",
-        description="Scan files (directories recursively, media extensions only) and report "
+        description="Scan files (directories recursively: files with media extensions or "
+                    "media content; the rest are listed on stderr as skipped) and report "
                     "every AI disclosure layer with a verdict under a policy.")
     scan_cmd.add_argument("paths", nargs="+", metavar="PATH")
     scan_cmd.add_argument("--format", choices=sorted(WRITERS), default="text")
@@ -133,15 +135,21 @@ def run_scan(args) -> int:
                         as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
+    skipped: list[tuple[str, str]] = []
     try:
-        files = list(iter_files(args.paths, missing))
+        files = list(iter_files(args.paths, missing, skipped))
+        for path, reason in skipped:  # before the scan, so that progress ends the log
+            print(f"labelcheck: skipped {path}: {reason}", file=sys.stderr)
         matched = _scan_files(files, policy, settings, results, args, stream)
     finally:
         if stream is not sys.stdout:
             stream.close()
     for path in missing:
         print(f"labelcheck: no such file or directory: {path}", file=sys.stderr)
-    if missing:
+    if not files and not missing:
+        print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
+              "picture, video or document labelcheck reads)", file=sys.stderr)
+    if missing or not files:
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
 

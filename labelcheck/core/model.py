@@ -225,6 +225,19 @@ class MediaError(Exception):
         self.findings = findings or []
 
 
+class PixelsUnavailable(MediaError):
+    """The picture's pixels cannot be had, while the rest of the file was read: a decoder
+    that refuses the pixel data, a decompression bomb, or a format whose pixels labelcheck
+    never decodes (raw camera data, SVG). It costs the file its pixel evidence, never its
+    verdict: the scanner reports it as one finding (see `labelcheck.core.scanner`), so a scan
+    with pixels and one without (``--no-ocr``) agree on everything else. `by_design` tells a
+    format that is read for its metadata only from a decoding failure."""
+
+    def __init__(self, message: str, by_design: bool = False):
+        super().__init__(message)
+        self.by_design = by_design
+
+
 def report_from_dict(data: dict[str, Any]) -> Report:
     """The `Report` whose `to_dict` is `data`: reports kept as JSON (the web app's jobs) go
     back through the same writers as fresh ones. Keys this version does not know are kept

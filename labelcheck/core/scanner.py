@@ -13,11 +13,14 @@ from dataclasses import replace
 
 from labelcheck.version import __version__
 from labelcheck.formats.media import Media
-from labelcheck.core.model import (Finding, Kind, MediaError, RegimeVerdict, Report,
-                                   RequirementResult, Status, Verdict)
+from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable, RegimeVerdict,
+                                   Report, RequirementResult, Status, Verdict)
+from labelcheck.core.plain import plain
 from labelcheck.core.policy import Policy, Regimes, decide, load_policies, policies_of
 from labelcheck.sources import active_sources
 from labelcheck.core.settings import Settings
+
+PIXELS_UNCHECKED = ("media.pixels_not_decoded", "media.pixels_undecodable")
 
 
 # most severe first: a file scanned under several policies gets the worst of their verdicts
@@ -50,6 +53,8 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
         report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
+    if report.error:
+        report.error = plain(report.error)
     _conclude(report, findings, policy, settings)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
@@ -60,7 +65,7 @@ def failed_report(path: str, policy: Policy | Regimes, reason: str, *,
     """The `error` report of a file whose scan never finished (a batch worker that ran out of
     time or memory, or died): the same shape as any other report, with the reason."""
     report = Report(path=path, sha256=sha256, size=size, policy=policy.name,
-                    labelcheck_version=__version__, error=reason)
+                    labelcheck_version=__version__, error=plain(reason))
     _conclude(report, [], policy, Settings())
     return report
 
@@ -121,7 +126,23 @@ def _collect(media: Media, settings: Settings) -> tuple[list[Finding], str | Non
         except MediaError as exc:
             findings.extend(exc.findings)
             error = error or str(exc)
+    if media.pixels_problem is not None:
+        findings.append(_pixels_finding(media.pixels_problem))
     return findings, media.damage or error
+
+
+def _pixels_finding(problem: PixelsUnavailable) -> Finding:
+    """The one finding that says a picture's pixels were not checked, and why. The verdict
+    stays what the rest of the file shows, as it is with ``--no-ocr``: a pixel decoding
+    failure costs the pixel evidence, not the file's metadata."""
+    unchecked = "visible labels, watermarks and other pixel evidence were not checked"
+    details = {"reason": str(problem)}
+    if problem.by_design:
+        return Finding("media", Kind.INFO, "media.pixels_not_decoded",
+                       f"{problem}; {unchecked}", location="pixels", details=details)
+    return Finding("media", Kind.PROBLEM, "media.pixels_undecodable",
+                   f"the pixels could not be decoded ({problem}); {unchecked}",
+                   location="pixels", details=details)
 
 
 def summarise(report: Report, verdict: Verdict, policy: str,
@@ -133,6 +154,11 @@ def summarise(report: Report, verdict: Verdict, policy: str,
                     key=lambda f: (f.kind is not Kind.AI_DECLARATION, -f.confidence, f.message))
     evidence = list(dict.fromkeys(f.message for f in ranked))
     if verdict is Verdict.NO_AI_SIGNAL:
+        unchecked = next((f for f in report.findings if f.code in PIXELS_UNCHECKED), None)
+        if unchecked:
+            return ("No AI signal found in the file's metadata (C2PA, XMP/IPTC, EXIF, AIGC "
+                    f"label); its pixels were not checked ({unchecked.details['reason']}). "
+                    "This is not proof that a person made it.")
         return ("No AI signal found in the layers labelcheck reads (metadata, C2PA, AIGC label, "
                 "watermarks, visible labels). This is not proof that a person made it.")
     first = evidence[0] if evidence else ""
