@@ -1204,9 +1204,11 @@ def build_fixtures(pki: FixturePKI | None = None) -> list[Fixture]:
     ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
     bomb = (PNG_SIGNATURE + png_chunk(b"IHDR", ihdr)
             + png_chunk(b"IDAT", zlib.compress(b"\0" * 1024, 9)) + png_chunk(b"IEND", b""))
-    add("png_bomb_header.png", bomb, False, False, "error", [],
+    add("png_bomb_header.png", bomb, False, False, "no_ai_signal", [],
         "Valid PNG structure whose IHDR claims 50000x50000 RGB (7.5 GB decoded) with a tiny "
-        "IDAT: a decompression-bomb header; must be refused without allocating.", dict(bad))
+        "IDAT: a decompression-bomb header; its pixels must be refused without allocating "
+        "(a media.pixels_undecodable problem), its metadata still judged.",
+        {"pixels_undecodable": True})
 
     laughs = "".join(
         f'  <!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">\n' for i in range(1, 10))

@@ -123,3 +123,93 @@ def test_console_script_runs(folder):
 def test_policies_command(capsys):
     code, out, _ = run(["policies"], capsys)
     assert code == 0 and "eu-ai-act" in out and "cn-gb45438" in out
+
+
+def test_policies_command_names_citation_date_and_role(capsys):
+    code, out, _ = run(["policies", "--requirements"], capsys)
+    assert code == 0
+    assert "eu-ai-act: EU AI Act Art. 50 (in force from 2026-08-02; binds provider, deployer)" \
+        in out and "Regulation (EU) 2024/1689" in out
+    assert "deepfake [deployer, from 2026-08-02, manual check]" in out
+    assert "in-it-rules-2026" in out and "kr-ai-basic-act" in out and "us-ca-ab853" in out
+
+
+SEVERAL = "eu-ai-act,cn-gb45438"
+
+
+def test_several_policies_in_every_format(folder, tmp_path, capsys):
+    """One scan, one verdict per regime: JSON/JSONL add a `verdicts` map, CSV one column per
+    regime, text and HTML name each regime's requirements."""
+    aigc = str(folder / "sub" / "aigc.png")
+    _, out, _ = run(["scan", aigc, "--format", "jsonl", "--policy", SEVERAL], capsys)
+    row = json.loads(out)
+    assert row["policy"] == SEVERAL and set(row["verdicts"]) == {"eu-ai-act", "cn-gb45438"}
+    assert {r["verdict"] for r in row["verdicts"].values()} == {"undisclosed"}
+    _, out, _ = run(["scan", aigc, "--format", "json", "--policy", SEVERAL], capsys)
+    assert json.loads(out)[0]["verdicts"] == row["verdicts"]
+    _, out, _ = run(["scan", aigc, "--format", "csv", "--policy", SEVERAL], capsys)
+    (csv_row,) = csv.DictReader(io.StringIO(out))
+    assert csv_row["verdict:eu-ai-act"] == csv_row["verdict:cn-gb45438"] == "undisclosed"
+    _, out, _ = run(["scan", aigc, "--format", "text", "--policy", SEVERAL], capsys)
+    assert f"policy {SEVERAL} / cn-gb45438:explicit_label: NOT met" in out
+    assert f"policy {SEVERAL} / eu-ai-act:deepfake: manual check" in out
+    _, out, _ = run(["scan", aigc, "--format", "html", "--policy", SEVERAL], capsys)
+    assert "cn-gb45438:explicit_label: NOT met" in out
+    assert "<h2>Policy eu-ai-act</h2>" in out and "<h2>Policy cn-gb45438</h2>" in out
+    _, out, _ = run(["scan", aigc, "--format", "jsonl"], capsys)
+    assert "verdicts" not in json.loads(out)
+
+
+def test_as_of_applies_the_rules_of_that_date(folder, capsys):
+    aigc = str(folder / "sub" / "aigc.png")
+    _, out, _ = run(["scan", aigc, "--format", "jsonl", "--policy", "eu-ai-act",
+                     "--as-of", "2026-07-01"], capsys)
+    before = json.loads(out)
+    assert {r["status"] for r in before["requirements"]} == {"not_in_force"}
+    _, out, _ = run(["scan", aigc, "--format", "jsonl", "--policy", "eu-ai-act",
+                     "--as-of", "2026-08-02"], capsys)
+    after = json.loads(out)
+    assert after["verdict"] == "undisclosed"
+    assert {r["id"]: r["status"] for r in after["requirements"]}["visible_label"] == "not_met"
+    with pytest.raises(SystemExit):
+        main(["scan", aigc, "--as-of", "next tuesday"])
+
+
+def test_folder_of_hash_named_uploads_is_read_by_content(tmp_path, capsys):
+    tmp_path = tmp_path / "uploads"  # beside the test's results database
+    tmp_path.mkdir()
+    (tmp_path / "3f9a0c").write_bytes(png_with_text({"parameters": A1111}))
+    (tmp_path / "b71e22").write_bytes(small_jpeg())
+    (tmp_path / "c0ffee").write_text("a note, not media")
+    code, out, err = run(["scan", str(tmp_path), "--format", "jsonl", "--fail-on",
+                          "undisclosed"], capsys)
+    verdicts = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)["verdict"]
+                for line in out.splitlines()}
+    assert verdicts == {"3f9a0c": "undisclosed", "b71e22": "no_ai_signal"}
+    assert code == 1  # --fail-on sees the files read by content
+    assert err.count("labelcheck: skipped") == 1 and "c0ffee" in err
+    assert "not a supported image or video format" in err
+
+
+def test_nothing_to_scan_exits_2_and_says_why(tmp_path, capsys):
+    tmp_path = tmp_path / "uploads"
+    tmp_path.mkdir()
+    (tmp_path / "readme").write_text("text")
+    (tmp_path / "empty.bin").write_bytes(b"")
+    code, out, err = run(["scan", str(tmp_path), "--fail-on", "undisclosed"], capsys)
+    assert code == 2
+    assert "nothing to scan (2 file(s) skipped" in err
+    assert "readme" in err and "empty file (0 bytes)" in err
+    assert run(["scan", str(tmp_path / "missing")], capsys)[0] == 2
+
+
+def test_a_fifo_in_a_folder_is_skipped_not_opened(tmp_path, capsys):
+    import os
+
+    tmp_path = tmp_path / "uploads"
+    tmp_path.mkdir()
+    os.mkfifo(tmp_path / "pipe")  # opening it would block until a writer came
+    (tmp_path / "plain.jpg").write_bytes(small_jpeg())
+    code, out, err = run(["scan", str(tmp_path), "--format", "jsonl"], capsys)
+    assert code == 0 and len(out.splitlines()) == 1
+    assert "pipe: not a regular file" in err

@@ -8,7 +8,7 @@ import pytest
 
 import labelcheck
 from conftest import png_with_text, small_jpeg
-from labelcheck import Verdict
+from labelcheck import Kind, Verdict
 from labelcheck.cli.main import main
 
 
@@ -53,12 +53,16 @@ def test_truncated_mp4(real_media):
     assert report.verdict is Verdict.ERROR and report.error
 
 
-def test_decompression_bomb_header_is_refused():
+def test_decompression_bomb_pixels_are_refused_and_the_metadata_still_judged():
     report = labelcheck.scan(bomb_header_png(), name="bomb.png")
-    assert report.verdict is Verdict.ERROR
-    assert "50000x50000" in report.error and "decompression bomb" in report.error
-    assert labelcheck.scan(bomb_header_png(), name="bomb.png", pixels=False).verdict \
-        is Verdict.NO_AI_SIGNAL  # metadata-only never touches the pixels
+    refusal = [f for f in report.findings if f.code == "media.pixels_undecodable"]
+    assert refusal and refusal[0].kind is Kind.PROBLEM
+    assert "50000x50000" in refusal[0].message and "decompression bomb" in refusal[0].message
+    assert "pixels were not checked" in report.summary
+    # The same verdict as a metadata-only scan, which never touches the pixels.
+    metadata_only = labelcheck.scan(bomb_header_png(), name="bomb.png", pixels=False)
+    assert report.verdict is metadata_only.verdict is Verdict.NO_AI_SIGNAL
+    assert "media.pixels_undecodable" not in {f.code for f in metadata_only.findings}
 
 
 def test_compressed_text_chunk_zip_bomb_is_bounded():
@@ -92,4 +96,6 @@ def test_one_bad_file_never_stops_a_multi_file_scan(tmp_path, capsys):
     assert main(["scan", *names, "--format", "jsonl"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5
-    assert sum('"verdict": "error"' in line for line in lines) == 4
+    assert sum('"verdict": "error"' in line for line in lines) == 3  # empty, cut, random
+    bomb = next(line for line in lines if names[1] in line)
+    assert '"no_ai_signal"' in bomb and '"media.pixels_undecodable"' in bomb

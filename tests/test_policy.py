@@ -104,3 +104,106 @@ def test_bad_policies_are_clear_errors(tmp_path):
         Policy.load(str(broken))
     with pytest.raises(PolicyError, match="cannot read"):
         Policy.load(str(tmp_path / "missing.toml"))
+
+
+# -- regimes of record: citations, dates, roles, what a file cannot show ----------------------
+
+def statuses(decision):
+    return {result.id: result.status.value for result in decision.requirements}
+
+
+def test_every_regime_cites_its_source_date_and_roles():
+    for name in available_policies():
+        policy = Policy.load(name)
+        assert policy.citation, name
+        if name == "default":
+            continue
+        assert policy.effective and policy.roles, name
+        for requirement in policy.requirements:
+            assert requirement.source and requirement.role in policy.roles, (name, requirement.id)
+
+
+def test_rules_apply_from_their_effective_date():
+    import datetime as dt
+
+    findings = [declaration("c2pa")]
+    before = decide(findings, Policy.load("eu-ai-act"), "image", dt.date(2026, 8, 1))
+    assert set(statuses(before).values()) == {"not_in_force"}
+    assert before.verdict is Verdict.DISCLOSED  # nothing was required yet
+    after = decide(findings, Policy.load("eu-ai-act"), "image", dt.date(2026, 8, 2))
+    assert statuses(after)["machine_readable_marking"] == "met"
+    assert statuses(after)["visible_label"] == "not_met"
+    assert after.verdict is Verdict.UNDISCLOSED
+    platform = "platform_provenance_display"
+    assert statuses(decide(findings, Policy.load("us-ca-ab853"), "image",
+                           dt.date(2026, 12, 31)))[platform] == "not_in_force"
+    assert statuses(decide(findings, Policy.load("us-ca-ab853"), "image",
+                           dt.date(2027, 1, 1)))[platform] == "manual_check"
+
+
+def test_a_manual_check_is_never_met_and_never_decides():
+    decision = decide([TRACE, declaration("visible", **BADGE_GOOD)],
+                      Policy.load("ny-synthetic-performer"))
+    assert statuses(decision) == {"conspicuous_disclosure": "met",
+                                  "synthetic_performer": "manual_check"}
+    assert decision.verdict is Verdict.DISCLOSED
+    manual = next(r for r in decision.requirements if r.id == "synthetic_performer")
+    assert not manual.satisfied and "a person must check" in manual.missing
+    replica = decide([TRACE], Policy.load("ny-digital-replica"))
+    assert set(statuses(replica).values()) == {"manual_check"}
+
+
+def test_a_watermark_no_detector_reads_is_not_verifiable_never_absent():
+    both = [declaration("c2pa"), declaration("visible", **BADGE_GOOD)]
+    decision = decide(both, Policy.load("eu-ai-act"), "image")
+    assert statuses(decision)["imperceptible_watermark"] == "not_verifiable"
+    assert "not verifiable here" in next(
+        r.missing for r in decision.requirements if r.id == "imperceptible_watermark")
+    assert decision.verdict is Verdict.DISCLOSED
+    mark = Finding("sd_watermark", Kind.AI_TRACE, "sd_watermark.sd1", "SD watermark",
+                   channel="watermark")
+    assert statuses(decide(both + [mark], Policy.load("eu-ai-act"), "image"))[
+        "imperceptible_watermark"] == "met"
+
+
+def test_a_draft_rule_is_reported_not_applied():
+    label = declaration("visible", coverage=0.4, **BADGE_GOOD)
+    decision = decide([label, declaration("c2pa")], Policy.load("in-it-rules-2026"), "video")
+    assert statuses(decision)["label_throughout_video"] == "draft"
+    assert decision.verdict is Verdict.DISCLOSED
+
+
+def test_role_limits_the_requirements_judged():
+    visible_only = [declaration("visible", **BADGE_GOOD)]
+    deployer = decide(visible_only, Policy.load("eu-ai-act"), "image", role="deployer")
+    assert deployer.verdict is Verdict.DISCLOSED
+    assert statuses(deployer)["machine_readable_marking"] == "not_applicable"
+    assert "binds the provider, not the deployer" in deployer.requirements[0].missing
+    assert decide(visible_only, Policy.load("eu-ai-act"), "image").verdict is \
+        Verdict.UNDISCLOSED
+
+
+def test_without_ai_evidence_no_requirement_applies():
+    decision = decide([], Policy.load("cn-gb45438"), "image")
+    assert set(statuses(decision).values()) == {"not_applicable"}
+
+
+def test_several_policies_in_one_pass(media):
+    from labelcheck import scan
+    from labelcheck.core.policy import Regimes, load_policies
+
+    regimes = load_policies("eu-ai-act, cn-gb45438,eu-ai-act")
+    assert isinstance(regimes, Regimes) and regimes.name == "eu-ai-act,cn-gb45438"
+    assert isinstance(load_policies("default"), Policy)
+    report = scan(media("aigc_xmp.jpg"), policy="eu-ai-act,cn-gb45438")
+    data = report.to_dict()
+    assert data["policy"] == "eu-ai-act,cn-gb45438"
+    assert set(data["verdicts"]) == {"eu-ai-act", "cn-gb45438"}
+    single = {name: scan(media("aigc_xmp.jpg"), policy=name) for name in data["verdicts"]}
+    for name, regime in data["verdicts"].items():
+        assert regime["verdict"] == single[name].verdict.value
+        assert regime["requirements"] == [r.to_dict() for r in single[name].requirements]
+    worst = {"stripped": 0, "undisclosed": 1, "disclosed": 2}
+    assert data["verdict"] == min((r.verdict.value for r in single.values()), key=worst.get)
+    assert {r["id"].split(":")[0] for r in data["requirements"]} == set(data["verdicts"])
+    assert "verdicts" not in single["eu-ai-act"].to_dict()

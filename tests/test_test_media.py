@@ -33,6 +33,8 @@ def test_expected_result(row):
     assert report.tampered is row["tampered"]
     if row["verdict"] == "error":
         assert report.error
+    if row.get("pixels_undecodable"):
+        assert findings(report, code="media.pixels_undecodable", kind=Kind.PROBLEM)
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.get("c2pa_trusted_with_test_ca")],

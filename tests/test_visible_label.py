@@ -149,3 +149,34 @@ def test_no_ocr_skips_visible_labels():
     image.save(buffer, "JPEG")
     report = labelcheck.scan(buffer.getvalue(), name="ad.jpg", pixels=False)
     assert visible(report) == [] and report.verdict is Verdict.NO_AI_SIGNAL
+
+
+def test_ai_and_digits_alone_need_a_badge_to_count():
+    """A house number "A128" reads "AI 28", which the Korean entry (an "AI" and what the
+    model could not read of Hangul) would take: digits after "AI" count only on a badge."""
+    assert match_label("A128").needs_badge and match_label("AI2").needs_badge
+    assert not match_label("AI生放").needs_badge  # residue in another script is evidence
+    assert not match_label("AI [unreadable]").needs_badge
+    assert not match_label("AI generated").needs_badge
+
+
+def test_big_low_contrast_sign_is_no_label_and_a_badge_is():
+    facade = ad(size=(640, 480))
+    ImageDraw.Draw(facade).text((40, 110), "A128", font=font(230), fill=(150, 120, 95))
+    assert visible(scan(facade)) == []
+    badge = pill(ad(size=(640, 480)), "AI2", (520, 24), 26)
+    [label] = visible(scan(badge))
+    assert label.measurements["lang"] == "ko" and label.measurements["contrast"] > 3
+
+
+def test_measurements_describe_the_box_that_matched():
+    """Letters that fill their box to its edges (a sign, not a badge) leave the letter mask
+    nothing inside the box: the height is then the box's, never a speck's."""
+    from labelcheck.sources.visible_label import measure_label
+
+    rgb = np.full((480, 640, 3), 200, np.uint8)
+    rgb[121:449, 23:120] = (120, 40, 30)  # a tall letter stroke from the box's top to bottom
+    rgb[121:449, 300:340] = (120, 40, 30)
+    rgb[200:210, 400:410] = (120, 40, 30)  # a speck inside the box
+    measure = measure_label(rgb, (23, 121, 616, 328))
+    assert measure.height_ratio == pytest.approx(328 / 480, abs=0.01)

@@ -123,13 +123,29 @@ def test_job_survives_a_reload_while_running(client):
     assert HEADLINES["disclosed"] in text(client.get(f"/jobs/{job_id}").text)
 
 
-def test_decompression_bomb_is_an_error_verdict_with_reason(tmp_path):
+def test_decompression_bomb_pixels_are_refused_with_reason(tmp_path):
     with web_app(tmp_path, PIXELS=True) as app:  # the bomb is in the pixels
         client = app.test_client()
         job = wait_job(client, submit(client, media_file("png_bomb_header.png")).json["id"])
     report = job["items"][0]["report"]
-    assert report["verdict"] == "error" and "decompression bomb" in report["error"]
+    refused = [f for f in report["findings"] if f["code"] == "media.pixels_undecodable"]
+    assert report["verdict"] == "no_ai_signal"  # the metadata's verdict, as with --no-ocr
+    assert refused and "decompression bomb" in refused[0]["message"]
     assert "decompression bomb" in client.get(job["links"]["page"]).text
+
+
+def test_svg_upload_with_a_long_prologue_is_read_for_its_metadata(tmp_path):
+    """An SVG's root element can sit far past the first 64 bytes: uploads are sniffed as
+    far as `identify` needs."""
+    prologue = "<!-- " + "exported by a vector editor " * 20 + "-->\n"
+    svg = ('<?xml version="1.0"?>\n' + prologue + '<svg xmlns="http://www.w3.org/2000/svg" '
+           'width="8" height="8"><rect width="8" height="8"/></svg>').encode()
+    with web_app(tmp_path, PIXELS=True) as app:  # to hear about the pixels
+        client = app.test_client()
+        job = wait_job(client, submit(client, (io.BytesIO(svg), "drawing.svg")).json["id"])
+    report = job["items"][0]["report"]
+    assert report["media_type"] == "image/svg+xml" and report["verdict"] == "no_ai_signal"
+    assert any(f["code"] == "media.pixels_not_decoded" for f in report["findings"])
 
 
 def test_mislabelled_upload_is_read_by_content(client):

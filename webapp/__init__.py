@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from labelcheck.version import __version__
 
-from labelcheck.core.model import VERDICT_TEXT
+from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
 from labelcheck.run import store
 from webapp.extensions import Services, csrf, limiter
@@ -105,6 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["mebibytes"] = mebibytes
     app.jinja_env.globals["VERDICT_TEXT"] = {verdict.value: text
                                              for verdict, text in VERDICT_TEXT.items()}
+    app.jinja_env.globals["status_words"] = {status.value: words
+                                             for status, words in STATUS_WORDS.items()}
     return app
 
 

@@ -2,13 +2,15 @@
 
 Exit codes: 0 done; 1 when ``--fail-on`` matched a verdict; 2 usage or I/O error (a path that
 does not exist, an output file that cannot be written or fills its disk, a policy that cannot
-be loaded).
+be loaded) or nothing to scan (every file found under the folders given was skipped as not
+media).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import sys
 from importlib.metadata import entry_points
@@ -17,7 +19,8 @@ from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.core.model import Verdict
-from labelcheck.core.policy import Policy, PolicyError, available_policies
+from labelcheck.core.names import display_name
+from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
 from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.inputs import iter_files
@@ -36,14 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan_cmd = commands.add_parser(
         "scan", help="scan files or directories and give a verdict per file",
-        description="Scan files (directories recursively, media extensions only) and report "
+        description="Scan files (directories recursively: files with media extensions or "
+                    "media content; the rest are listed on stderr as skipped) and report "
                     "every AI disclosure layer with a verdict under a policy.")
     scan_cmd.add_argument("paths", nargs="+", metavar="PATH")
     scan_cmd.add_argument("--format", choices=sorted(WRITERS), default="text")
     scan_cmd.add_argument("--out", metavar="FILE", help="write the report here (default stdout)")
-    scan_cmd.add_argument("--policy", default="default", metavar="NAME|FILE",
+    scan_cmd.add_argument("--policy", default="default", metavar="NAME|FILE[,...]",
                           help=f"bundled policy ({', '.join(available_policies())}) or a "
-                               "policy .toml file")
+                               "policy .toml file; several, comma-separated, give one verdict "
+                               "per regime from one scan")
+    scan_cmd.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                          help="apply the rules in force on this date (default: today)")
+    scan_cmd.add_argument("--role", metavar="ROLE",
+                          help="judge only the requirements that bind this role (provider, "
+                               "deployer, platform, advertiser...; `labelcheck policies "
+                               "--requirements` lists them); default: every role")
     scan_cmd.add_argument("--db", metavar="URL",
                           help="SQLAlchemy URL of the results store (default: LABELCHECK_DB or "
                                "a SQLite file in the user data directory)")
@@ -77,12 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_registry_parser(commands)
 
-    policies_cmd = commands.add_parser("policies", help="list the bundled policies")
+    policies_cmd = commands.add_parser(
+        "policies", help="list the bundled policies (regimes) with citation, date and role")
+    policies_cmd.add_argument("--requirements", action="store_true",
+                              help="also list each requirement with its source and role")
     policies_cmd.set_defaults(run=run_policies)
 
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
         entry.load()(commands)
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _verdict_list(text: str) -> frozenset[Verdict]:
@@ -95,7 +116,7 @@ def _verdict_list(text: str) -> frozenset[Verdict]:
 
 def run_scan(args) -> int:
     try:
-        policy = Policy.load(args.policy)
+        policy = load_policies(args.policy)
     except PolicyError as exc:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -114,11 +135,15 @@ def run_scan(args) -> int:
     limits = Limits(args.timeout or None, args.max_memory or None)
     settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db), limits=limits,
-                        max_pixels=limits.max_pixels(), display=WRITERS[args.format].display)
+                        max_pixels=limits.max_pixels(), display=WRITERS[args.format].display,
+                        as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
+    skipped: list[tuple[str, str]] = []
     try:
-        files = list(iter_files(args.paths, missing))
+        files = list(iter_files(args.paths, missing, skipped))
+        for path, reason in skipped:  # before the scan, so that progress ends the log
+            print(f"labelcheck: skipped {display_name(path)}: {reason}", file=sys.stderr)
         matched = _scan_files(files, policy, settings, results, args, stream)
         if stream is not sys.stdout:
             _written(stream.close)  # the last buffered bytes: a full disk shows here at last
@@ -130,8 +155,11 @@ def run_scan(args) -> int:
             with contextlib.suppress(OSError):
                 stream.close()
     for path in missing:
-        print(f"labelcheck: no such file or directory: {path}", file=sys.stderr)
-    if missing:
+        print(f"labelcheck: no such file or directory: {display_name(path)}", file=sys.stderr)
+    if not files and not missing:
+        print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
+              "picture, video or document labelcheck reads)", file=sys.stderr)
+    if missing or not files:
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
 
@@ -196,10 +224,24 @@ def _open_store(policy, settings):
         return None
 
 
-def run_policies(_args) -> int:
+def run_policies(args) -> int:
+    """Every bundled regime: name, title, citation, the date it took effect, whom it binds;
+    each requirement with its source with ``--requirements``."""
     for name in available_policies():
         policy = Policy.load(name)
-        print(f"{name:24} {policy.title}: {policy.description}")
+        status = "draft, not in force" if policy.draft else \
+            f"in force from {policy.effective}" if policy.effective else "no date"
+        print(f"{name}: {policy.title} ({status}; binds {', '.join(policy.roles) or 'anyone'})")
+        if policy.citation:
+            print(f"    {policy.citation}")
+        for requirement in policy.requirements if args.requirements else ():
+            since = policy.effective_date(requirement)
+            facts = [requirement.role or "", f"from {since}" if since else "",
+                     "draft" if requirement.draft else "",
+                     {"manual": "manual check", "detector": "detector"}.get(requirement.check, "")]
+            print(f"    - {requirement.id} [{', '.join(f for f in facts if f)}]: "
+                  f"{requirement.description}" + (f" ({requirement.source})"
+                                                   if requirement.source else ""))
     return EXIT_OK
 
 

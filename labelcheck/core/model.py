@@ -76,6 +76,25 @@ class Kind(str, enum.Enum):
 AI_KINDS = frozenset({Kind.AI_DECLARATION, Kind.AI_TRACE})
 
 
+class Status(str, enum.Enum):
+    """How one requirement of a policy stands on one file. Only `MET` and `NOT_MET` decide the
+    verdict; the others say why a requirement does not (yet) bind this file."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    NOT_APPLICABLE = "not_applicable"  # no AI evidence, or another media kind
+    NOT_IN_FORCE = "not_in_force"  # before its effective date (``--as-of``)
+    DRAFT = "draft"  # a proposal: reported, never applied
+    NOT_VERIFIABLE = "not_verifiable"  # a marking no detector here can read was not found
+    MANUAL_CHECK = "manual_check"  # a fact a file cannot show (consent, role, deepfake status)
+
+
+STATUS_WORDS = {Status.MET: "met", Status.NOT_MET: "NOT met",
+                Status.NOT_APPLICABLE: "not applicable", Status.NOT_IN_FORCE: "not in force",
+                Status.DRAFT: "draft, not applied", Status.NOT_VERIFIABLE: "not verifiable here",
+                Status.MANUAL_CHECK: "manual check"}
+
+
 @dataclass
 class Finding:
     """One piece of evidence, with enough detail for a person to check it by eye.
@@ -106,6 +125,12 @@ class Finding:
     def is_disclosure(self) -> bool:
         return self.channel is not None and self.kind is Kind.AI_DECLARATION
 
+    @property
+    def is_marking(self) -> bool:
+        """An AI marking on a channel a policy can require: a disclosure, or a machine-read
+        mark such as an invisible watermark (channel ``watermark``)."""
+        return self.channel is not None and self.kind in AI_KINDS
+
     def to_dict(self) -> dict[str, Any]:
         data = {"detector": self.detector, "kind": self.kind.value, "code": self.code,
                 "message": self.message, "location": self.location,
@@ -116,16 +141,43 @@ class Finding:
 
 @dataclass
 class RequirementResult:
-    """How one requirement of a policy fared on one file."""
+    """How one requirement of a policy fared on one file: its `status`, what satisfied it or
+    what is missing, and where the requirement comes from (`source`) and whom it binds
+    (`role`). `satisfied` is ``status == met``."""
 
     id: str
     description: str
     satisfied: bool
     satisfied_by: list[str] = field(default_factory=list)
     missing: str = ""
+    status: Status = Status.NOT_MET
+    role: str = ""
+    source: str = ""
+
+    @property
+    def binding(self) -> bool:
+        """Whether this result counts for the verdict."""
+        return self.status in (Status.MET, Status.NOT_MET)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["status"] = self.status.value
+        return {key: value for key, value in data.items()
+                if value != "" or key not in ("role", "source")}
+
+
+@dataclass
+class RegimeVerdict:
+    """The verdict under one of several policies applied in one scan."""
+
+    policy: str
+    verdict: Verdict
+    summary: str
+    requirements: list[RequirementResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict.value, "summary": self.summary,
+                "requirements": [r.to_dict() for r in self.requirements]}
 
 
 @dataclass
@@ -159,7 +211,10 @@ class Evidence:
 
 @dataclass
 class Report:
-    """Everything labelcheck has to say about one file."""
+    """Everything labelcheck has to say about one file.
+
+    Scanned under several policies at once, `policy` names them all (``eu-ai-act,cn-gb45438``),
+    `verdicts` holds each one's verdict, and `verdict` is the most severe of them."""
 
     path: str
     sha256: str | None = None
@@ -179,6 +234,7 @@ class Report:
     labelcheck_version: str = ""
     elapsed_ms: float | None = None
     timeline: dict[str, Any] | None = None  # videos: when and where visible labels are shown
+    verdicts: list[RegimeVerdict] = field(default_factory=list)  # one per policy, when several
     evidence: Evidence | None = None  # for people (pictures, C2PA tree); never in the JSON
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,6 +261,8 @@ class Report:
         }
         if self.timeline is not None:
             data["timeline"] = self.timeline
+        if self.verdicts:
+            data["verdicts"] = {regime.policy: regime.to_dict() for regime in self.verdicts}
         return data
 
 
@@ -217,6 +275,19 @@ class MediaError(Exception):
         self.findings = findings or []
 
 
+class PixelsUnavailable(MediaError):
+    """The picture's pixels cannot be had, while the rest of the file was read: a decoder
+    that refuses the pixel data, a decompression bomb, or a format whose pixels labelcheck
+    never decodes (raw camera data, SVG). It costs the file its pixel evidence, never its
+    verdict: the scanner reports it as one finding (see `labelcheck.core.scanner`), so a scan
+    with pixels and one without (``--no-ocr``) agree on everything else. `by_design` tells a
+    format that is read for its metadata only from a decoding failure."""
+
+    def __init__(self, message: str, by_design: bool = False):
+        super().__init__(message)
+        self.by_design = by_design
+
+
 def report_from_dict(data: dict[str, Any]) -> Report:
     """The `Report` whose `to_dict` is `data`: reports kept as JSON (the web app's jobs) go
     back through the same writers as fresh ones. Keys this version does not know are kept
@@ -224,13 +295,23 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     known = {item.name for item in fields(Report)}
     disclosures = data.get("disclosures") or {}
     values = {key: value for key, value in data.items()
-              if key in known and key not in ("verdict", "requirements", "findings", "evidence")}
+              if key in known
+              and key not in ("verdict", "requirements", "findings", "verdicts", "evidence")}
     values.update(
         media_kind=data.get("kind"),
         verdict=Verdict(data.get("verdict", Verdict.ERROR.value)),
         visible_disclosure=bool(disclosures.get("visible")),
         machine_readable_disclosure=bool(disclosures.get("machine_readable")),
-        requirements=[RequirementResult(**item) for item in data.get("requirements") or []],
+        requirements=[_requirement_from_dict(item) for item in data.get("requirements") or []],
         findings=[Finding(**{**item, "kind": Kind(item["kind"])})
-                  for item in data.get("findings") or []])
+                  for item in data.get("findings") or []],
+        verdicts=[RegimeVerdict(name, Verdict(item["verdict"]), item.get("summary", ""),
+                                [_requirement_from_dict(r) for r in item.get("requirements", [])])
+                  for name, item in (data.get("verdicts") or {}).items()])
     return Report(**values)
+
+
+def _requirement_from_dict(item: dict[str, Any]) -> RequirementResult:
+    """A stored requirement result; one stored before statuses existed gets met/not met."""
+    status = item.get("status") or (Status.MET if item.get("satisfied") else Status.NOT_MET)
+    return RequirementResult(**{**item, "status": Status(status)})

@@ -1,25 +1,38 @@
 """Policies as data, and the one function that turns findings into a verdict.
 
-A policy (``labelcheck/policies/<name>.toml`` or any TOML file by path) is a list of
-requirements. Each requirement names the disclosure channels that can satisfy it and,
-optionally, conditions on the disclosure's measurements (``minimum``: numbers that must be
-reached; ``maximum``: numbers that must not be exceeded; ``one_of``: allowed values) and the
-media kinds it applies to (``kinds``, e.g. ``["video"]`` for a rule on when a video shows its
-label; all kinds when absent). `decide` reads only finding kinds, channels and measurements, so
-a new evidence source or label language never touches it.
+A policy (``labelcheck/policies/<name>.toml`` or any TOML file by path) is a regime of record:
+its citation, the date it took effect, the roles it binds, and a list of requirements. Each
+requirement names the disclosure channels that can satisfy it and, optionally, conditions on
+the disclosure's measurements (``minimum``: numbers that must be reached; ``maximum``: numbers
+that must not be exceeded; ``one_of``: allowed values), the media kinds it applies to
+(``kinds``, e.g. ``["video"]``), the provision it comes from (``source``), whom it binds
+(``role``), its own effective date, and how it can be checked (``check``):
+
+- ``file`` (default): judged from the file: met or not met;
+- ``detector``: a marking that only some detectors can read (an invisible watermark): found is
+  met, not found is "not verifiable here", never "absent";
+- ``manual``: a fact no file shows (consent, whether the content is a deepfake, a role): always
+  "manual check", never met.
+
+A requirement (or a whole policy) marked ``draft = true`` is reported with what the file shows
+and never applied. `decide` reads only finding kinds, channels and measurements, so a new
+evidence source or label language never touches it; and it reads the rules in force on the
+date it is given (``scan --as-of``), today by default.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from labelcheck.core.model import Finding, Kind, RequirementResult, Verdict
+from labelcheck.core.model import Finding, Kind, RequirementResult, Status, Verdict
 
 VISIBLE = "visible"
+CHECKS = ("file", "detector", "manual")
 
 
 class PolicyError(ValueError):
@@ -30,11 +43,16 @@ class PolicyError(ValueError):
 class Requirement:
     id: str
     description: str
-    channels: tuple[str, ...]
+    channels: tuple[str, ...] = ()
     minimum: dict = field(default_factory=dict)
     one_of: dict = field(default_factory=dict)
     maximum: dict = field(default_factory=dict)
     kinds: tuple[str, ...] = ()
+    role: str = ""
+    source: str = ""
+    effective: dt.date | None = None
+    check: str = "file"
+    draft: bool = False
 
     def applies_to(self, media_kind: str | None) -> bool:
         """Whether this requirement binds a file of `media_kind` (None: unknown, so only
@@ -43,7 +61,7 @@ class Requirement:
 
     def unmet_conditions(self, finding: Finding) -> list[str]:
         """Why `finding` does not satisfy this requirement; empty when it does."""
-        if not finding.is_disclosure or finding.channel not in self.channels:
+        if not finding.is_marking or finding.channel not in self.channels:
             return [f"not a {'/'.join(self.channels)} disclosure"]
         unmet = []
         if not finding.intact:
@@ -64,8 +82,14 @@ class Requirement:
                 unmet.append(f"{name} {_show(value)} not one of {', '.join(allowed)}")
         return unmet
 
-    def evaluate(self, findings: list[Finding]) -> RequirementResult:
-        candidates = [f for f in findings if f.is_disclosure and f.channel in self.channels]
+    def evaluate(self, findings: list[Finding], status: Status | None = None
+                 ) -> RequirementResult:
+        """What the findings show for this requirement; `status` overrides the met/not met
+        outcome when the requirement does not bind the file (not in force, not applicable)."""
+        if self.check == "manual":
+            return self._result(False, [], "cannot be checked from the file: "
+                                "a person must check it", status or Status.MANUAL_CHECK)
+        candidates = [f for f in findings if f.is_marking and f.channel in self.channels]
         satisfied_by = [f"{f.detector}: {f.message}" for f in candidates
                         if not self.unmet_conditions(f)]
         missing = ""
@@ -73,8 +97,19 @@ class Requirement:
             reasons = sorted({reason for f in candidates for reason in self.unmet_conditions(f)})
             missing = ("; ".join(reasons) if reasons
                        else f"no {' or '.join(self.channels)} disclosure found")
-        return RequirementResult(self.id, self.description, bool(satisfied_by), satisfied_by,
-                                 missing)
+        outcome = Status.MET if satisfied_by else Status.NOT_MET
+        if self.check == "detector" and not satisfied_by:
+            missing = (f"no {' or '.join(self.channels)} found by the detectors labelcheck has; "
+                       "not verifiable here (a mark they cannot read may be present)")
+            outcome = Status.NOT_VERIFIABLE
+        if self.draft:
+            outcome = Status.DRAFT
+        return self._result(bool(satisfied_by), satisfied_by, missing, status or outcome)
+
+    def _result(self, met: bool, satisfied_by: list[str], missing: str,
+                status: Status) -> RequirementResult:
+        return RequirementResult(self.id, self.description, met and status is Status.MET,
+                                 satisfied_by, missing, status, self.role, self.source)
 
 
 def _show(value) -> str:
@@ -84,10 +119,18 @@ def _show(value) -> str:
 
 @dataclass(frozen=True)
 class Policy:
+    """A regime: what it requires, where that is written, from when and of whom."""
+
     name: str
     title: str
     description: str
     requirements: tuple[Requirement, ...]
+    citation: str = ""
+    url: str = ""
+    effective: dt.date | None = None
+    roles: tuple[str, ...] = ()
+    draft: bool = False
+    notes: str = ""
 
     @classmethod
     def load(cls, name_or_path: str) -> "Policy":
@@ -105,15 +148,50 @@ class Policy:
     def from_toml(cls, text: str, origin: str) -> "Policy":
         try:
             data = tomllib.loads(text)
-            requirements = tuple(
-                Requirement(r["id"], r.get("description", r["id"]), tuple(r["channels"]),
-                            dict(r.get("minimum", {})), dict(r.get("one_of", {})),
-                            dict(r.get("maximum", {})), tuple(r.get("kinds", ())))
-                for r in data["requirement"])
+            draft = bool(data.get("draft", False))
+            requirements = tuple(_requirement(r, draft) for r in data["requirement"])
             return cls(data["name"], data.get("title", data["name"]),
-                       data.get("description", ""), requirements)
-        except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+                       data.get("description", ""), requirements,
+                       citation=data.get("citation", ""), url=data.get("url", ""),
+                       effective=_date(data.get("effective")),
+                       roles=tuple(data.get("roles", ())), draft=draft,
+                       notes=data.get("notes", ""))
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"policy {origin} is not valid: {exc}") from None
+
+    def effective_date(self, requirement: Requirement) -> dt.date | None:
+        return requirement.effective or self.effective
+
+    def in_force(self, requirement: Requirement, as_of: dt.date) -> bool:
+        start = self.effective_date(requirement)
+        return start is None or start <= as_of
+
+    def in_force_on(self, as_of: dt.date) -> tuple[str, ...]:
+        """The ids of the requirements in force on `as_of` (part of what a stored result is
+        keyed by: a verdict changes when a requirement comes into force)."""
+        return tuple(r.id for r in self.requirements if self.in_force(r, as_of))
+
+
+def _requirement(data: dict, policy_draft: bool) -> Requirement:
+    check = data.get("check", "file")
+    if check not in CHECKS:
+        raise ValueError(f"requirement {data.get('id')!r}: check is {check!r}, not one of "
+                         f"{', '.join(CHECKS)}")
+    if check != "manual" and not data.get("channels"):
+        raise ValueError(f"requirement {data.get('id')!r} names no channels")
+    return Requirement(data["id"], data.get("description", data["id"]),
+                       tuple(data.get("channels", ())), dict(data.get("minimum", {})),
+                       dict(data.get("one_of", {})), dict(data.get("maximum", {})),
+                       tuple(data.get("kinds", ())), role=data.get("role", ""),
+                       source=data.get("source", ""), effective=_date(data.get("effective")),
+                       check=check, draft=policy_draft or bool(data.get("draft", False)))
+
+
+def _date(value) -> dt.date | None:
+    """A TOML date (or an ISO date string) as a `date`."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
 
 
 @cache
@@ -132,6 +210,32 @@ def available_policies() -> list[str]:
                   if entry.name.endswith(".toml"))
 
 
+@dataclass(frozen=True)
+class Regimes:
+    """Several policies applied in one pass (a campaign for several markets): the file is
+    scanned once and judged under each."""
+
+    policies: tuple[Policy, ...]
+
+    @property
+    def name(self) -> str:
+        return ",".join(policy.name for policy in self.policies)
+
+
+def load_policies(names: str) -> "Policy | Regimes":
+    """The policy, or the policies, named in a comma-separated list (``eu-ai-act,cn-gb45438``),
+    each a bundled name or a file path; repeats are dropped."""
+    wanted = list(dict.fromkeys(name.strip() for name in names.split(",") if name.strip()))
+    if not wanted:
+        raise PolicyError("no policy named")
+    policies = tuple(Policy.load(name) for name in wanted)
+    return policies[0] if len(policies) == 1 else Regimes(policies)
+
+
+def policies_of(policy: "Policy | Regimes") -> tuple[Policy, ...]:
+    return policy.policies if isinstance(policy, Regimes) else (policy,)
+
+
 @dataclass
 class Decision:
     verdict: Verdict
@@ -142,16 +246,26 @@ class Decision:
     requirements: list[RequirementResult]
 
 
-def decide(findings: list[Finding], policy: Policy, media_kind: str | None = None) -> Decision:
-    """The verdict for `findings` on a file of `media_kind` under `policy` (see README,
-    "Verdicts")."""
+def decide(findings: list[Finding], policy: Policy, media_kind: str | None = None,
+           as_of: dt.date | None = None, role: str | None = None) -> Decision:
+    """The verdict for `findings` on a file of `media_kind` under `policy`, with the rules in
+    force on `as_of` (default today) that bind `role` (default: every role); see README,
+    "Verdicts" and "Policies"."""
+    as_of = as_of or dt.date.today()
     ai = any(f.is_ai_evidence for f in findings)
     intact = [f for f in findings if f.is_disclosure and f.intact]
-    results = [requirement.evaluate(findings) for requirement in policy.requirements
-               if requirement.applies_to(media_kind)]
+    results = []
+    for requirement in policy.requirements:
+        if requirement.applies_to(media_kind):
+            status = _not_binding(policy, requirement, as_of, ai, role)
+            result = requirement.evaluate(findings, status)
+            if status is Status.NOT_APPLICABLE and ai:
+                result.missing = f"binds the {requirement.role}, not the {role}"
+            results.append(result)
+    binding = [result for result in results if result.binding]
     if not ai:
         verdict = Verdict.NO_AI_SIGNAL
-    elif all(result.satisfied for result in results):
+    elif all(result.satisfied for result in binding):
         verdict = Verdict.DISCLOSED
     elif any(f.kind is Kind.REMOVAL or (f.is_disclosure and not f.intact) for f in findings):
         verdict = Verdict.STRIPPED
@@ -165,3 +279,13 @@ def decide(findings: list[Finding], policy: Policy, media_kind: str | None = Non
         machine_readable_disclosure=any(f.channel != VISIBLE for f in intact),
         requirements=results,
     )
+
+
+def _not_binding(policy: Policy, requirement: Requirement, as_of: dt.date, ai: bool,
+                 role: str | None) -> Status | None:
+    """Why `requirement` does not bind this file, or None when it does."""
+    if not policy.in_force(requirement, as_of):
+        return Status.NOT_IN_FORCE
+    if not ai or (role and requirement.role and requirement.role != role):
+        return Status.NOT_APPLICABLE
+    return None

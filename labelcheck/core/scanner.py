@@ -9,30 +9,41 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 from labelcheck.version import __version__
 from labelcheck.formats.media import Media
-from labelcheck.core.model import Finding, Kind, MediaError, Report, Verdict
+from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable, RegimeVerdict,
+                                   Report, RequirementResult, Status, Verdict)
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy, decide
+from labelcheck.core.plain import plain
+from labelcheck.core.policy import Policy, Regimes, decide, load_policies, policies_of
 from labelcheck.sources import active_sources
 from labelcheck.core.settings import Settings
 
+PIXELS_UNCHECKED = ("media.pixels_not_decoded", "media.pixels_undecodable")
 
-def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "default", *,
-         pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
+
+# most severe first: a file scanned under several policies gets the worst of their verdicts
+SEVERITY = (Verdict.ERROR, Verdict.STRIPPED, Verdict.UNDISCLOSED, Verdict.DISCLOSED,
+            Verdict.NO_AI_SIGNAL)
+
+
+def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regimes = "default",
+         *, pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
          settings: Settings | None = None, sha256: str | None = None) -> Report:
     """Scan a file path, raw bytes or a `Media` already opened, and return its `Report`.
 
-    `policy` is a bundled policy name, a policy file path or a `Policy`. `pixels=False`
-    skips pixel analysis (the CLI's ``--no-ocr``). The report's `path` is `name`, a display
-    string used as given (an upload's name, a URL), else the display form of the path
-    (`labelcheck.core.names.display_name`). `sha256` is the content hash when the caller
-    already computed it (``--resume``). With `settings.display` the report carries the
+    `policy` is a bundled policy name, a policy file path, several of them comma-separated
+    (``"eu-ai-act,cn-gb45438"``: one scan, one verdict per regime), or a `Policy`/`Regimes`.
+    `pixels=False` skips pixel analysis (the CLI's ``--no-ocr``). The report's `path` is
+    `name`, a display string used as given (an upload's name, a URL), else the display form of
+    the path (`labelcheck.core.names.display_name`). `sha256` is the content hash when the
+    caller already computed it (``--resume``). With `settings.display` the report carries the
     `Evidence` people look at, made here from the scanned bytes.
     """
     started = time.perf_counter()
-    policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+    policy = load_policies(policy) if isinstance(policy, str) else policy
     settings = settings or Settings(pixels=pixels, trust_anchors=trust_anchors)
     is_bytes = isinstance(target, (bytes, bytearray, memoryview))
     path = name or ("<bytes>" if is_bytes else display_name(
@@ -47,7 +58,9 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "defa
         report.timeline = media.timeline
     except MediaError as exc:
         report.error = str(exc)
-    _conclude(report, findings, policy)
+    if report.error:
+        report.error = plain(report.error)
+    _conclude(report, findings, policy, settings)
     if settings.display and media is not None:
         report.evidence = _evidence(media, report, settings)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -61,28 +74,40 @@ def _evidence(media: Media, report: Report, settings: Settings):
     return gather(media, report, settings.display)
 
 
-def failed_report(path: str, policy: Policy, reason: str, *, sha256: str | None = None,
-                  size: int | None = None) -> Report:
+def failed_report(path: str, policy: Policy | Regimes, reason: str, *,
+                  sha256: str | None = None, size: int | None = None) -> Report:
     """The `error` report of a file whose scan never finished (a batch worker that ran out of
     time or memory, or died): the same shape as any other report, with the reason. `path` is
     a display string (`labelcheck.core.names.display_name`)."""
     report = Report(path=path, sha256=sha256, size=size, policy=policy.name,
-                    labelcheck_version=__version__, error=reason)
-    _conclude(report, [], policy)
+                    labelcheck_version=__version__, error=plain(reason))
+    _conclude(report, [], policy, Settings())
     return report
 
 
-def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
-    """Verdict, requirements and summary of `report` from its findings."""
-    decision = decide(findings, policy, report.media_kind)
+def _conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
+              settings: Settings) -> None:
+    """Verdict, requirements and summary of `report` from its findings, under each policy."""
     report.findings = findings
-    report.verdict = Verdict.ERROR if report.error else decision.verdict
-    report.ai_generated = decision.ai_generated
-    report.tampered = decision.tampered
-    report.visible_disclosure = decision.visible_disclosure
-    report.machine_readable_disclosure = decision.machine_readable_disclosure
-    report.requirements = decision.requirements
-    report.summary = summarise(report)
+    for regime in policies_of(policy):
+        decision = decide(findings, regime, report.media_kind, settings.as_of, settings.role)
+        verdict = Verdict.ERROR if report.error else decision.verdict
+        report.ai_generated = decision.ai_generated
+        report.tampered = decision.tampered
+        report.visible_disclosure = decision.visible_disclosure
+        report.machine_readable_disclosure = decision.machine_readable_disclosure
+        report.verdicts.append(RegimeVerdict(regime.name, verdict, summarise(
+            report, verdict, regime.name, decision.requirements), decision.requirements))
+    if len(report.verdicts) == 1:
+        only = report.verdicts.pop()
+        report.verdict, report.summary, report.requirements = \
+            only.verdict, only.summary, only.requirements
+        return
+    report.verdict = min((regime.verdict for regime in report.verdicts), key=SEVERITY.index)
+    report.requirements = [replace(result, id=f"{regime.policy}:{result.id}")
+                           for regime in report.verdicts for result in regime.requirements]
+    report.summary = " ".join(f"{regime.policy}: {regime.verdict.value}. {regime.summary}"
+                              for regime in report.verdicts)
 
 
 def _media(target, path: str, settings: Settings, sha256: str | None) -> Media:
@@ -116,25 +141,54 @@ def _collect(media: Media, settings: Settings) -> tuple[list[Finding], str | Non
         except MediaError as exc:
             findings.extend(exc.findings)
             error = error or str(exc)
+    if media.pixels_problem is not None:
+        findings.append(_pixels_finding(media.pixels_problem))
     return findings, media.damage or error
 
 
-def summarise(report: Report) -> str:
-    """One plain sentence a person can read: the verdict and the evidence behind it."""
-    if report.verdict is Verdict.ERROR:
+def _pixels_finding(problem: PixelsUnavailable) -> Finding:
+    """The one finding that says a picture's pixels were not checked, and why. The verdict
+    stays what the rest of the file shows, as it is with ``--no-ocr``: a pixel decoding
+    failure costs the pixel evidence, not the file's metadata."""
+    unchecked = "visible labels, watermarks and other pixel evidence were not checked"
+    details = {"reason": str(problem)}
+    if problem.by_design:
+        return Finding("media", Kind.INFO, "media.pixels_not_decoded",
+                       f"{problem}; {unchecked}", location="pixels", details=details)
+    return Finding("media", Kind.PROBLEM, "media.pixels_undecodable",
+                   f"the pixels could not be decoded ({problem}); {unchecked}",
+                   location="pixels", details=details)
+
+
+def summarise(report: Report, verdict: Verdict, policy: str,
+              requirements: list[RequirementResult]) -> str:
+    """One plain sentence a person can read: the verdict under `policy` and the evidence."""
+    if verdict is Verdict.ERROR:
         return f"Could not read the file: {report.error}."
     ranked = sorted((f for f in report.findings if f.is_ai_evidence),
                     key=lambda f: (f.kind is not Kind.AI_DECLARATION, -f.confidence, f.message))
     evidence = list(dict.fromkeys(f.message for f in ranked))
-    if report.verdict is Verdict.NO_AI_SIGNAL:
+    if verdict is Verdict.NO_AI_SIGNAL:
+        unchecked = next((f for f in report.findings if f.code in PIXELS_UNCHECKED), None)
+        if unchecked:
+            return ("No AI signal found in the file's metadata (C2PA, XMP/IPTC, EXIF, AIGC "
+                    f"label); its pixels were not checked ({unchecked.details['reason']}). "
+                    "This is not proof that a person made it.")
         return ("No AI signal found in the layers labelcheck reads (metadata, C2PA, AIGC label, "
                 "watermarks, visible labels). This is not proof that a person made it.")
     first = evidence[0] if evidence else ""
     more = f" and {len(evidence) - 1} more" if len(evidence) > 1 else ""
     ai = f"AI-made: {first}{more}."
-    if report.verdict is Verdict.DISCLOSED:
-        return f"{ai} Disclosed as the {report.policy} policy requires."
-    missing = "; ".join(f"{r.id}: {r.missing}" for r in report.requirements if not r.satisfied)
-    if report.verdict is Verdict.STRIPPED:
-        return f"{ai} A required disclosure was removed or broken ({missing})."
-    return f"{ai} Not disclosed as the {report.policy} policy requires ({missing})."
+    manual = [r.id for r in requirements if r.status is Status.MANUAL_CHECK]
+    to_check = f" A person must check: {', '.join(manual)}." if manual else ""
+    if verdict is Verdict.DISCLOSED:
+        if requirements and all(r.status is Status.NOT_IN_FORCE for r in requirements):
+            return f"{ai} No requirement of {policy} was in force on the date applied."
+        if not any(r.binding for r in requirements):
+            return f"{ai} No requirement of {policy} can be checked from the file.{to_check}"
+        return f"{ai} Disclosed as the {policy} policy requires.{to_check}"
+    missing = "; ".join(f"{r.id}: {r.missing}" for r in requirements
+                        if r.status is Status.NOT_MET)
+    if verdict is Verdict.STRIPPED:
+        return f"{ai} A required disclosure was removed or broken ({missing}).{to_check}"
+    return f"{ai} Not disclosed as the {policy} policy requires ({missing}).{to_check}"

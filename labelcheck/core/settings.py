@@ -9,6 +9,7 @@ builds a `Settings`, so ``registry add --db X`` and the scan it runs use the sam
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
@@ -49,9 +50,11 @@ class Settings:
     """What a scan needs besides the file and the policy.
 
     `pixels=False` is the CLI's ``--no-ocr``. `db_url` is the SQLAlchemy URL of the results
-    store and the registry (None: the SQLite file in the user data directory). Shells set
-    `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan for the
-    pictures and the C2PA tree that people look at (the HTML report, the web page).
+    store and the registry (None: the SQLite file in the user data directory). `as_of` is the
+    date whose rules the policies apply (None: today; the CLI's ``--as-of``); `role` limits
+    them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
+    Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
+    for the pictures and the C2PA tree that people look at (the HTML report, the web page).
     """
 
     pixels: bool = True
@@ -59,5 +62,7 @@ class Settings:
     max_pixels: int = MAX_PIXELS
     db_url: str | None = None
     limits: Limits = field(default_factory=Limits)
+    as_of: dt.date | None = None
+    role: str | None = None
     display: Display | None = None
 

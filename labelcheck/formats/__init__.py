@@ -12,14 +12,25 @@ from labelcheck.formats.base import FileType, Format
 from labelcheck.formats.bmff import Bmff
 from labelcheck.formats.gif import Gif
 from labelcheck.formats.jpeg import Jpeg
+from labelcheck.formats.jpeg2000 import Jpeg2000
+from labelcheck.formats.jxl import Jxl
 from labelcheck.formats.matroska import Matroska
 from labelcheck.formats.pdf import Pdf
 from labelcheck.formats.png import Png
+from labelcheck.formats.psd import Psd
+from labelcheck.formats.raster import Raster
+from labelcheck.formats.raw import Raw
 from labelcheck.formats.riff import Riff
+from labelcheck.formats.svg import Svg
 from labelcheck.formats.tiff import Tiff
 
-FORMATS: tuple[Format, ...] = (Jpeg(), Png(), Riff(), Tiff(), Gif(), Pdf(), Matroska(), Bmff())
-SNIFF_BYTES = 64  # how much of a file `identify` needs
+# In the order `identify` asks them: raw camera files before TIFF and BMFF, whose headers
+# some of them share (CR2 is a TIFF, CR3 an ISO BMFF file); Pillow's loosely signed raster
+# formats last.
+FORMATS: tuple[Format, ...] = (Jpeg(), Png(), Riff(), Raw(), Tiff(), Gif(), Pdf(), Matroska(),
+                               Jpeg2000(), Jxl(), Bmff(), Psd(), Svg(), Raster())
+SNIFF_BYTES = 4096  # how much of a file `identify` needs (an SVG's root element may follow a
+# long XML prologue; PhotoCD's signature is at byte 2048)
 EXTENSIONS = {ext: name for fmt in FORMATS for ext, name in fmt.extensions.items()}
 _BY_NAME = {name: fmt for fmt in FORMATS for name in fmt.names}
 

@@ -44,12 +44,48 @@ class Packet:
     text: str
 
 
+# Byte-order marks, longest first (UTF-32-LE's starts like UTF-16-LE's).
+BYTE_ORDER_MARKS = ((b"\xff\xfe\0\0", "utf-32-le"), (b"\0\0\xfe\xff", "utf-32-be"),
+                    (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"),
+                    (b"\xfe\xff", "utf-16-be"))
+# Where the zero bytes of ASCII markup fall in each wide encoding (by position modulo 4).
+ZERO_PATTERNS = (("utf-32-le", (1, 2, 3)), ("utf-32-be", (0, 1, 2)), ("utf-16-le", (1, 3)),
+                 ("utf-16-be", (0, 2)))
+
+
+def xmp_encoding(raw: bytes) -> str:
+    """The encoding of an XMP packet's bytes. XMP may be UTF-8, UTF-16 or UTF-32 in either
+    byte order (exiftool writes all five); the packet wrapper's byte-order mark sits inside
+    its ``begin`` attribute, not at the start, so a packet that does not start with a mark is
+    told by where the zero bytes of its ASCII markup fall (XML's own autodetection)."""
+    for mark, codec in BYTE_ORDER_MARKS:
+        if raw.startswith(mark):
+            return codec
+    sample = raw[:256]
+    sample = sample[:len(sample) - len(sample) % 4]
+    if not sample or sample.count(0) < len(sample) // 4:
+        return "utf-8"
+    zeros = [sample[k::4].count(0) / (len(sample) // 4) for k in range(4)]
+    for codec, positions in ZERO_PATTERNS:
+        if all(zeros[k] >= 0.75 for k in positions) and \
+                all(zeros[k] < 0.5 for k in range(4) if k not in positions):
+            return codec
+    return "utf-8"
+
+
 def decode_xmp(raw: bytes) -> str:
-    """An XMP packet's bytes as text: UTF-8, or UTF-16 when it starts with a byte-order mark."""
+    """An XMP packet's bytes as text, in whichever encoding it was written (`xmp_encoding`)."""
     raw = raw[:MAX_PACKET_BYTES]
-    if raw.startswith((b"\xfe\xff", b"\xff\xfe")):
-        return raw.decode("utf-16", "replace")
-    return raw.decode("utf-8", "replace")
+    return raw.decode(xmp_encoding(raw), "replace").lstrip("\ufeff")
+
+
+def type_name(raw: bytes) -> str:
+    """A chunk's or box's four-character type as a person reads it: ``'IDAT'``, or "a
+    chunk of unreadable type" when damage left bytes that are no type at all."""
+    text = raw.decode("latin-1")
+    if text.isascii() and text.isprintable():
+        return repr(text)
+    return "of unreadable type"
 
 
 @dataclass(frozen=True)
@@ -67,13 +103,19 @@ class Format:
 
     `names` are the format names this module identifies (``riff`` is both ``webp`` and
     ``avi``); `extensions` map file extensions to one of them; `c2pa` says whether the C2PA
-    reader reads manifests embedded in it. The views take the file's `Media` (which calls
-    them, and caches what they return).
+    reader reads manifests embedded in it; `pixels_not_decoded`, when set, says why the
+    format is read for its metadata only (raw camera data, SVG). The views take the file's
+    `Media` (which calls them, and caches what they return).
     """
 
     names: ClassVar[tuple[str, ...]] = ()
     extensions: ClassVar[dict[str, str]] = {}
     c2pa: ClassVar[bool] = False
+    pixels_not_decoded: ClassVar[str] = ""  # why labelcheck never decodes this format's pixels
+
+    def register_decoder(self) -> None:
+        """Make the Pillow plugin that decodes this format's pixels available (formats that
+        Pillow reads without a plugin need nothing)."""
 
     def identify(self, head: bytes, name: str) -> FileType | None:
         """The file type when `head` (the file's first bytes) is this format, else None."""
@@ -92,6 +134,21 @@ class Format:
     def exif_blob(self, media) -> bytes | None:
         """The EXIF block (TIFF structure, with or without the ``Exif\\0\\0`` header)."""
         return None
+
+    def exif(self, media):
+        """The EXIF as a Pillow `Image.Exif` (None when absent or broken), read from
+        `exif_blob` without decoding pixels."""
+        blob = self.exif_blob(media)
+        if not blob:
+            return None
+        from PIL import Image
+
+        exif = Image.Exif()
+        try:
+            exif.load(blob)
+        except Exception:  # noqa: BLE001 - a broken EXIF block is just absent evidence
+            return None
+        return exif
 
     def text_fields(self, media) -> Iterator[TextField]:
         """Text metadata kept under keys: PNG text chunks, QuickTime keys, container tags."""
@@ -118,5 +175,18 @@ def ffmpeg_video_info(media) -> dict:
                                 else None})
             duration = container.duration / 1e6 if container.duration else None
     except av.error.FFmpegError as exc:
-        raise MediaError(f"the video container could not be opened: {exc}") from None
+        raise MediaError(f"the video container could not be opened: {ffmpeg_reason(exc)}") \
+            from None
     return {"tags": tags, "streams": streams, "duration": duration}
+
+
+def ffmpeg_reason(exc) -> str:
+    """What an FFmpeg (PyAV) error says about the file, without the path, errno or address
+    that its text carries: FFmpeg's own short description of the error code."""
+    import av
+
+    if isinstance(exc, av.error.EOFError):
+        return "the file ends early (truncated)"
+    if isinstance(exc, av.error.InvalidDataError):
+        return "the data is damaged or not in a form FFmpeg reads"
+    return (getattr(exc, "strerror", None) or type(exc).__name__).strip().rstrip(".")

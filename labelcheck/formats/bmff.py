@@ -13,7 +13,8 @@ import struct
 from dataclasses import dataclass, field
 
 from labelcheck.core.model import MediaError
-from labelcheck.formats.base import FileType, Format, Packet, TextField, Walk, decode_xmp
+from labelcheck.formats.base import (FileType, Format, Packet, TextField, Walk, decode_xmp,
+                                     type_name)
 
 IMAGE_BRANDS = {
     b"heic": ("heif", "image/heic"), b"heix": ("heif", "image/heic"),
@@ -90,10 +91,11 @@ def _walk_boxes(data: bytes, start: int, stop: int, parent: str, depth: int):
             size = stop - pos
         name = btype.decode("latin-1")
         if size < header:
-            return boxes, f"BMFF structure broken: box {name!r} at byte {pos} has size {size}"
+            return boxes, (f"BMFF structure broken: box {type_name(btype)} at byte {pos} has "
+                           f"size {size}")
         if pos + size > stop:
-            return boxes, (f"BMFF truncated: box {name!r} at byte {pos} needs {size} bytes, "
-                           f"{stop - pos} left")
+            return boxes, (f"BMFF truncated: box {type_name(btype)} at byte {pos} needs {size} "
+                           f"bytes, {stop - pos} left")
         if name == "uuid":
             header += 16
         path = f"{parent}/{name}" if parent else name
@@ -230,6 +232,11 @@ class Bmff(Format):
 
     def walk(self, data):
         return walk_bmff(data)
+
+    def register_decoder(self):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
 
     def xmp_packets(self, media):
         for box in iter_boxes(media.boxes):

@@ -30,16 +30,20 @@ class Segment:
 
 
 def walk_jpeg(data: bytes) -> Walk:
-    """Collect APPn and COM segments up to the first SOS; check the image ends with EOI."""
+    """Collect APPn and COM segments up to the first SOS; check the image ends with EOI.
+    Bytes between segments that are not a marker are skipped, as libjpeg skips them."""
     walk = Walk()
     pos = 2
     size = len(data)
     while pos + 4 <= size:
-        if data[pos] != 0xFF:
-            walk.damage = f"JPEG structure broken at byte {pos} (expected a marker)"
-            return walk
+        if data[pos] != 0xFF:  # junk between segments: decoders skip to the next marker
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                walk.damage = "JPEG structure broken: no marker after the last segment"
+                return walk
+            continue
         marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
+        if marker in (0xFF, 0x00):  # a fill byte; or a stuffed 0xFF 0x00 pair inside junk
             pos += 1
             continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:

@@ -15,26 +15,18 @@ import hashlib
 import io
 import os
 import stat
+import warnings
+from contextlib import contextmanager
 from functools import cached_property
 from typing import BinaryIO, Iterator
 
-from labelcheck.core.model import MediaError
+from labelcheck.core.model import MediaError, PixelsUnavailable
 from labelcheck.formats import EXTENSIONS, SNIFF_BYTES, Format, FileType, format_of, identify
 from labelcheck.formats.base import Walk
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1 << 20  # how much of a file read from disk is held at once
 
-
-def _own_pixel_limit() -> None:
-    """Replace Pillow's global bomb limit with `Media.max_pixels`, checked before decoding,
-    so the refusal can name the claimed size and the limit is set per scan."""
-    from PIL import Image
-
-    Image.MAX_IMAGE_PIXELS = None
-
-
-_own_pixel_limit()
 
 NOT_REGULAR = ((stat.S_ISDIR, "is a directory"),
                (stat.S_ISFIFO, "not a regular file (a named pipe)"),
@@ -130,6 +122,17 @@ class FileBytes:
             self._found[sub] = found
         return found
 
+    def find_any(self, subs: tuple[bytes, ...], start: int = 0) -> tuple[int, bytes | None]:
+        """The offset of the first of `subs` at or after `start` and which one it is, or
+        (-1, None), reading the file once for all of them."""
+        overlap = max(len(sub) for sub in subs) - 1
+        for offset, chunk in self.chunks(start, overlap=overlap):
+            hits = [(index, sub) for sub in subs if (index := chunk.find(sub)) >= 0]
+            if hits:
+                index, sub = min(hits)
+                return offset + index, sub
+        return -1, None
+
     def __contains__(self, sub: bytes) -> bool:
         return self.find(sub) >= 0
 
@@ -153,6 +156,7 @@ class Media:
         self.max_pixels = max_pixels
         self.type = file_type or identify(data[:SNIFF_BYTES], path)
         self.timeline: dict | None = None  # a video's label timeline, set by video_frames
+        self.pixels_problem: PixelsUnavailable | None = None  # why `image` has no pixels
         self.c2pa_store: dict | None = None  # the manifest store the c2pa source read
         if sha256:
             self.sha256 = sha256  # hashed already (``--resume``): the bytes are hashed once
@@ -272,17 +276,7 @@ class Media:
     @cached_property
     def exif(self):
         """The EXIF block as a Pillow `Image.Exif`, or None; read without decoding pixels."""
-        blob = self.file_format.exif_blob(self)
-        if not blob:
-            return None
-        from PIL import Image
-
-        exif = Image.Exif()
-        try:
-            exif.load(blob)
-        except Exception:  # noqa: BLE001 - a broken EXIF block is just absent evidence
-            return None
-        return exif
+        return self.file_format.exif(self)
 
     @cached_property
     def video_info(self) -> dict:
@@ -300,26 +294,49 @@ class Media:
 
     @cached_property
     def image(self):
-        """The decoded Pillow image, refused when it would be a decompression bomb."""
-        from PIL import Image
-
+        """The decoded Pillow image. Raises `PixelsUnavailable` (remembered in
+        `pixels_problem`, so every pixel source meets the same failure without decoding
+        again) when the pixels cannot be had: refused as a decompression bomb, rejected by the
+        decoder, or of a format whose pixels labelcheck does not decode."""
         if self.media_kind != "image":
             raise MediaError(f"{self.format} is not a still image")
-        self._register_heif()
+        if self.pixels_problem is not None:
+            raise self.pixels_problem
         try:
-            image = Image.open(io.BytesIO(self.data))
-            width, height = image.size
-            if width * height > self.max_pixels:
-                raise MediaError(
-                    f"image claims {width}x{height} pixels ({width * height / 1e6:.0f} MP), "
-                    f"over the {self.max_pixels / 1e6:.0f} MP limit: refused as a possible "
-                    "decompression bomb")
-            image.load()
-        except MediaError:
+            return self._decode()
+        except PixelsUnavailable as exc:
+            self.pixels_problem = exc
             raise
+
+    def _decode(self):
+        from PIL import Image
+
+        reason = self.file_format.pixels_not_decoded
+        if reason:
+            raise PixelsUnavailable(reason, by_design=True)
+        self.file_format.register_decoder()
+        try:
+            with _pillow_pixel_limit(None):  # the header's claim is checked here, by name
+                image = Image.open(io.BytesIO(self.data))
+            self._refuse_bomb(*image.size)
+            with _pillow_pixel_limit(self.max_pixels // 2):  # Pillow refuses past twice it
+                image.load()
+        except PixelsUnavailable:
+            raise
+        except Image.DecompressionBombError:
+            raise PixelsUnavailable(self._bomb_reason("")) from None
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad data
-            raise MediaError(f"the image data could not be decoded: {exc}") from None
+            raise PixelsUnavailable(decode_reason(exc)) from None
         return image
+
+    def _refuse_bomb(self, width: int, height: int) -> None:
+        if width * height > self.max_pixels:
+            raise PixelsUnavailable(self._bomb_reason(
+                f" claims {width}x{height} pixels ({width * height / 1e6:.0f} MP),"))
+
+    def _bomb_reason(self, claim: str) -> str:
+        return (f"image{claim or ' claims pixels'} over the {self.max_pixels / 1e6:.0f} MP "
+                "limit: refused as a possible decompression bomb")
 
     @cached_property
     def rgb(self):
@@ -338,10 +355,43 @@ class Media:
             return None
         return np.asarray(image.convert("RGBA"))[:, :, 3]
 
-    @staticmethod
-    def _register_heif():
-        try:
-            import pillow_heif
-        except ImportError:
-            return
-        pillow_heif.register_heif_opener()
+
+# What a decoder's exception means, in words that stay the same from one library version and
+# one file to the next (Pillow's own messages carry object addresses, byte counts and internal
+# names). The first pattern found in the exception's type name and message wins.
+DECODE_REASONS = (
+    (("MemoryError",), "the image is too large to decode in the memory available"),
+    (("UnidentifiedImageError",),
+     "the image header is damaged or describes a variant the decoder does not support"),
+    (("MAX_TEXT_CHUNK",), "a compressed text chunk expands past the safety limit: refused as "
+                          "a possible decompression bomb"),
+    (("truncated", "Truncated", "EOFError", "not enough", "Expected to read", "end of file",
+      "Unexpected end"), "the image data is truncated: the file ends before the picture does"),
+)
+CORRUPT_REASON = "the image data is corrupt or in a variant the decoder does not support"
+
+
+def decode_reason(exc: BaseException) -> str:
+    """The stable, plain reason for a decoder's exception (see `DECODE_REASONS`)."""
+    text = f"{type(exc).__name__}: {exc}"
+    for patterns, reason in DECODE_REASONS:
+        if any(pattern in text for pattern in patterns):
+            return reason
+    return CORRUPT_REASON
+
+
+@contextmanager
+def _pillow_pixel_limit(limit: int | None):
+    """Pillow's own bomb check set to `limit` (None: off) for one step of one image. labelcheck
+    checks the size an image's header claims itself, to name it; Pillow's check then catches
+    sizes that appear only while decoding (an ICNS or ICO entry larger than the header said)."""
+    from PIL import Image
+
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limit
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous

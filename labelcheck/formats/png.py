@@ -8,7 +8,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from labelcheck.formats.base import FileType, Format, Packet, TextField, Walk
+from labelcheck.formats.base import FileType, Format, Packet, TextField, Walk, type_name
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_INFLATED_TEXT = 8 * 1024 * 1024  # zTXt/iTXt bigger than this are zip bombs, not metadata
@@ -35,7 +35,8 @@ def walk_png(data: bytes) -> Walk:
         length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
         end = pos + 12 + length
         if end > len(data):
-            walk.damage = f"PNG truncated: chunk {ctype!r} at byte {pos} runs past the end"
+            walk.damage = (f"PNG truncated: chunk {type_name(ctype)} at byte {pos} runs past "
+                           "the end")
             return walk
         name = ctype.decode("latin-1")
         chunk = Chunk(name, pos, data[pos + 8:pos + 8 + length], after_idat=seen_idat)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from labelcheck.formats.base import FileType, Format, Packet, TextField, Walk, decode_xmp
+from labelcheck.formats.base import (FileType, Format, Packet, TextField, Walk, decode_xmp,
+                                     type_name)
 
 
 @dataclass
@@ -26,7 +27,8 @@ def walk_riff(data: bytes) -> Walk:
         fourcc, length = struct.unpack("<4sI", data[pos:pos + 8])
         end = pos + 8 + length
         if end > len(data):
-            walk.damage = f"RIFF truncated: chunk {fourcc!r} at byte {pos} runs past the end"
+            walk.damage = (f"RIFF truncated: chunk {type_name(fourcc)} at byte {pos} runs past "
+                           "the end")
             return walk
         walk.items.append(RiffChunk(fourcc.decode("latin-1"), pos, data[pos + 8:end]))
         pos = end + (length & 1)

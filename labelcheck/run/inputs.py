@@ -17,33 +17,59 @@ from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy
 from labelcheck.core.scanner import failed_report, scan
 from labelcheck.core.settings import Settings
-from labelcheck.formats import EXTENSIONS
+from labelcheck.formats import EXTENSIONS, SNIFF_BYTES, identify
 from labelcheck.formats.media import open_regular
 
 
-def iter_files(paths: list[str], missing: list[str]) -> Iterator[str]:
-    """Files named directly, then media files found under directories (sorted, no symlink
-    loops); fsspec URLs likewise; paths that don't exist go to `missing`."""
+def iter_files(paths: list[str], missing: list[str],
+               skipped: list[tuple[str, str]] | None = None) -> Iterator[str]:
+    """Files named directly, then the media files found under directories (sorted, no symlink
+    loops); fsspec URLs likewise; paths that don't exist go to `missing`.
+
+    Under a directory a file is media when its extension is one labelcheck reads or, whatever
+    its name (hash-named uploads have none), when its first bytes are (`identify`); the rest
+    go to `skipped` as (path, reason), so that the caller can say what was not scanned."""
+    skipped = [] if skipped is None else skipped
     for path in paths:
         if is_url(path):
-            yield from _iter_url(path, missing)
+            yield from _iter_url(path, missing, skipped)
         elif os.path.isdir(path):
             for folder, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if _is_media_name(name):
-                        yield os.path.join(folder, name)
+                    found = os.path.join(folder, name)
+                    if _is_media(found, lambda: _local_head(found), skipped):
+                        yield found
         elif os.path.exists(path):
             yield path
         else:
             missing.append(path)
 
 
-def _is_media_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower().lstrip(".") in EXTENSIONS
+def _is_media(path: str, read_head, skipped: list[tuple[str, str]]) -> bool:
+    """Whether a file found under a directory is to be scanned: a media extension, or media
+    content (`read_head` gives its first bytes); otherwise it is added to `skipped`."""
+    if os.path.splitext(path)[1].lower().lstrip(".") in EXTENSIONS:
+        return True
+    try:
+        identify(read_head(), path)
+    except MediaError as exc:
+        skipped.append((path, f"{exc}"))
+        return False
+    except (OSError, ValueError, ImportError) as exc:
+        skipped.append((path, f"could not be read ({getattr(exc, 'strerror', None) or exc})"))
+        return False
+    return True
 
 
-def _iter_url(url: str, missing: list[str]) -> Iterator[str]:
+def _local_head(path: str) -> bytes:
+    """The first bytes of a regular file (a FIFO or device found in a folder would block or
+    never end: it is not opened, `open_regular`)."""
+    with open_regular(path) as handle:
+        return handle.read(SNIFF_BYTES)
+
+
+def _iter_url(url: str, missing: list[str], skipped: list[tuple[str, str]]) -> Iterator[str]:
     """An fsspec URL: the file itself, or the media files under a "directory" of it."""
     import fsspec
 
@@ -56,10 +82,16 @@ def _iter_url(url: str, missing: list[str]) -> Iterator[str]:
                 missing.append(url)
             return
         for name in sorted(filesystem.find(root)):
-            if _is_media_name(name):
-                yield filesystem.unstrip_protocol(name)
+            found = filesystem.unstrip_protocol(name)
+            if _is_media(found, lambda: _url_head(filesystem, name), skipped):
+                yield found
     except (OSError, ValueError, ImportError):
         missing.append(url)
+
+
+def _url_head(filesystem, name: str) -> bytes:
+    with filesystem.open(name, "rb") as handle:
+        return handle.read(SNIFF_BYTES)
 
 
 def is_url(path: str) -> bool:

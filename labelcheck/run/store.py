@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Iterable
 
 from platformdirs import user_data_dir
@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from labelcheck.version import __version__
 from labelcheck.core.model import Report, report_from_dict
+from labelcheck.core.policy import policies_of
 
 metadata = MetaData()
 
@@ -92,13 +93,17 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 def setup_digest(policy, settings) -> str:
     """What besides the bytes decides a report: the policy's rules (not only its name: a
-    policy file can be edited) and the scan settings (``--no-ocr``, the trust anchors' content).
+    policy file can be edited), the scan settings (``--no-ocr``, the trust anchors' content)
+    and which requirements are in force on the date the policies are applied at.
     A stored result is reused only under the same digest."""
     anchors = ""
     if settings.trust_anchors:
         with open(settings.trust_anchors, "rb") as handle:
             anchors = hashlib.sha256(handle.read()).hexdigest()
-    facts = repr((policy, settings.pixels, settings.max_pixels, anchors))
+    in_force = [regime.in_force_on(settings.as_of or date.today())
+                for regime in policies_of(policy)]
+    facts = repr((policy, settings.pixels, settings.max_pixels, anchors, in_force,
+                  settings.role))
     return hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
 
 

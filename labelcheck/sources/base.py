@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
-from labelcheck.core.model import Finding, Kind, MediaError
+from labelcheck.core.model import Finding, Kind, MediaError, PixelsUnavailable
+from labelcheck.core.plain import plain
 from labelcheck.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Source:
 
         `MediaError` (damaged media) propagates, carrying what this source found before the
         damage: the scanner turns it into the `error` verdict and keeps every finding.
+        `PixelsUnavailable` only ends this source: the file is still read by the others.
         """
         if not self.applies(media, settings):
             return []
@@ -69,13 +71,17 @@ class Source:
         try:
             found.extend(self.find(media, settings))
             return found
+        except PixelsUnavailable as exc:  # said once for the file by the scanner
+            media.pixels_problem = media.pixels_problem or exc
+            return found
         except MediaError as exc:
             exc.findings = found + exc.findings
             raise
         except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the file
             log.exception("detector %s failed on %s", self.name, media.path)
             return [self.finding(Kind.PROBLEM, f"{self.name}.failed",
-                                 f"{self.name} detector could not finish: {exc}",
+                                 f"{self.name} detector could not finish: "
+                                 f"{type(exc).__name__}: {plain(str(exc))}",
                                  confidence=1.0)]
 
     def finding(self, kind: Kind, code: str, message: str, **fields) -> Finding:

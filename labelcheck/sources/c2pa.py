@@ -16,6 +16,7 @@ import c2pa
 
 from labelcheck.sources import terms
 from labelcheck.core.model import Finding, Kind
+from labelcheck.core.plain import plain
 from labelcheck.sources.base import Source
 
 # Failure codes sorted by meaning (C2PA spec, validation status codes).
@@ -70,7 +71,7 @@ class C2paSource(Source):
         yield from StoreReading(self, store, bool(settings.trust_anchors)).findings()
 
     def _reader_error(self, exc: Exception):
-        message = str(exc)
+        message = plain(str(exc))
         if "ManifestNotFound" in type(exc).__name__ or "no JUMBF data" in message:
             return
         if message.startswith("Remote:") or "remote manifest" in message.lower():

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labelcheck.vision import video
-from labelcheck.core.model import Kind, MediaError
+from labelcheck.core.model import Kind, MediaError, PixelsUnavailable
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.visible_label import (
     Label,
@@ -350,8 +350,8 @@ class VideoFramesSource(Source):
                      "duration_s": round(duration, 3)})
         for track, start, end, _ in follower.intervals():
             yield self._label(track, start, end, timing)
-        if damage:
-            raise MediaError(f"{damage} (frames read up to {follower.previous_s:.1f} s)")
+        if damage:  # the frames after it were not checked; the rest of the file was read
+            raise PixelsUnavailable(f"{damage} (frames read up to {follower.previous_s:.1f} s)")
 
     def _label(self, track: Track, start: float, end: float, timing: dict):
         measured = track.measured

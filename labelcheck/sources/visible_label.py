@@ -24,6 +24,9 @@ BARE_ICON_CONFIDENCE = 0.7  # "AI" alone on a line without an icon around it
 MERGE_GAP = 0.8  # two lines this close (in line heights) may be one label split in two
 UNREADABLE = "[unreadable]"  # stands for text in a script the OCR model cannot read
 UNREADABLE_CONFIDENCE = 0.7
+MIN_INK_SHARE = 0.4  # letters lower than this share of their line's box were not found whole
+BADGE_CONTRAST = 3.0  # WCAG 2's minimum for large text
+BADGE_MAX_HEIGHT = 0.2  # of the shorter side: badges are small; signs and facades are not
 
 
 @dataclass
@@ -47,7 +50,7 @@ class VisibleLabelSource(Source):
         rgb = media.rgb
         lines = _read_unreadable_starts(rgb, ocr.read_lines(rgb))
         labels, used = find_labels(lines)
-        for label in labels:
+        for label in credible(rgb, labels):
             yield self._label(rgb, label.text, label.score, label.box, label.match)
         for index, line in enumerate(lines):
             if index not in used and line.text:
@@ -101,7 +104,21 @@ class Label:
 def read_labels(rgb: np.ndarray, threads: int | None = None) -> list[Label]:
     """The AI labels among the text lines OCR reads in `rgb` (a whole picture), OCR running
     on `threads` threads (default: see `ocr`)."""
-    return find_labels(_read_unreadable_starts(rgb, ocr.read_lines(rgb, threads), threads))[0]
+    lines = _read_unreadable_starts(rgb, ocr.read_lines(rgb, threads), threads)
+    return credible(rgb, find_labels(lines)[0])
+
+
+def credible(rgb: np.ndarray, labels: list[Label]) -> list[Label]:
+    """The labels that hold as evidence: those the lexicon matched on weak words alone
+    (`LabelMatch.needs_badge`) must also look like a badge (`is_badge_like`)."""
+    return [label for label in labels
+            if not label.match.needs_badge or is_badge_like(measure_label(rgb, label.box))]
+
+
+def is_badge_like(measure: Measure) -> bool:
+    """Text that stands out from what it is printed on (WCAG's 3:1 for large text) at a
+    badge's size, not a sign across half the picture."""
+    return measure.contrast >= BADGE_CONTRAST and measure.height_ratio <= BADGE_MAX_HEIGHT
 
 
 def find_labels(lines: list[ocr.TextLine]) -> tuple[list[Label], set[int]]:
@@ -144,7 +161,9 @@ def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:
     letters = _letter_mask(crop)
     touch = BORDER_TOUCH * min(width, height)
     rows = np.flatnonzero(letters.any(axis=1))
-    ink_height = (rows[-1] - rows[0] + 1) if rows.size else h
+    ink_height = (rows[-1] - rows[0] + 1) if rows.size else 0
+    if ink_height < MIN_INK_SHARE * h:  # no letters found to measure: the box is what matched
+        ink_height = h
     return Measure(
         box=box,
         position=_position(box, width, height),

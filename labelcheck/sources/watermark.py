@@ -323,7 +323,7 @@ class SDWatermarkSource(Source):
             f"{match.accuracy:.0%} of {match.bits} bits match",
             location="pixels: invisible-watermark dwtDct mark in the YUV U channel "
                      "(Haar LL band, 4x4 blocks)",
-            confidence=round(2 * match.accuracy - 1, 3),
+            confidence=round(2 * match.accuracy - 1, 3), channel="watermark",
             details={"message": message.text, "generator": message.generator,
                      "bit_accuracy": round(match.accuracy, 4), "bits": match.bits,
                      "p_value": match.p_value, "variant": match.variant.name,

@@ -36,17 +36,21 @@ class Entry:
     pattern: re.Pattern | None = None
     icon: bool = False
     gb45438: bool = False
+    badge: bool = False
 
 
 @dataclass
 class LabelMatch:
-    """A lexicon hit: which phrase, which language, and rule tags (``gb45438``)."""
+    """A lexicon hit: which phrase, which language, and rule tags (``gb45438``).
+    `needs_badge`: the words alone are weak evidence (an "AI" and digits), so the line counts
+    only if it also looks like a badge (see `labelcheck.sources.visible_label`)."""
 
     lang: str
     phrase: str
     rules: list[str] = field(default_factory=list)
     icon: bool = False
     partial: bool = False
+    needs_badge: bool = False
 
 
 @cache
@@ -90,7 +94,7 @@ def entries() -> tuple[Entry, ...]:
             pattern = re.compile(phrase) if group["match"] == "regex" else None
             out.append(Entry(group["lang"], group["match"], phrase, tuple(tokens(phrase)),
                              pattern, group.get("icon", False),
-                             group.get("gb45438", False)))
+                             group.get("gb45438", False), group.get("badge", False)))
     return tuple(out)
 
 
@@ -101,9 +105,14 @@ def match_label(text: str) -> LabelMatch | None:
         return None
     for entry in entries():
         if _matches(entry, words):
-            return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words),
-                              entry.icon)
+            return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), entry.icon,
+                              needs_badge=entry.badge and not _other_script(words))
     return None
+
+
+def _other_script(words: list[str]) -> bool:
+    """Whether some word is in a script other than Latin letters and digits (CJK, Hangul)."""
+    return any(not word.isascii() for word in words)
 
 
 def match_partial(text: str) -> LabelMatch | None:

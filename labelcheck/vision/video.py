@@ -39,7 +39,8 @@ from typing import Iterator
 
 import numpy as np
 
-from labelcheck.core.model import MediaError
+from labelcheck.core.model import MediaError, PixelsUnavailable
+from labelcheck.formats.base import ffmpeg_reason
 
 GRID_S = 0.8  # largest gap between samples: a label shown >= 1 s always lands on one
 OPENING_S = 2.5  # the opening, sampled closely
@@ -94,7 +95,8 @@ def _open(source: str | os.PathLike | bytes):
     try:
         return av.open(target, mode="r")
     except av.error.FFmpegError as exc:
-        raise MediaError(f"the video could not be opened: {exc}") from None
+        raise PixelsUnavailable(f"the video could not be opened: {ffmpeg_reason(exc)}") \
+            from None
 
 
 def _video_stream(container):
@@ -119,7 +121,7 @@ def keyframe_times(source) -> list[float]:
         times = [float(packet.pts * stream.time_base) for packet in container.demux(stream)
                  if packet.is_keyframe and packet.pts is not None]
     except av.error.FFmpegError as exc:
-        raise MediaError(f"the video data is damaged: {exc}") from None
+        raise MediaError(f"the video data is damaged: {ffmpeg_reason(exc)}") from None
     finally:
         container.close()
     return sorted(times)
@@ -218,7 +220,7 @@ class Sampler:
                 with contextlib.suppress(queue.Empty):
                     ready.get(timeout=0.05)
         if not self.stream or not self.stream.samples:
-            raise MediaError("the video stream has no decodable frames")
+            raise PixelsUnavailable("the video stream has no decodable frames")
 
     def _produce(self, ready: queue.Queue, stop: threading.Event) -> None:
         """Decode into `ready` until done or told to stop; errors travel in the queue."""
@@ -252,7 +254,8 @@ class Sampler:
                                  _duration(container, stream), skip=context.skip_frame)
             yield from self._decode(container, stream)
         except av.error.FFmpegError as exc:
-            raise MediaError(f"the video data is damaged: {exc}") from None
+            raise PixelsUnavailable(f"the video data is damaged: {ffmpeg_reason(exc)}") \
+                from None
         finally:
             container.close()
 
@@ -318,6 +321,6 @@ def frame_at(path: str | os.PathLike | bytes, time_s: float):
             raise MediaError(f"no frame at {time_s:.2f} s")
         return last.to_image()
     except av.error.FFmpegError as exc:
-        raise MediaError(f"the video data is damaged: {exc}") from None
+        raise MediaError(f"the video data is damaged: {ffmpeg_reason(exc)}") from None
     finally:
         container.close()

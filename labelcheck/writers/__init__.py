@@ -11,7 +11,7 @@ import csv
 import json
 
 from labelcheck.writers.html import HtmlWriter
-from labelcheck.core.model import VERDICT_TEXT, Kind, Verdict
+from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Kind, Status, Verdict
 from labelcheck.core.names import one_line
 from labelcheck.writers.base import Writer
 
@@ -38,21 +38,39 @@ class JsonWriter(Writer):
 
 
 class CsvWriter(Writer):
+    """One row per file; scanned under several policies, one ``verdict:<policy>`` column per
+    regime after ``verdict`` (the header is written with the first row, which names them)."""
+
     def __init__(self, stream):
         super().__init__(stream)
-        self.csv = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
+        self.csv: csv.DictWriter | None = None
+
+    def _start(self, report) -> None:
+        regimes = [f"verdict:{regime.policy}" for regime in report.verdicts]
+        at = CSV_COLUMNS.index("verdict") + 1
+        self.csv = csv.DictWriter(self.stream, fieldnames=CSV_COLUMNS[:at] + regimes
+                                  + CSV_COLUMNS[at:], extrasaction="ignore")
         self.csv.writeheader()
 
     def _write(self, report):
+        if self.csv is None:
+            self._start(report)
         row = {column: getattr(report, column, "") for column in CSV_COLUMNS}
         row["verdict"] = report.verdict.value
+        row.update({f"verdict:{regime.policy}": regime.verdict.value
+                    for regime in report.verdicts})
         row["kind"] = report.media_kind or ""
         row["evidence"] = "; ".join(f"{f.detector}:{f.code}" for f in report.findings
                                     if f.kind is not Kind.INFO)
         row["missing"] = "; ".join(f"{r.id}: {r.missing}" for r in report.requirements
-                                   if not r.satisfied)
+                                   if r.status is Status.NOT_MET)
         row["error"] = report.error or ""
         self.csv.writerow({column: inert(value) for column, value in row.items()})
+
+    def close(self):
+        if self.csv is None:
+            self.csv = csv.DictWriter(self.stream, fieldnames=CSV_COLUMNS)
+            self.csv.writeheader()
 
 
 def inert(value):
@@ -89,9 +107,9 @@ class TextWriter(Writer):
         out = [report.path, f"  {report.verdict.value.upper()}: {report.summary}"]
         if report.verdict is not Verdict.ERROR:
             for result in report.requirements:
-                state = "met" if result.satisfied else "NOT met"
                 detail = (result.satisfied_by[0] if result.satisfied else result.missing)
-                out.append(f"  policy {report.policy} / {result.id}: {state} ({detail})")
+                out.append(f"  policy {report.policy} / {result.id}: "
+                           f"{STATUS_WORDS[result.status]} ({detail})")
         if report.timeline:
             out.append(_timeline_line(report.timeline))
         for finding in report.findings:

@@ -20,11 +20,12 @@ from datetime import datetime, timezone
 from html import escape
 
 from labelcheck.version import __version__
-from labelcheck.core.model import VERDICT_TEXT, Report, Verdict
+from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Report, Status, Verdict
 from labelcheck.core.settings import Display
 from labelcheck.writers.base import Writer
 from labelcheck.writers.evidence import is_box
 
+STATUS_CLASSES = {Status.MET: "met", Status.NOT_MET: "unmet"}  # the rest are shown neutrally
 COLOURS = {Verdict.DISCLOSED: "#2e7d32", Verdict.UNDISCLOSED: "#ef6c00",
            Verdict.STRIPPED: "#c62828", Verdict.NO_AI_SIGNAL: "#78909c",
            Verdict.ERROR: "#6a1b9a"}
@@ -43,8 +44,9 @@ class HtmlWriter(Writer):
 
     def _write(self, report: Report) -> None:
         self.detectors.update({f.detector for f in report.findings})
-        self.policies.setdefault(report.policy, [(r.id, r.description)
-                                                 for r in report.requirements])
+        for regime in report.verdicts or [report]:  # each policy of a scan under several
+            self.policies.setdefault(regime.policy, [(r.id, r.description)
+                                                     for r in regime.requirements])
         self.rows.write(file_row(report, sum(self.counts.values())))
 
     def write(self, report: Report) -> None:
@@ -93,8 +95,9 @@ def _evidence(report: Report) -> str:
         f"<td>{escape(_where(f.location))}</td><td>{f.confidence:.2f}</td></tr>"
         for f in report.findings)
     requirements = "".join(
-        f'<li class="{"met" if r.satisfied else "unmet"}">{escape(r.id)}: '
-        f'{"met by " + escape("; ".join(r.satisfied_by)) if r.satisfied else escape(r.missing)}'
+        f'<li class="{STATUS_CLASSES.get(r.status, "neutral")}">{escape(r.id)}: '
+        f"{STATUS_WORDS[r.status]}"
+        f'{" by " + escape("; ".join(r.satisfied_by)) if r.satisfied else ": " + escape(r.missing)}'
         f"</li>" for r in report.requirements)
     error = f'<p class="error">{escape(report.error)}</p>' if report.error else ""
     return (f"<details><summary>{len(report.findings)} finding(s), policy "
@@ -246,7 +249,7 @@ align-items:center;justify-content:center}
 .v-no_ai_signal{background:#78909c}.v-error{background:#6a1b9a}
 table.findings{border-collapse:collapse;margin:.4em 0;font-size:12px}
 table.findings td,table.findings th{border:1px solid #e0e0e0;padding:2px 4px;text-align:left}
-li.met{color:#2e7d32}li.unmet{color:#c62828}.error{color:#6a1b9a}
+li.met{color:#2e7d32}li.unmet{color:#c62828}li.neutral{color:#546e7a}.error{color:#6a1b9a}
 .timeline{display:flex;gap:.5em;align-items:center;margin:.3em 0}
 .timeline svg{width:240px;height:10px}.track{fill:#eceff1}.label-span{fill:#2e7d32}
 """
