@@ -173,7 +173,8 @@ def _head(total: int) -> str:
 
 def _summary(counts: Counter, total: int, detectors: Counter) -> str:
     cards = "".join(
-        f'<button class="card" data-filter="{v.value}" title="{escape(VERDICT_TEXT[v].explanation)}"'
+        f'<button class="card" data-filter="{v.value}" '
+        f'title="{escape(VERDICT_TEXT[v].explanation)}"'
         f' style="border-color:{COLOURS[v]}"><b>{counts[v]}</b> {v.value}</button>'
         for v in Verdict)
     verdict_chart = _bar_chart("Verdicts", [(v.value, counts[v], COLOURS[v]) for v in Verdict],
