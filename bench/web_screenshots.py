@@ -97,7 +97,7 @@ def main() -> int:
             page.set_viewport_size(viewport)
             for name, address in pages.items():
                 page.goto(address)
-                page.wait_for_load_state("networkidle")  # lazy video frames come from a worker
+                page.wait_for_load_state("networkidle")  # every picture and video frame
                 page.wait_for_function("[...document.images].every(i => i.complete)")
                 target = out / f"{name}-{width}.png"
                 page.screenshot(path=str(target), full_page=True)

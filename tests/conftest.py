@@ -1,6 +1,11 @@
 """Shared fixtures: where the bundled and the third-party media live, and a private store."""
 
+import contextlib
+import io
 import json
+import os
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,22 @@ def private_store(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'labelcheck.db'}"
     monkeypatch.setenv("LABELCHECK_DB", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return url
+
+
+def empty_database(kind: str, tmp_path, tables: list) -> str:
+    """The URL of a database without `tables` (SQLAlchemy tables): a new SQLite file, or the
+    PostgreSQL server of CI (`LABELCHECK_TEST_PG_URL`; the test is skipped without one)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    url = os.environ.get("LABELCHECK_TEST_PG_URL")
+    if not url:
+        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    tables[0].metadata.drop_all(engine, tables=tables)
+    engine.dispose()
     return url
 
 
@@ -80,3 +101,59 @@ def png_with_text(chunks: dict, size=(64, 48), mode="RGB") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, (90, 100, 110)).save(buffer, "PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+# -- the web app ----------------------------------------------------------------------------
+
+TOKEN = "test-token-123"
+
+
+def make_app(tmp, db=None, **config):
+    """A web app on its own database and upload folder (one worker, metadata-only scans
+    unless `config` says otherwise)."""
+    from webapp import create_app
+
+    return create_app({"DB": db or f"sqlite:///{tmp / 'web.db'}",
+                       "UPLOAD_DIR": str(tmp / "uploads"),
+                       "SCAN_WORKERS": 1, "PIXELS": False, "API_TOKEN": TOKEN,
+                       "SUBMIT_RATE_LIMIT": "1000 per minute", "TESTING": True, **config})
+
+
+@contextlib.contextmanager
+def web_app(tmp, **config):
+    """`make_app` whose workers are stopped afterwards."""
+    app = make_app(tmp, **config)
+    try:
+        yield app
+    finally:
+        app.extensions["labelcheck"].jobs.shutdown(cancel=True)
+
+
+def text(html: str) -> str:
+    """What a reader sees: tags dropped, white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" :", ":")
+
+
+def csrf(client, path="/"):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def media_file(name, as_name=None):
+    return (io.BytesIO((TEST_MEDIA / name).read_bytes()), as_name or name)
+
+
+def wait_job(client, job_id, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json
+        if job["status"] in ("done", "error"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def submit(client, *files, policy="default", **headers):
+    response = client.post("/api/v1/scans", data={"policy": policy, "files": list(files)},
+                           content_type="multipart/form-data", headers=headers)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    return response

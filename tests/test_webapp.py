@@ -7,41 +7,29 @@ changed per test through its config, which Flask and the views read on every req
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
 import re
 import struct
 import sys
-import time
 import zipfile
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import select, update
 
-from conftest import TEST_MEDIA, jpeg_with_xmp, load_expected
-from labelcheck.run import store
+from conftest import (TEST_MEDIA, TOKEN, csrf, empty_database, jpeg_with_xmp, load_expected,
+                      make_app, media_file, submit, text, wait_job, web_app)
 from labelcheck.writers import WRITERS
-from labelcheck.core.settings import Settings
-from webapp import create_app
 from webapp.jobs import items as job_items
 from webapp.jobs import jobs as web_jobs
 from webapp.uploads import ZipLimits
 
-TOKEN = "test-token-123"
 EXPECTED = {entry["file"]: entry for entry in load_expected(TEST_MEDIA / "EXPECTED.json")}
 HEADLINES = {"stripped": "Stripped: this is AI-made and its label was removed",
              "disclosed": "Disclosed: this is AI-made and it is labelled",
              "undisclosed": "Not disclosed: this is AI-made",
              "no_ai_signal": "No AI signal:", "error": "Could not check:"}
-
-
-def make_app(tmp, db=None, **config):
-    return create_app({"DB": db or f"sqlite:///{tmp / 'web.db'}",
-                       "UPLOAD_DIR": str(tmp / "uploads"),
-                       "SCAN_WORKERS": 1, "PIXELS": False, "API_TOKEN": TOKEN,
-                       "SUBMIT_RATE_LIMIT": "1000 per minute", "TESTING": True, **config})
 
 
 @pytest.fixture(scope="module")
@@ -54,36 +42,6 @@ def app(tmp_path_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def text(html: str) -> str:
-    """What a reader sees: tags dropped, white space collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" :", ":")
-
-
-def csrf(client, path="/"):
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
-
-
-def media_file(name, as_name=None):
-    return (io.BytesIO((TEST_MEDIA / name).read_bytes()), as_name or name)
-
-
-def wait_job(client, job_id, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json
-        if job["status"] in ("done", "error"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
-
-
-def submit(client, *files, policy="default"):
-    response = client.post("/api/v1/scans", data={"policy": policy, "files": list(files)},
-                           content_type="multipart/form-data")
-    assert response.status_code == 202, response.get_data(as_text=True)
-    return response
 
 
 def upload_files(app):
@@ -124,8 +82,10 @@ def test_form_upload_shows_verdict_evidence_and_downloads(client):
     assert "assertion.dataHash.mismatch" in page  # the evidence, with its C2PA code
     assert "C2PA manifest store" in page and "Ingredient" not in page  # the manifest tree
     assert 'http-equiv="refresh"' not in page  # finished: no more polling
-    preview = client.get(f"{page_url}/items/1/preview.png")
-    assert preview.status_code == 200 and preview.data.startswith(b"\x89PNG")
+    preview = client.get(f"{page_url}/items/1/preview.jpg")
+    assert preview.status_code == 200 and preview.data.startswith(b"\xff\xd8\xff")
+    caching = {part.strip() for part in preview.headers["Cache-Control"].split(",")}
+    assert "private" in caching and "public" not in caching  # no shared cache keeps it
     assert HEADLINES["stripped"] in text(client.get(f"{page_url}/items/1").text)
     for fmt in WRITERS:
         download = client.get(f"{page_url}/download/{fmt}")
@@ -163,10 +123,10 @@ def test_job_survives_a_reload_while_running(client):
     assert HEADLINES["disclosed"] in text(client.get(f"/jobs/{job_id}").text)
 
 
-def test_decompression_bomb_pixels_are_refused_with_reason(app, client, monkeypatch):
-    jobs = app.extensions["labelcheck"].jobs
-    monkeypatch.setattr(jobs, "settings", Settings(pixels=True))  # the bomb is in the pixels
-    job = wait_job(client, submit(client, media_file("png_bomb_header.png")).json["id"])
+def test_decompression_bomb_pixels_are_refused_with_reason(tmp_path):
+    with web_app(tmp_path, PIXELS=True) as app:  # the bomb is in the pixels
+        client = app.test_client()
+        job = wait_job(client, submit(client, media_file("png_bomb_header.png")).json["id"])
     report = job["items"][0]["report"]
     refused = [f for f in report["findings"] if f["code"] == "media.pixels_undecodable"]
     assert report["verdict"] == "no_ai_signal"  # the metadata's verdict, as with --no-ocr
@@ -174,15 +134,15 @@ def test_decompression_bomb_pixels_are_refused_with_reason(app, client, monkeypa
     assert "decompression bomb" in client.get(job["links"]["page"]).text
 
 
-def test_svg_upload_with_a_long_prologue_is_read_for_its_metadata(app, client, monkeypatch):
+def test_svg_upload_with_a_long_prologue_is_read_for_its_metadata(tmp_path):
     """An SVG's root element can sit far past the first 64 bytes: uploads are sniffed as
     far as `identify` needs."""
-    jobs = app.extensions["labelcheck"].jobs
-    monkeypatch.setattr(jobs, "settings", Settings(pixels=True))  # to hear about the pixels
     prologue = "<!-- " + "exported by a vector editor " * 20 + "-->\n"
     svg = ('<?xml version="1.0"?>\n' + prologue + '<svg xmlns="http://www.w3.org/2000/svg" '
            'width="8" height="8"><rect width="8" height="8"/></svg>').encode()
-    job = wait_job(client, submit(client, (io.BytesIO(svg), "drawing.svg")).json["id"])
+    with web_app(tmp_path, PIXELS=True) as app:  # to hear about the pixels
+        client = app.test_client()
+        job = wait_job(client, submit(client, (io.BytesIO(svg), "drawing.svg")).json["id"])
     report = job["items"][0]["report"]
     assert report["media_type"] == "image/svg+xml" and report["verdict"] == "no_ai_signal"
     assert any(f["code"] == "media.pixels_not_decoded" for f in report["findings"])
@@ -197,15 +157,16 @@ def test_mislabelled_upload_is_read_by_content(client):
         job["links"]["page"]).text
 
 
-def test_video_frames_route(client):
+def test_video_picture_comes_from_the_worker(client):
+    """A video's picture is its first frame, made by the worker (metadata-only scans sample
+    no timeline frames); no route decodes a frame on request."""
     job = wait_job(client, submit(client, media_file("plain.mp4")).json["id"])
-    response = client.get(f"{job['links']['page']}/items/1/frame.png?t=0.2")
-    if importlib.util.find_spec("labelcheck.vision.video") is None:
-        assert response.status_code == 404 and "labelcheck.vision.video" in response.text
-    else:
-        assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
-    assert client.get(f"{job['links']['page']}/items/1/frame.png").status_code in (400, 404)
-    assert client.get(f"{job['links']['page']}/items/1/preview.png").status_code == 404
+    item = f"{job['links']['page']}/items/1"
+    preview = client.get(f"{item}/preview.jpg")
+    assert preview.status_code == 200 and preview.data.startswith(b"\xff\xd8\xff")
+    assert "the frame at 0.0 s" in client.get(item).text
+    assert client.get(f"{item}/frames/0.jpg").status_code == 404  # no timeline, no frames
+    assert client.get(f"{item}/frame.png?t=0.2").status_code == 404
 
 
 def test_timeline_and_boxes_render_from_the_report(app):
@@ -221,16 +182,25 @@ def test_timeline_and_boxes_render_from_the_report(app):
                                           "lang": "en", "box": [1, 2, 3, 4],
                                           "text_height_px": 12}],
                            "frames": [{"time_s": 3.0, "label_seen": True, "box": [1, 2, 3, 4]}]}}
+    frame = {"size": [100, 50], "time_s": 3.0, "label_seen": True, "box": [1, 2, 3, 4]}
     item = {"position": 1, "status": "done", "verdict": "stripped", "report": report,
-            "extras": {"preview": True, "size": [100, 50]}, "name": "v.mp4"}
+            "extras": {"preview": frame, "frames": [frame]}, "name": "v.mp4"}
     with app.test_request_context("/"):
         macro = app.jinja_env.get_template("_report.html").module.report_view
         html = str(macro({"id": "J", "total": 1}, item))
     assert 'class="span" x="250.0"' in html and 'width="400.0"' in html
     assert "first appears at <strong>2.5 s</strong>" in html and "40 %" in html
-    assert "/jobs/J/items/1/frame.png?t=3.0" in html
-    assert '<rect x="10" y="20" width="30" height="8"' in html and "box 1" in html
+    assert "/jobs/J/items/1/preview.jpg" in html and "/jobs/J/items/1/frames/0.jpg" in html
+    assert html.count('<rect x="1" y="2" width="3" height="4"') == 2  # on the picture, frame
+    assert "the frame at 3.0 s" in html
     assert "AI &lt;b&gt;" in html and "AI <b>" not in html
+
+    still = {**report, "kind": "image", "timeline": None}
+    item = {**item, "report": still, "extras": {"preview": {"size": [100, 50],
+                                                             "time_s": None}}}
+    with app.test_request_context("/"):
+        html = str(macro({"id": "J", "total": 1}, item))
+    assert '<rect x="10" y="20" width="30" height="8"' in html and "box 1" in html
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -291,7 +261,7 @@ def test_oversized_upload_is_refused(app, client, monkeypatch):
     assert "too large" in response.json["error"]["message"]
     page = client.post("/scan", data={"files": [media_file("ai_c2pa_signed.png")]},
                        content_type="multipart/form-data")
-    assert page.status_code == 413 and "The limit is 0 MiB" in page.text
+    assert page.status_code == 413 and "The limit is 0.04768 MiB" in page.text
 
 
 def test_too_many_files_is_refused(app, client, monkeypatch):
@@ -567,17 +537,7 @@ def test_policies_api(client):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
     """An empty database for the web tables: a SQLite file, and PostgreSQL when CI has one."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restart.db'}"
-        return
-    url = os.environ.get("LABELCHECK_TEST_PG_URL")
-    if not url:
-        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-    engine = create_engine(url)
-    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
-    yield url
-    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
-    engine.dispose()
+    return empty_database(request.param, tmp_path, [job_items, web_jobs])
 
 
 def test_jobs_survive_a_server_restart(tmp_path, database):
@@ -613,3 +573,18 @@ def test_jobs_survive_a_server_restart(tmp_path, database):
         assert other["status"] == "error" and "stopped 3 times" in other["items"][0]["error"]
     finally:
         second.extensions["labelcheck"].jobs.shutdown(cancel=True)
+
+
+def test_stopping_the_server_finishes_the_scans_under_way(tmp_path):
+    """A server told to stop (SIGTERM) starts no more files and records the ones it was
+    scanning; what waits stays queued for the next one."""
+    app = make_app(tmp_path)
+    jobs = app.extensions["labelcheck"].jobs
+    client = app.test_client()
+    names = ["iptc_ai.jpg", "plain.png", "plain_photo.jpg", "aigc_xmp.jpg", "a1111.png"]
+    job_id = submit(client, *(media_file(name) for name in names)).json["id"]
+    jobs.shutdown()
+    statuses = [item["status"] for item in client.get(f"/api/v1/jobs/{job_id}").json["items"]]
+    assert statuses.count("done") == 2  # one worker and the one kept for small files
+    assert statuses.count("queued") == 3
+

@@ -26,21 +26,28 @@ from werkzeug.exceptions import HTTPException
 
 from labelcheck.version import __version__
 
-from labelcheck.core.model import STATUS_WORDS
+from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
+from labelcheck.core.settings import Display, Limits, Settings
 from labelcheck.run import store
-from labelcheck.core.settings import Settings
 from webapp.extensions import Services, csrf, limiter
-from webapp.jobs import JobService
+from webapp.jobs import JobService, Retention
 from webapp.uploads import Refusal, ZipLimits
+
+PREVIEW_SIDE = 1600  # longer side of the picture the report page shows
 
 DEFAULTS = {
     "DB": None,  # SQLAlchemy URL; default: the results store's (LABELCHECK_DB or user data)
     "UPLOAD_DIR": None,  # default: "uploads" in the user data directory
     "API_TOKEN": None,  # Bearer token for registry writes; unset: writes are refused
+    "SCAN_TOKEN": None,  # Bearer token for scan uploads; unset: anyone may upload
     "SECRET_KEY": None,  # signs sessions and CSRF tokens; default: random at each start
-    "SCAN_WORKERS": 0,  # worker processes; 0: one per core
+    "SCAN_WORKERS": 0,  # worker processes; 0: one per core (plus one kept for small files)
+    "TIMEOUT": Limits.timeout_s,  # seconds one file's scan may take; 0: no limit
+    "MAX_MEMORY": Limits.memory_mb,  # MB one file's scan may add to its worker; 0: no limit
     "PIXELS": True,  # pixel analysis (visible labels, watermarks); False = --no-ocr
     "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
+    "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
+    "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
     "MAX_CONTENT_LENGTH": 256 * 2**20,  # whole request, bytes
     "MAX_FILES": 100,  # files in one upload
     "ZIP_MAX_ENTRIES": 1000,
@@ -74,14 +81,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     # Environment values arrive JSON-parsed (a numeric token becomes an int): keys are text.
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"] or secrets.token_hex(32))
-    if app.config["API_TOKEN"] is not None:
-        app.config["API_TOKEN"] = str(app.config["API_TOKEN"])
+    for key in ("API_TOKEN", "SCAN_TOKEN"):
+        if app.config[key] is not None:
+            app.config[key] = str(app.config[key])
     csrf.init_app(app)
     limiter.init_app(app)
 
     state = _start_services(app.config)
     app.extensions["labelcheck"] = state
-    atexit.register(state.jobs.shutdown, cancel=True)
+    atexit.register(state.jobs.shutdown)  # the scans under way finish; queued ones wait
 
     from webapp.api import api
     from webapp.pages import pages
@@ -94,6 +102,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Refusal, _refusal)
     app.jinja_env.globals["version"] = __version__
+    app.jinja_env.filters["mebibytes"] = mebibytes
+    app.jinja_env.globals["VERDICT_TEXT"] = {verdict.value: text
+                                             for verdict, text in VERDICT_TEXT.items()}
     app.jinja_env.globals["status_words"] = {status.value: words
                                              for status, words in STATUS_WORDS.items()}
     return app
@@ -104,10 +115,13 @@ def _start_services(config) -> Services:
     upload_dir = config["UPLOAD_DIR"] or os.path.join(
         user_data_dir("labelcheck", appauthor=False), "uploads")
     os.makedirs(upload_dir, mode=0o700, exist_ok=True)
+    limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
     settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
-                        db_url=db_url)
+                        db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
+                        display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8))
+    retention = Retention(bool(config["KEEP_UPLOADS"]), float(config["KEEP_HOURS"]))
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
-                      settings)
+                      settings, retention)
     jobs.recover()
     openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
     openapi["info"]["version"] = __version__
@@ -120,7 +134,13 @@ def _start_services(config) -> Services:
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # A job's pages and pictures show someone's upload: no shared cache may keep them.
+    if request.path.startswith(PRIVATE_PATHS) and not response.cache_control.private:
+        response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+PRIVATE_PATHS = ("/jobs/", "/api/v1/jobs/")
 
 
 def wants_json() -> bool:
@@ -154,10 +174,15 @@ def _http_error(exc: HTTPException):
     if exc.code == 413:
         from flask import current_app
 
-        message += f" The limit is {current_app.config['MAX_CONTENT_LENGTH'] // 2**20} MiB."
+        message += f" The limit is {mebibytes(current_app.config['MAX_CONTENT_LENGTH'])}."
     elif exc.code == 429:
         message += f" (Limit: {exc.description}.)"
     return error_response(exc.code or 500, message)
+
+
+def mebibytes(size: int) -> str:
+    """A size limit for people: ``256 MiB``, ``0.1907 MiB``."""
+    return f"{size / 2**20:,.4g} MiB"
 
 
 def _csrf_error(exc: CSRFError):
@@ -168,5 +193,5 @@ def _csrf_error(exc: CSRFError):
 def _refusal(exc: Refusal):
     response = error_response(exc.status, str(exc))
     if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="labelcheck registry"'
+        response.headers["WWW-Authenticate"] = 'Bearer realm="labelcheck"'
     return response

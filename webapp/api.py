@@ -30,6 +30,7 @@ def policies():
 @api.post("/scans")
 @limiter.limit(submit_limit)
 def submit_scan():
+    service.check_scan_token(service.bearer_token() or request.form.get("token"))
     job_id = service.submit_files(request.files.getlist("files"),
                                   service.chosen_policy(request.form.get("policy")))
     return _accepted(job_id)
@@ -38,6 +39,7 @@ def submit_scan():
 @api.post("/campaigns")
 @limiter.limit(submit_limit)
 def submit_campaign():
+    service.check_scan_token(service.bearer_token() or request.form.get("token"))
     job_id = service.submit_campaign(request.files.get("archive"),
                                      service.chosen_policy(request.form.get("policy")))
     return _accepted(job_id)

@@ -7,9 +7,11 @@ web app's.
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 
 EXIT_OK = 0
+BODY_SLACK = 4  # waitress receives bodies up to 4x the app's limit, so the app can refuse them
 
 
 def add_serve_parser(commands) -> None:
@@ -24,7 +26,13 @@ def add_serve_parser(commands) -> None:
     serve_cmd.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store (jobs, "
                                                       "results, registry)")
     serve_cmd.add_argument("--workers", type=int, default=0, metavar="N",
-                           help="scan worker processes (default: all cores)")
+                           help="scan worker processes (default: all cores), plus one kept "
+                                "for small files")
+    serve_cmd.add_argument("--timeout", type=float, metavar="SECONDS",
+                           help="per-file time limit, as for scan (default 120, 0: none)")
+    serve_cmd.add_argument("--max-memory", type=int, metavar="MB",
+                           help="memory one file's scan may add to its worker, as for scan "
+                                "(default 2048, 0: none)")
     serve_cmd.add_argument("--threads", type=int, default=8,
                            help="waitress request threads")
     serve_cmd.set_defaults(run=run_serve)
@@ -40,10 +48,34 @@ def run_serve(args) -> int:
     # SIGTERM (a service manager stopping us) exits like Ctrl-C: the scans under way finish
     # and queued ones stay queued in the database for the next start.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
-    config = {key: value for key, value in (("DB", args.db), ("SCAN_WORKERS", args.workers))
-              if value}
+    config = {key: value for key, value in (("DB", args.db), ("SCAN_WORKERS", args.workers),
+                                            ("TIMEOUT", args.timeout),
+                                            ("MAX_MEMORY", args.max_memory))
+              if value is not None and value != ""}
     app = create_app(config)
+    if not _loopback(args.host):
+        print(exposure_warning(args.host, app.config), file=sys.stderr, flush=True)
     print(f"labelcheck: serving on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    # The app refuses an upload over MAX_CONTENT_LENGTH with its JSON 413; waitress, which
+    # receives a request whole before the app sees it, only cuts off bodies far beyond that.
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads,
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
+                   max_request_body_size=BODY_SLACK * app.config["MAX_CONTENT_LENGTH"])
     return EXIT_OK
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def exposure_warning(host: str, config) -> str:
+    """What an operator must know before serving beyond this machine (README, Security)."""
+    scans = ("scan uploads need the scan token (LABELCHECK_SCAN_TOKEN)" if config["SCAN_TOKEN"]
+             else "anyone who can reach it may upload files to scan: set LABELCHECK_SCAN_TOKEN "
+                  "to require a token")
+    return (f"labelcheck: warning: serving on {host}, beyond this machine; {scans}; put it "
+            "behind a reverse proxy with TLS (see README, Security)")

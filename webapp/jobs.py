@@ -1,4 +1,4 @@
-"""Scan jobs for the web app: uploads queued in the database, scanned by worker processes.
+"""Scan jobs for the web app: uploads queued in the database, scanned in the guarded pool.
 
 A job is one submission (one or many files, or the files of a campaign zip); each of its files
 is an item. Jobs and items are rows in the store's database (`web_jobs`, `web_job_items`, in
@@ -6,36 +6,48 @@ is an item. Jobs and items are rows in the store's database (`web_jobs`, `web_jo
 survive a page reload and a server restart: when a `JobService` starts, items that a dead
 server left queued or running are queued again.
 
-Scans run in a process pool started from a fork server (`labelcheck.run.batch`), never in the web
-process: C2PA validation, OCR and video decoding are CPU-bound native code, and a plain fork of
-a process that used c2pa-rs deadlocks. Each worker writes its item's report to the database
-itself, so a result is stored even when the web process dies mid-scan.
+Scans run in the same guarded pool as ``labelcheck scan --workers``
+(`labelcheck.run.pool`), never in the web process: each file under the time and memory limits
+(`Settings.limits`), in a worker started from a fork server. The pool has one process more
+than `workers`, and large files (videos, PDFs, files over `SMALL_BYTES`) may use at most
+`workers` of them, so a small picture never waits behind large uploads; waiting items are
+taken from the jobs in turn, so one campaign does not hold back everyone else's upload.
+
+The worker hands back the report with its display evidence (`labelcheck.core.model.Evidence`:
+the picture, a video's frames, the C2PA tree), made from the scanned bytes. This process writes
+those pictures next to the upload, stores the report (in the item and in the results store,
+as the CLI does), and deletes the uploaded bytes (unless `keep_uploads`). Jobs, their reports
+and pictures are deleted `keep_hours` after they were made (`expire`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
-from functools import cache
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, String, Table, Text,
-                        insert, select, update)
+                        delete, insert, select, update)
 
-from labelcheck.run import store
-from labelcheck.run.pool import worker_context
-from labelcheck.formats.media import Media
-from labelcheck.core.model import MediaError, Report, report_from_dict
+from labelcheck.core.model import Evidence, Picture, Report, report_from_dict
+from labelcheck.core.policy import Policy
 from labelcheck.core.settings import Settings
+from labelcheck.formats import SNIFF_BYTES, identify
+from labelcheck.run import store
+from labelcheck.run.pool import Task, guarded_pool, outcome, schedule
+
+log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, ERROR = "queued", "running", "done", "error"
-MAX_ATTEMPTS = 3  # a file that kills its worker (or the server) this often is given up on
-PREVIEW_SIDE = 1600  # longer side of the PNG preview the report page shows
+MAX_ATTEMPTS = 3  # a file that stopped the server this often is given up on
+SMALL_BYTES = 16 * 2**20  # larger files, and every video and PDF, are "large"
+EXPIRE_EVERY_S = 600  # how often old jobs and files are looked for
 
 jobs = Table(
     "web_jobs", store.metadata,
@@ -52,13 +64,13 @@ items = Table(
     Column("job_id", String(32), ForeignKey("web_jobs.id", ondelete="CASCADE"),
            nullable=False, index=True),
     Column("position", Integer, nullable=False),
-    Column("name", Text, nullable=False),  # the name the uploader gave (untrusted text)
+    Column("name", Text, nullable=False),  # the name the uploader gave (a display string)
     Column("stored", String(64), nullable=False),  # random file name in the upload folder
     Column("status", String(10), nullable=False, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("verdict", String(20)),
     Column("report", Text),  # README "Report format"
-    Column("extras", JSON),  # for display only: picture size, preview file, C2PA tree
+    Column("extras", JSON),  # for display only: the pictures' facts, the C2PA tree
     Column("error", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -68,31 +80,70 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class JobService:
-    """Submit jobs, read their state, and keep the worker pool fed."""
+@dataclass(frozen=True)
+class Retention:
+    """How long the server keeps what people sent: the uploaded bytes are deleted once the
+    report is made unless `keep_uploads`; a job's reports and pictures (and its uploads, when
+    kept) are deleted `keep_hours` after it was made."""
 
-    def __init__(self, db_url: str, upload_dir: str, workers: int, settings: Settings):
+    keep_uploads: bool = False
+    keep_hours: float = 24.0
+
+
+class FairQueue:
+    """Items waiting for a worker, one queue per job, served in turn (the job served goes to
+    the back), so that a large campaign does not hold back a single upload; `take` passes over
+    large files while the slots they may use are all taken."""
+
+    def __init__(self):
+        self.jobs: dict[str, deque] = {}
+
+    def add(self, row: dict) -> None:
+        self.jobs.setdefault(row["job_id"], deque()).append(row)
+
+    def take(self, large_allowed: bool) -> dict | None:
+        for job_id, waiting in list(self.jobs.items()):
+            row = next((row for row in waiting if large_allowed or not row["large"]), None)
+            if row is None:
+                continue
+            waiting.remove(row)
+            del self.jobs[job_id]
+            if waiting:
+                self.jobs[job_id] = waiting
+            return row
+        return None
+
+
+class JobService:
+    """Submit jobs, read their state, and keep the guarded pool fed."""
+
+    def __init__(self, db_url: str, upload_dir: str, workers: int, settings: Settings,
+                 retention: Retention = Retention()):
         from labelcheck.registry import connect  # creates the schema, retrying races
 
         self.db_url = db_url
         self.upload_dir = upload_dir
         self.workers = max(1, workers)
         self.settings = settings
+        self.retention = retention
         self.engine = connect(db_url)
-        self.pool = self._new_pool()
-        self.interactive = self._new_pool(1)
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers or self.workers, mp_context=worker_context(),
-                                   initializer=_start_worker)
+        default = Policy.load("default")
+        self.pool = guarded_pool(default, settings, self.workers + 1)
+        self.interactive = guarded_pool(default, settings, 1)  # registry additions
+        self.waiting = FairQueue()
+        self.running: dict[Any, dict] = {}
+        self.results: dict[str, store.ResultStore] = {}
+        self._lock = threading.RLock()
+        self._closed = threading.Event()  # no more items are started
+        self._dropping = False  # scans stopped by `shutdown(cancel=True)`: nothing to record
+        threading.Thread(target=self._expire_regularly, daemon=True,
+                         name="labelcheck-expire").start()
 
     # -- submitting ----------------------------------------------------------------------------
 
     def submit(self, kind: str, title: str, policy: str, files: list[tuple[str, str]]) -> str:
-        """Record a job of `files` ((name given by the uploader, stored file name)) and queue
-        every file; returns the job id."""
+        """Record a job of `files` ((display name given by the uploader, stored file name))
+        and queue every file; returns the job id."""
         job_id = secrets.token_urlsafe(16)
         now = _now()
         with self.engine.begin() as connection:
@@ -102,94 +153,208 @@ class JobService:
                 {"job_id": job_id, "position": position, "name": name, "stored": stored,
                  "status": QUEUED, "attempts": 0, "updated_at": now}
                 for position, (name, stored) in enumerate(files, start=1)])
-        self._dispatch(self._rows(items.c.job_id == job_id))
+        self._queue(self._rows(items.c.job_id == job_id))
         return job_id
 
     def recover(self) -> int:
-        """Queue again what a previous server left queued or running; returns how many.
-        Without any, one trivial task starts the pool, so that the first upload does not
-        wait for the fork server to start (about 0.7 s)."""
+        """Queue again what a previous server left queued or running; returns how many. One
+        trivial task starts the pool's workers, so that the first upload does not wait for
+        them to start and load the OCR models."""
         rows = self._rows(items.c.status.in_((QUEUED, RUNNING)))
-        self._dispatch(rows)
-        if not rows:
-            self.pool.submit(os.getpid)
+        self._queue(rows)
+        self.pool.schedule(os.getpid)
         return len(rows)
 
     def _rows(self, condition) -> list[dict]:
         with self.engine.connect() as connection:
-            query = (select(items.c.id, items.c.name, items.c.stored, items.c.attempts,
-                            jobs.c.policy).join(jobs, jobs.c.id == items.c.job_id)
+            query = (select(items.c.id, items.c.job_id, items.c.name, items.c.stored,
+                            items.c.attempts, jobs.c.policy)
+                     .join(jobs, jobs.c.id == items.c.job_id)
                      .where(condition).order_by(items.c.id))
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def _dispatch(self, rows: list[dict]) -> None:
-        """Hand items to the pool (counting the attempt, in one transaction for all); one
-        that already failed MAX_ATTEMPTS times becomes an error instead of killing the pool
-        once more."""
-        given_up = [row for row in rows if row["attempts"] >= MAX_ATTEMPTS]
-        for row in given_up:
-            self._fail(row["id"], f"the scanner stopped {MAX_ATTEMPTS} times on this file "
-                                  "(a crash or a server restart each time); not scanned")
-        rows = [row for row in rows if row["attempts"] < MAX_ATTEMPTS]
-        if not rows:
-            return
-        with self.engine.begin() as connection:
-            connection.execute(update(items).where(items.c.id.in_([row["id"] for row in rows]))
-                               .values(status=QUEUED, attempts=items.c.attempts + 1,
-                                       updated_at=_now()))
-        pool = self.pool
+    def _queue(self, rows: list[dict]) -> None:
+        """Queue items for the pool; one that already stopped the server MAX_ATTEMPTS times
+        (it was running each time the server died) becomes an error instead."""
         for row in rows:
-            future = pool.submit(scan_item, self.db_url, self.upload_dir, row["id"],
-                                 row["stored"], row["name"], row["policy"], self.settings)
-            future.add_done_callback(lambda done, row=row: self._finished(row, pool, done))
-
-    def _finished(self, row: dict, pool: ProcessPoolExecutor, future: Future) -> None:
-        """A worker that died (BrokenProcessPool) takes the pool and its queue with it: the
-        first item to notice starts a new pool, and each item is queued again; any other
-        exception is that item's error."""
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is None:
-            return
-        if isinstance(exc, BrokenProcessPool):
+            if row["attempts"] >= MAX_ATTEMPTS:
+                self._set(row["id"], status=ERROR, verdict="error",
+                          error=f"the scanner stopped {MAX_ATTEMPTS} times on this file (a "
+                                "crash or a server restart each time); not scanned")
+                continue
+            row["large"] = self._is_large(row["stored"])
             with self._lock:
-                if self._closed:
+                self.waiting.add(row)
+        self._pump()
+
+    def _is_large(self, stored: str) -> bool:
+        """Videos, PDFs and files over SMALL_BYTES take long to scan: they get at most
+        `workers` of the pool's processes, never the one kept for small files."""
+        try:
+            with open(self.file_path(stored), "rb") as upload:
+                head = upload.read(SNIFF_BYTES)
+                size = os.fstat(upload.fileno()).st_size
+            return size > SMALL_BYTES or identify(head, "").media_kind != "image"
+        except Exception:  # noqa: BLE001 - gone or unreadable: the scan will say so, quickly
+            return False
+
+    def _pump(self) -> None:
+        """Hand waiting items to free workers."""
+        with self._lock:
+            while not self._closed.is_set() and len(self.running) <= self.workers:
+                large = sum(row["large"] for row in self.running.values())
+                row = self.waiting.take(large_allowed=large < self.workers)
+                if row is None:
                     return
-                if self.pool is pool:
-                    self.pool = self._new_pool()
-            self._dispatch(self._rows(items.c.id == row["id"]))
+                self._start(row)
+
+    def _start(self, row: dict) -> None:
+        self._set(row["id"], status=RUNNING, attempts=row["attempts"] + 1)
+        task = Task(self.file_path(row["stored"]), name=row["name"],
+                    policy=Policy.load(row["policy"]))
+        row["task"] = task
+        future = schedule(self.pool, task, self.settings)
+        self.running[future] = row
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future) -> None:
+        """A scan is over: keep its report (an `error` report when it ran out of time or
+        memory), then give its worker the next item. Scans that `shutdown` stopped are left
+        for the next server."""
+        with self._lock:
+            row = self.running.pop(future, None)
+        if row is None or future.cancelled() or self._dropping:
             return
-        self._fail(row["id"], f"the scanner failed on this file: {exc}")
+        try:
+            self._record(row, outcome(future, row["task"], row["task"].policy, self.settings))
+        except Exception:  # noqa: BLE001 - the item stays "running"; a restart scans it again
+            log.exception("could not record the report of web job item %s", row["id"])
+        finally:
+            self._pump()
+
+    def _record(self, row: dict, report: Report) -> None:
+        """Store the report, its pictures and its C2PA tree; delete the uploaded bytes."""
+        extras = self._keep_evidence(row["stored"], report.evidence)
+        data = json.loads(self._scrubbed(json.dumps(report.to_dict(), ensure_ascii=False),
+                                         row))
+        self._set(row["id"], status=DONE, verdict=report.verdict.value, extras=extras,
+                  report=json.dumps(data, ensure_ascii=False))
+        self._store(store.StoredReport(data, data["path"]), report.policy)
+        if not self.retention.keep_uploads:
+            _remove(self.file_path(row["stored"]))
+
+    def _scrubbed(self, text: str, row: dict) -> str:
+        """`text` without the upload folder: a library's error message may quote the path it
+        was given, which is the server's, not the uploader's."""
+        def quoted(value: str) -> str:
+            return json.dumps(value, ensure_ascii=False)[1:-1]
+
+        return (text.replace(quoted(self.file_path(row["stored"])), quoted(row["name"]))
+                .replace(quoted(self.upload_dir), "uploads"))
+
+    def _keep_evidence(self, stored: str, evidence: Evidence | None) -> dict:
+        """Write the pictures the worker made next to the upload; their facts (size, frame
+        time, label box) and the C2PA tree go into the item."""
+        extras: dict[str, Any] = {}
+        if evidence is None:
+            return extras
+        if evidence.c2pa_tree:
+            extras["c2pa"] = evidence.c2pa_tree
+        for role, picture in (("preview", evidence.picture), ("thumbnail", evidence.thumbnail)):
+            if picture is not None:
+                self._write_picture(stored, role, picture)
+                extras[role] = _picture_facts(picture)
+        extras["frames"] = []
+        for number, frame in enumerate(evidence.frames):
+            self._write_picture(stored, f"frame-{number}", frame)
+            extras["frames"].append(_picture_facts(frame))
+        return extras
+
+    def _write_picture(self, stored: str, role: str, picture: Picture) -> None:
+        with open(self.picture_path(stored, role), "wb") as out:
+            out.write(picture.jpeg)
+
+    def _store(self, report: Report, policy_name: str) -> None:
+        """The report into the results store, under the same key and setup digest as the
+        CLI's (`store.ResultStore`): a web scan and a ``scan --resume`` share results."""
+        with self._lock:
+            if policy_name not in self.results:
+                self.results[policy_name] = store.ResultStore(
+                    self.engine, Policy.load(policy_name), self.settings)
+            results = self.results[policy_name]
+            results.add(report)
+            results.flush()
 
     def _set(self, item_id: int, **values) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(items).where(items.c.id == item_id)
                                .values(updated_at=_now(), **values))
 
-    def _fail(self, item_id: int, message: str) -> None:
-        self._set(item_id, status=ERROR, verdict="error", error=message)
-
     def call(self, function: Callable, *args, timeout: float = 300) -> Any:
-        """Run `function(*args)` in a worker process and wait for it (registering an
-        original, decoding a video frame): native decoding stays out of the web process, and
-        a process of its own keeps these requests from waiting behind queued scans."""
-        pool = self.interactive
+        """Run `function(*args)` in a worker process of its own and wait for it (registering
+        an original): native decoding stays out of the web process, and these requests do
+        not wait behind queued scans."""
+        from pebble import ProcessExpired
+
         try:
-            return pool.submit(function, *args).result(timeout=timeout)
-        except BrokenProcessPool:
-            with self._lock:
-                if self.interactive is pool:
-                    self.interactive = self._new_pool(1)
+            return self.interactive.schedule(function, args, timeout=timeout).result()
+        except ProcessExpired:
             raise RuntimeError("the worker process stopped on this file") from None
+        except TimeoutError:
+            raise RuntimeError(f"took longer than {timeout:g} s") from None
 
     def shutdown(self, cancel: bool = False) -> None:
-        """Stop the pool once the scans under way finish; `cancel` drops queued work (it stays
-        queued in the database and the next server picks it up)."""
-        with self._lock:
-            self._closed = True
-        self.interactive.shutdown(wait=True, cancel_futures=cancel)
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        """Stop taking items; the scans under way finish, or with `cancel` are stopped (they
+        stay queued in the database and the next server scans them). Once is enough."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._dropping = cancel
+        for pool in (self.interactive, self.pool):
+            if cancel:
+                pool.stop()
+            else:
+                pool.close()
+            pool.join()
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def _expire_regularly(self) -> None:
+        every = min(EXPIRE_EVERY_S, max(1.0, self.retention.keep_hours * 3600 / 4))
+        while not self._closed.is_set():
+            try:
+                self.expire()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("could not delete expired web jobs")
+            self._closed.wait(every)
+
+    def expire(self, now: datetime | None = None) -> int:
+        """Delete the jobs made more than `keep_hours` ago (none of whose files is still
+        waiting or being scanned), with their reports and pictures, and every file in the
+        upload folder older than that which no waiting item needs; returns the jobs deleted."""
+        cutoff = (now or _now()) - timedelta(hours=self.retention.keep_hours)
+        with self.engine.begin() as connection:
+            busy = set(connection.execute(select(items.c.job_id).where(
+                items.c.status.in_((QUEUED, RUNNING)))).scalars())
+            old = [job_id for job_id in connection.execute(
+                select(jobs.c.id).where(jobs.c.created_at < cutoff)).scalars()
+                if job_id not in busy]
+            for start in range(0, len(old), 500):
+                chunk = old[start:start + 500]
+                connection.execute(delete(items).where(items.c.job_id.in_(chunk)))
+                connection.execute(delete(jobs).where(jobs.c.id.in_(chunk)))
+            needed = set(connection.execute(select(items.c.stored).where(
+                items.c.status.in_((QUEUED, RUNNING)))).scalars())
+        self._remove_files_before(cutoff.timestamp(), needed)
+        return len(old)
+
+    def _remove_files_before(self, cutoff: float, needed: set[str]) -> None:
+        with os.scandir(self.upload_dir) as entries:
+            for entry in entries:
+                if entry.name.split(".")[0] in needed or not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    _remove(entry.path)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -212,14 +377,46 @@ class JobService:
                 items.c.job_id == job_id, items.c.position == position)).mappings().first()
         return None if row is None else _item_view(row)
 
-    def file_path(self, item: dict, suffix: str = "") -> str:
-        """Where an item's upload (or its preview, with a suffix) lies; never a user path."""
-        return os.path.join(self.upload_dir, item["stored"] + suffix)
+    def file_path(self, stored: str) -> str:
+        """Where an upload lies: a random name in the upload folder, never a user's path."""
+        return os.path.join(self.upload_dir, stored)
+
+    def picture_path(self, stored: str, role: str) -> str:
+        """Where a picture the worker made of an upload lies (``preview``, ``thumbnail``,
+        ``frame-N``)."""
+        return os.path.join(self.upload_dir, f"{stored}.{role}.jpg")
 
     def reports(self, job_id: str) -> list[Report]:
-        """The finished reports of a job, in upload order, for the report writers."""
+        """The finished reports of a job, in upload order, for the report writers, each with
+        the thumbnail its worker made."""
         job = self.job(job_id) or {"items": []}
-        return [report_from_dict(item["report"]) for item in job["items"] if item["report"]]
+        return [self._with_thumbnail(item) for item in job["items"] if item["report"]]
+
+    def _with_thumbnail(self, item: dict) -> Report:
+        report = report_from_dict(item["report"])
+        facts = item["extras"].get("thumbnail")
+        try:
+            with open(self.picture_path(item["stored"], "thumbnail"), "rb") as stream:
+                jpeg = stream.read()
+        except OSError:
+            return report
+        if isinstance(facts, dict):
+            report.evidence = Evidence(picture=Picture(
+                jpeg, tuple(facts["size"]), facts.get("time_s"), bool(facts.get("label_seen")),
+                facts.get("box")))
+        return report
+
+
+def _picture_facts(picture: Picture) -> dict:
+    return {"size": list(picture.size), "time_s": picture.time_s,
+            "label_seen": picture.label_seen, "box": picture.box}
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def job_status(job_items: list[dict]) -> dict:
@@ -250,100 +447,9 @@ def _item_view(row) -> dict:
     return item
 
 
-# ---------------------------------------------------------------------------------------------
-# In the worker processes
-# ---------------------------------------------------------------------------------------------
-
-def _start_worker() -> None:
-    """Each worker owns one core (single-threaded OCR)."""
-    from labelcheck.vision import ocr
-
-    ocr.set_threads(1)
-
-
-@cache
-def _engine(db_url: str):
-    return store.connect(db_url)
-
-
-def scan_item(db_url: str, upload_dir: str, item_id: int, stored: str, name: str,
-              policy: str, settings: Settings) -> None:
-    """Scan one uploaded file and store its report (also in the results store), with the
-    facts the report page shows: the picture's size, a PNG preview, the C2PA manifest tree."""
-    from labelcheck.core.scanner import scan
-
-    engine = _engine(db_url)
-    _update(engine, item_id, status=RUNNING)
-    path = os.path.join(upload_dir, stored)
-    try:
-        media = _open_upload(path, name, settings)
-        report = scan(media or path, policy, settings=settings, name=name)
-        extras = display_extras(report, media, path, settings)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the job
-        _update(engine, item_id, status=ERROR, verdict="error",
-                error=f"the scanner failed on this file: {exc}")
-        return
-    _update(engine, item_id, status=DONE, verdict=report.verdict.value, extras=extras,
-            report=json.dumps(report.to_dict(), ensure_ascii=False))
-    store.save_report(engine, report)
-
-
-def _update(engine, item_id: int, **values) -> None:
-    with engine.begin() as connection:
-        connection.execute(update(items).where(items.c.id == item_id)
-                           .values(updated_at=_now(), **values))
-
-
-def _open_upload(path: str, name: str, settings: Settings) -> Media | None:
-    """The upload opened once for the scan and the preview (its pixels are decoded once;
-    a video stays on disk); None when it cannot be read, which `scan` then explains."""
-    try:
-        return Media.open(path, settings.max_pixels, name=name)
-    except MediaError:
-        return None
-
-
-def display_extras(report: Report, media: Media | None, path: str,
-                   settings: Settings) -> dict:
-    """What the report page needs besides the report: for pictures, the size and a PNG
-    preview (written next to the upload, so the page never decodes an upload itself); for
-    files with Content Credentials, the manifest tree."""
-    from labelcheck.sources.c2pa import manifest_tree
-
-    extras: dict[str, Any] = {}
-    if media is not None and report.media_kind == "image" and report.verdict.value != "error":
-        try:
-            image = media.image
-        except MediaError:
-            image = None
-        if image is not None:
-            extras["size"] = list(image.size)
-            preview = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-            preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-            preview.save(path + ".png", "PNG")
-            extras["preview"] = True
-    if any(finding.code == "c2pa.present" for finding in report.findings):
-        with open(path, "rb") as stream:
-            extras["c2pa"] = manifest_tree(stream, report.media_type, settings.trust_anchors)
-    return extras
-
-
 def register_file(db_url: str, path: str, owner: str, note: str | None) -> int:
     """Register in a worker: the original is scanned and fingerprinted there."""
     from labelcheck.registry import Registry
     from labelcheck.registry.enrol import register_file
 
     return register_file(Registry.open(db_url), path, owner, note)
-
-
-def frame_png(path: str, time_s: float) -> bytes:
-    """One video frame as PNG (at most PREVIEW_SIDE wide), from `labelcheck.vision.video`."""
-    import io
-
-    from labelcheck.vision.video import frame_at
-
-    image = frame_at(path, time_s)
-    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()

@@ -33,6 +33,7 @@ def index():
 @pages.post("/scan")
 @limiter.limit(submit_limit)
 def scan():
+    service.check_scan_token(request.form.get("token"))
     job_id = service.submit_files(request.files.getlist("files"),
                                   service.chosen_policy(request.form.get("policy")))
     return redirect(url_for(".job", job_id=job_id), 303)
@@ -47,6 +48,7 @@ def campaign():
 @pages.post("/campaign")
 @limiter.limit(submit_limit)
 def campaign_submit():
+    service.check_scan_token(request.form.get("token"))
     job_id = service.submit_campaign(request.files.get("archive"),
                                      service.chosen_policy(request.form.get("policy")))
     return redirect(url_for(".job", job_id=job_id), 303)
@@ -63,19 +65,30 @@ def item(job_id: str, position: int):
     return render_template("item.html", job=job, item=service.item_or_404(job_id, position))
 
 
-@pages.get("/jobs/<job_id>/items/<int:position>/preview.png")
+@pages.get("/jobs/<job_id>/items/<int:position>/preview.jpg")
 def preview(job_id: str, position: int):
     item = service.item_or_404(job_id, position)
     if not item["extras"].get("preview"):
         raise Refusal("this file has no picture to show", 404)
-    return send_file(services().jobs.file_path(item, ".png"), mimetype="image/png",
-                     max_age=3600)
+    return _picture(item, "preview")
 
 
-@pages.get("/jobs/<job_id>/items/<int:position>/frame.png")
-def frame(job_id: str, position: int):
-    png = service.frame_png(job_id, position, request.args.get("t", type=float))
-    return Response(png, mimetype="image/png")
+@pages.get("/jobs/<job_id>/items/<int:position>/frames/<int:number>.jpg")
+def frame(job_id: str, position: int, number: int):
+    item = service.item_or_404(job_id, position)
+    if not 0 <= number < len(item["extras"].get("frames") or []):
+        raise Refusal("this file has no such frame", 404)
+    return _picture(item, f"frame-{number}")
+
+
+def _picture(item: dict, role: str):
+    """A picture the scan worker made of an upload (never the upload itself), for this
+    browser only: `private`, so no shared cache keeps someone's upload."""
+    response = send_file(services().jobs.picture_path(item["stored"], role),
+                         mimetype="image/jpeg", max_age=3600)
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response
 
 
 @pages.get("/jobs/<job_id>/download/<fmt>")
@@ -160,6 +173,13 @@ def evidence_boxes(report: dict) -> list[tuple[int, dict, list[float]]]:
                 isinstance(value, (int, float)) for value in box):
             boxes.append((len(boxes) + 1, finding, box))
     return boxes
+
+
+@pages.app_template_global()
+def frame_boxes(facts: dict) -> list[tuple[int, dict, list]]:
+    """The label box of a video frame (the frame's facts from the scan), for the overlay."""
+    box = facts.get("box")
+    return [(1, {"kind": "ai_declaration"}, box)] if facts.get("label_seen") and box else []
 
 
 @pages.app_template_global()

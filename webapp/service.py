@@ -16,9 +16,10 @@ from flask import current_app, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from labelcheck.writers import WRITERS
+from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, available_policies
 from labelcheck.registry import Asset, Registry, RegistryError
+from labelcheck.writers import WRITERS
 from webapp import jobs as job_module
 from webapp.extensions import services
 from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
@@ -48,7 +49,8 @@ def chosen_policy(value: str | None) -> str:
 # -- scans ------------------------------------------------------------------------------------
 
 def submit_files(files: list[FileStorage], policy: str) -> str:
-    """Store uploaded media files and queue them as one job; returns the job id."""
+    """Store uploaded media files and queue them as one job; returns the job id. The names
+    the uploader gave are display strings (`display_name`), never opened."""
     files = [item for item in files if item and item.filename]
     if not files:
         raise Refusal("choose at least one image or video to check")
@@ -60,11 +62,12 @@ def submit_files(files: list[FileStorage], policy: str) -> str:
     stored: list[tuple[str, str]] = []
     try:
         for upload in files:
-            stored.append((upload.filename, save_media(upload.stream, upload.filename, folder)))
+            name = display_name(upload.filename)
+            stored.append((name, save_media(upload.stream, name, folder)))
     except Refusal:
         remove(folder, [name for _, name in stored])
         raise
-    title = files[0].filename if len(files) == 1 else f"{len(files)} files"
+    title = stored[0][0] if len(files) == 1 else f"{len(files)} files"
     return services().jobs.submit("files", title, policy, stored)
 
 
@@ -74,7 +77,8 @@ def submit_campaign(archive: FileStorage | None, policy: str) -> str:
         raise Refusal("choose a zip file of the campaign's creatives")
     folder = services().upload_dir
     files = extract_zip(archive.stream, folder, services().zip_limits)
-    return services().jobs.submit("campaign", archive.filename, policy, files)
+    return services().jobs.submit("campaign", display_name(archive.filename), policy,
+                                  [(display_name(name), stored) for name, stored in files])
 
 
 def job_or_404(job_id: str) -> dict:
@@ -105,29 +109,25 @@ def report_download(job_id: str, fmt: str) -> tuple[str, str, str]:
     return buffer.getvalue(), mime, f"labelcheck-{job_id}.{extension}"
 
 
-def frame_png(job_id: str, position: int, time_s: float | None) -> bytes:
-    """A video frame of an uploaded file as PNG, decoded in a worker process."""
-    item = item_or_404(job_id, position)
-    if not item["report"] or item["report"].get("kind") != "video":
-        raise Refusal("this file is not a video", 404)
-    if time_s is None or not 0 <= time_s <= 24 * 3600:
-        raise Refusal("give the frame time in seconds: ?t=12.5")
-    try:
-        return services().jobs.call(job_module.frame_png, services().jobs.file_path(item),
-                                    time_s)
-    except ImportError:
-        raise Refusal("video frames cannot be shown: this labelcheck has no frame reader "
-                      "(labelcheck.vision.video)", 404) from None
-    except Exception as exc:  # noqa: BLE001 - a frame past the end, a damaged video
-        raise Refusal(f"no frame at {time_s} s: {exc}", 404) from None
-
-
 # -- registry ---------------------------------------------------------------------------------
 
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def check_scan_token(given: str | None) -> None:
+    """Scan uploads need the scan token when the operator set one (a server reachable by
+    others); without one anybody who can reach the server may upload."""
+    expected = current_app.config["SCAN_TOKEN"]
+    if not expected:
+        return
+    if not given:
+        raise Refusal("checking files on this server needs its scan token (Authorization: "
+                      "Bearer <token>, or the token field of the form)", 401)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Refusal("the scan token is not valid", 403)
 
 
 def check_token(given: str | None) -> None:
@@ -162,12 +162,12 @@ def register(upload: FileStorage | None, owner: str | None, note: str | None) ->
     os.mkdir(folder, 0o700)
     try:
         name = secure_filename(upload.filename) or "original"
-        stored = save_media(upload.stream, upload.filename, folder)
+        stored = save_media(upload.stream, display_name(upload.filename), folder)
         path = os.path.join(folder, name)
         os.rename(os.path.join(folder, stored), path)
         asset_id = services().jobs.call(job_module.register_file, services().db_url, path,
                                         owner.strip()[:200], (note or "").strip() or None)
-    except RegistryError as exc:
+    except (RegistryError, RuntimeError) as exc:  # the message may quote our temporary path
         raise Refusal(str(exc).replace(folder + os.sep, ""), 422) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -59,10 +59,21 @@ def save_media(stream: BinaryIO, name: str, folder: str) -> str:
         raise Refusal(f"{name or 'the file'}: not an image, video or PDF that labelcheck "
                           f"reads ({exc})", 415) from None
     stored = new_name()
-    with open(os.path.join(folder, stored), "xb") as out:
-        out.write(head)
-        shutil.copyfileobj(stream, out, CHUNK)
+    target = os.path.join(folder, stored)
+    try:
+        with open(target, "xb") as out:
+            out.write(head)
+            shutil.copyfileobj(stream, out, CHUNK)
+    except OSError as exc:
+        remove(folder, [stored])
+        raise cannot_store(exc) from None
     return stored
+
+
+def cannot_store(exc: OSError) -> Refusal:
+    """The server could not keep an upload (a full disk): said without the server's path."""
+    return Refusal(f"the server could not store the upload ({exc.strerror or 'I/O error'}); "
+                   "try again later", 507)
 
 
 def remove(folder: str, names: list[str]) -> None:
@@ -93,10 +104,13 @@ def extract_zip(stream: BinaryIO, folder: str, limits: ZipLimits) -> list[tuple[
         except Refusal:
             remove(folder, [stored for _, stored in extracted])
             raise
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
                 NotImplementedError) as exc:  # bad CRC, broken deflate, unknown method
             remove(folder, [stored for _, stored in extracted])
             raise Refusal(f"the zip file is damaged: {exc}") from None
+        except OSError as exc:  # writing the extracted file: its message names our path
+            remove(folder, [stored for _, stored in extracted])
+            raise cannot_store(exc) from None
     if not extracted:
         raise Refusal("the zip file holds no files")
     return extracted

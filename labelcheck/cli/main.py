@@ -1,13 +1,15 @@
 """The ``labelcheck`` command: a thin shell over `labelcheck.scan`.
 
 Exit codes: 0 done; 1 when ``--fail-on`` matched a verdict; 2 usage or I/O error (a path that
-does not exist, an output file that cannot be written, a policy that cannot be loaded) or
-nothing to scan (every file found under the folders given was skipped as not media).
+does not exist, an output file that cannot be written or fills its disk, a policy that cannot
+be loaded) or nothing to scan (every file found under the folders given was skipped as not
+media).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -17,6 +19,7 @@ from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.core.model import Verdict
+from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
 from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
@@ -125,13 +128,14 @@ def run_scan(args) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     try:
-        stream = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+        stream = _output(args.out)
     except OSError as exc:
         print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    limits = Limits(args.timeout or None, args.max_memory or None)
     settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
-                        db_url=database_url(args.db),
-                        limits=Limits(args.timeout or None, args.max_memory or None),
+                        db_url=database_url(args.db), limits=limits,
+                        max_pixels=limits.max_pixels(), display=WRITERS[args.format].display,
                         as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
@@ -139,19 +143,51 @@ def run_scan(args) -> int:
     try:
         files = list(iter_files(args.paths, missing, skipped))
         for path, reason in skipped:  # before the scan, so that progress ends the log
-            print(f"labelcheck: skipped {path}: {reason}", file=sys.stderr)
+            print(f"labelcheck: skipped {display_name(path)}: {reason}", file=sys.stderr)
         matched = _scan_files(files, policy, settings, results, args, stream)
+        if stream is not sys.stdout:
+            _written(stream.close)  # the last buffered bytes: a full disk shows here at last
+    except OutputError as exc:
+        print(f"labelcheck: cannot write {args.out or 'the output'}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         if stream is not sys.stdout:
-            stream.close()
+            with contextlib.suppress(OSError):
+                stream.close()
     for path in missing:
-        print(f"labelcheck: no such file or directory: {path}", file=sys.stderr)
+        print(f"labelcheck: no such file or directory: {display_name(path)}", file=sys.stderr)
     if not files and not missing:
         print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
               "picture, video or document labelcheck reads)", file=sys.stderr)
     if missing or not files:
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
+
+
+def _output(path: str | None):
+    """Where the report goes: `path` (UTF-8), or stdout. Names and texts from files are
+    valid Unicode by the time they reach a writer (`labelcheck.core.names`); a character the
+    output's encoding lacks (a Latin-1 terminal) is written as a backslash escape, never a
+    crash."""
+    if path:
+        return open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    return sys.stdout
+
+
+class OutputError(Exception):
+    """The report could not be written (a full disk, a quota): a one-line message, exit 2."""
+
+
+def _written(write, *args) -> None:
+    """Call a writer or stream method; its I/O failure becomes an `OutputError`."""
+    try:
+        write(*args)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
 
 
 def _scan_files(files: list[str], policy, settings, results, args, stream) -> bool:
@@ -166,10 +202,10 @@ def _scan_files(files: list[str], policy, settings, results, args, stream) -> bo
         for report in scan_batch(files, policy, settings, results=results, resume=args.resume,
                                  workers=workers, guarded=not single, engine=args.engine,
                                  scheduler=args.scheduler):
-            writer.write(report)
+            _written(writer.write, report)
             progress.update(report)
             matched |= report.verdict in args.fail_on
-        writer.close()
+        _written(writer.close)
     finally:
         progress.close()
     return matched

@@ -25,14 +25,34 @@ class Verdict(str, enum.Enum):
     ERROR = "error"
 
 
-VERDICT_EXPLANATIONS = {
-    Verdict.DISCLOSED: "AI-made, and every disclosure the policy requires is present and intact.",
-    Verdict.UNDISCLOSED: "AI-made, but a disclosure the policy requires is missing.",
-    Verdict.STRIPPED: "AI-made, a required disclosure is missing or broken, and there is evidence "
-    "that it was removed.",
-    Verdict.NO_AI_SIGNAL: "No AI evidence found. This is not proof of human origin: labelcheck "
-    "reports evidence, it never guesses.",
-    Verdict.ERROR: "The file could not be read.",
+@dataclass(frozen=True)
+class VerdictText:
+    """How every shell words a verdict: a `title` ("Stripped"), what it means `plainly` for
+    the web page's headline, and the `explanation` of README's "Verdicts" table."""
+
+    title: str
+    plainly: str
+    explanation: str
+
+
+VERDICT_TEXT = {
+    Verdict.STRIPPED: VerdictText(
+        "Stripped", "this is AI-made and its label was removed",
+        "AI-made, a required disclosure is missing or broken, and there is evidence that it "
+        "was removed."),
+    Verdict.UNDISCLOSED: VerdictText(
+        "Not disclosed", "this is AI-made and it carries no label these rules require",
+        "AI-made, but a disclosure the policy requires is missing."),
+    Verdict.DISCLOSED: VerdictText(
+        "Disclosed", "this is AI-made and it is labelled as these rules require",
+        "AI-made, and every disclosure the policy requires is present and intact."),
+    Verdict.NO_AI_SIGNAL: VerdictText(
+        "No AI signal", "we found no evidence that this is AI-made — which is not proof "
+        "that a person made it",
+        "No AI evidence found. This is not proof of human origin: labelcheck reports evidence, "
+        "it never guesses."),
+    Verdict.ERROR: VerdictText("Could not check", "the file could not be read",
+                               "The file could not be read."),
 }
 
 
@@ -161,6 +181,35 @@ class RegimeVerdict:
 
 
 @dataclass
+class Picture:
+    """A JPEG for a person to look at, made in the scan from the bytes that were scanned.
+
+    `size` is the original's width and height, the space evidence boxes are measured in. A
+    video frame also has its `time_s`, whether a label was seen on it and that label's `box`.
+    """
+
+    jpeg: bytes
+    size: tuple[int, int]
+    time_s: float | None = None
+    label_seen: bool = False
+    box: list[int] | None = None
+
+
+@dataclass
+class Evidence:
+    """What the HTML report and the web page show besides the report (`Settings.display`):
+    the picture (a video: the frame where a label was first seen) and a smaller copy of it,
+    a video's timeline frames, and the C2PA manifest store as a tree. It travels with the
+    `Report` from the scan worker and is never part of the JSON: no writer and no page opens
+    a file to make it."""
+
+    picture: Picture | None = None
+    thumbnail: Picture | None = None
+    frames: list[Picture] = field(default_factory=list)
+    c2pa_tree: dict[str, Any] | None = None
+
+
+@dataclass
 class Report:
     """Everything labelcheck has to say about one file.
 
@@ -186,6 +235,7 @@ class Report:
     elapsed_ms: float | None = None
     timeline: dict[str, Any] | None = None  # videos: when and where visible labels are shown
     verdicts: list[RegimeVerdict] = field(default_factory=list)  # one per policy, when several
+    evidence: Evidence | None = None  # for people (pictures, C2PA tree); never in the JSON
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -245,7 +295,8 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     known = {item.name for item in fields(Report)}
     disclosures = data.get("disclosures") or {}
     values = {key: value for key, value in data.items()
-              if key in known and key not in ("verdict", "requirements", "findings", "verdicts")}
+              if key in known
+              and key not in ("verdict", "requirements", "findings", "verdicts", "evidence")}
     values.update(
         media_kind=data.get("kind"),
         verdict=Verdict(data.get("verdict", Verdict.ERROR.value)),

@@ -15,6 +15,7 @@ from labelcheck.version import __version__
 from labelcheck.formats.media import Media
 from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable, RegimeVerdict,
                                    Report, RequirementResult, Status, Verdict)
+from labelcheck.core.names import display_name
 from labelcheck.core.plain import plain
 from labelcheck.core.policy import Policy, Regimes, decide, load_policies, policies_of
 from labelcheck.sources import active_sources
@@ -30,24 +31,28 @@ SEVERITY = (Verdict.ERROR, Verdict.STRIPPED, Verdict.UNDISCLOSED, Verdict.DISCLO
 
 def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regimes = "default",
          *, pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
-         settings: Settings | None = None) -> Report:
+         settings: Settings | None = None, sha256: str | None = None) -> Report:
     """Scan a file path, raw bytes or a `Media` already opened, and return its `Report`.
 
     `policy` is a bundled policy name, a policy file path, several of them comma-separated
     (``"eu-ai-act,cn-gb45438"``: one scan, one verdict per regime), or a `Policy`/`Regimes`.
-    `pixels=False` skips pixel analysis (the CLI's ``--no-ocr``). `name` labels bytes input in
-    the report.
+    `pixels=False` skips pixel analysis (the CLI's ``--no-ocr``). The report's `path` is
+    `name`, a display string used as given (an upload's name, a URL), else the display form of
+    the path (`labelcheck.core.names.display_name`). `sha256` is the content hash when the
+    caller already computed it (``--resume``). With `settings.display` the report carries the
+    `Evidence` people look at, made here from the scanned bytes.
     """
     started = time.perf_counter()
     policy = load_policies(policy) if isinstance(policy, str) else policy
     settings = settings or Settings(pixels=pixels, trust_anchors=trust_anchors)
     is_bytes = isinstance(target, (bytes, bytearray, memoryview))
-    path = name or ("<bytes>" if is_bytes else target.path if isinstance(target, Media)
-                    else os.fspath(target))
+    path = name or ("<bytes>" if is_bytes else display_name(
+        target.path if isinstance(target, Media) else target))
     report = Report(path=path, policy=policy.name, labelcheck_version=__version__)
     findings: list[Finding] = []
+    media = None
     try:
-        media = _media(target, path, settings)
+        media = _media(target, path, settings, sha256)
         _describe(report, media)
         findings, report.error = _collect(media, settings)
         report.timeline = media.timeline
@@ -56,14 +61,24 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
     if report.error:
         report.error = plain(report.error)
     _conclude(report, findings, policy, settings)
+    if settings.display and media is not None:
+        report.evidence = _evidence(media, report, settings)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
+
+
+def _evidence(media: Media, report: Report, settings: Settings):
+    """The display hook: pictures and the C2PA tree for people (`labelcheck.writers.evidence`)."""
+    from labelcheck.writers.evidence import gather
+
+    return gather(media, report, settings.display)
 
 
 def failed_report(path: str, policy: Policy | Regimes, reason: str, *,
                   sha256: str | None = None, size: int | None = None) -> Report:
     """The `error` report of a file whose scan never finished (a batch worker that ran out of
-    time or memory, or died): the same shape as any other report, with the reason."""
+    time or memory, or died): the same shape as any other report, with the reason. `path` is
+    a display string (`labelcheck.core.names.display_name`)."""
     report = Report(path=path, sha256=sha256, size=size, policy=policy.name,
                     labelcheck_version=__version__, error=plain(reason))
     _conclude(report, [], policy, Settings())
@@ -95,12 +110,12 @@ def _conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
                               for regime in report.verdicts)
 
 
-def _media(target, path: str, settings: Settings) -> Media:
+def _media(target, path: str, settings: Settings, sha256: str | None) -> Media:
     if isinstance(target, Media):
         return target
     if isinstance(target, (bytes, bytearray, memoryview)):
-        return Media(bytes(target), path, settings.max_pixels)
-    return Media.open(target, settings.max_pixels, name=path)
+        return Media(bytes(target), path, settings.max_pixels, sha256=sha256)
+    return Media.open(target, settings.max_pixels, name=path, sha256=sha256)
 
 
 def _describe(report: Report, media: Media) -> None:

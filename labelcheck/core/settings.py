@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
+BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 measured at 120 MP)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -20,6 +23,26 @@ class Limits:
 
     timeout_s: float | None = 120.0
     memory_mb: int | None = 2048
+
+    def max_pixels(self) -> int:
+        """The largest picture a scan may decode under `memory_mb`: the limit of pixels and
+        the limit of memory must agree, so that a picture under the first is refused for its
+        size at once, before it costs its worker, instead of being killed half decoded."""
+        if not self.memory_mb:
+            return MAX_PIXELS
+        return min(MAX_PIXELS, self.memory_mb * 2**20 // BYTES_PER_PIXEL)
+
+
+@dataclass(frozen=True)
+class Display:
+    """Display evidence a scan makes next to its report (`labelcheck.core.model.Evidence`):
+    the picture scaled to `side` px (its longer side), the same as a `thumbnail` px one when
+    asked, and up to `frames` of a video's timeline frames. Made in the scan worker, from the
+    scanned bytes, under its limits."""
+
+    side: int = 240
+    thumbnail: int | None = None
+    frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -30,13 +53,16 @@ class Settings:
     store and the registry (None: the SQLite file in the user data directory). `as_of` is the
     date whose rules the policies apply (None: today; the CLI's ``--as-of``); `role` limits
     them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
+    Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
+    for the pictures and the C2PA tree that people look at (the HTML report, the web page).
     """
 
     pixels: bool = True
     trust_anchors: str | None = None  # PEM file of C2PA trust anchors
-    max_pixels: int = 120_000_000
+    max_pixels: int = MAX_PIXELS
     db_url: str | None = None
     limits: Limits = field(default_factory=Limits)
     as_of: dt.date | None = None
     role: str | None = None
+    display: Display | None = None
 

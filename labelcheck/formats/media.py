@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import warnings
 from contextlib import contextmanager
 from functools import cached_property
@@ -25,6 +26,44 @@ from labelcheck.formats.base import Walk
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1 << 20  # how much of a file read from disk is held at once
+
+
+NOT_REGULAR = ((stat.S_ISDIR, "is a directory"),
+               (stat.S_ISFIFO, "not a regular file (a named pipe)"),
+               (stat.S_ISSOCK, "not a regular file (a socket)"),
+               (stat.S_ISCHR, "not a regular file (a device)"),
+               (stat.S_ISBLK, "not a regular file (a device)"))
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """`path` opened for reading when it is a regular file (symbolic links followed); anything
+    else is refused with a `MediaError` before it is opened: opening a named pipe waits for a
+    writer forever, and a device never ends. Other I/O problems raise `OSError`."""
+    _check_regular(os.stat(path).st_mode)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _check_regular(os.fstat(descriptor).st_mode)  # swapped for something else meanwhile
+    except MediaError:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "rb")
+
+
+def _check_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise MediaError(next((reason for test, reason in NOT_REGULAR if test(mode)),
+                              "not a regular file"))
+
+
+def read_error(exc: OSError) -> MediaError:
+    """An I/O problem as a `MediaError` with a reason a person understands (no path)."""
+    if isinstance(exc, FileNotFoundError):
+        return MediaError("file not found")
+    if isinstance(exc, IsADirectoryError):
+        return MediaError("is a directory")
+    if isinstance(exc, PermissionError):
+        return MediaError("permission denied")
+    return MediaError(f"could not read the file: {exc.strerror or exc}")
 
 
 class FileBytes:
@@ -44,7 +83,7 @@ class FileBytes:
         """The file, opened for reading; a file gone or unreadable since the scan began is
         a `MediaError` like any other I/O problem."""
         try:
-            return open(self.path, "rb")
+            return open_regular(self.path)
         except OSError as exc:
             raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
 
@@ -110,42 +149,41 @@ class Media:
     """
 
     def __init__(self, data: bytes | FileBytes, path: str = "<bytes>",
-                 max_pixels: int = 120_000_000, file_type: FileType | None = None):
+                 max_pixels: int = 120_000_000, file_type: FileType | None = None,
+                 sha256: str | None = None):
         self.data = data
         self.path = path
         self.max_pixels = max_pixels
         self.type = file_type or identify(data[:SNIFF_BYTES], path)
         self.timeline: dict | None = None  # a video's label timeline, set by video_frames
         self.pixels_problem: PixelsUnavailable | None = None  # why `image` has no pixels
+        self.c2pa_store: dict | None = None  # the manifest store the c2pa source read
+        if sha256:
+            self.sha256 = sha256  # hashed already (``--resume``): the bytes are hashed once
 
     @classmethod
     def open(cls, path: str | os.PathLike, max_pixels: int = 120_000_000,
-             name: str | None = None) -> "Media":
-        """Read `path` once (a video: only its first bytes, see `FileBytes`); I/O problems
-        become `MediaError` with a readable reason. `name`, when given, is what the file is
-        called (an upload stored under a random name): its extension is checked against the
-        content instead of the stored file's."""
+             name: str | None = None, sha256: str | None = None) -> "Media":
+        """Read `path` once (a video: only its first bytes, see `FileBytes`); only a regular
+        file is opened (`open_regular`), and I/O problems become `MediaError` with a readable
+        reason. `name`, when given, is what the file is called (an upload stored under a
+        random name): its extension is checked against the content instead of the stored
+        file's. `sha256` is the content hash when the caller computed it already."""
         path = os.fspath(path)
         name = name or path
         try:
-            size = os.path.getsize(path)
-            if size > MAX_FILE_BYTES:
-                raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > MAX_FILE_BYTES:
+                    raise MediaError(f"file is {size / 2**30:.1f} GiB, over the 4 GiB limit")
                 file_type = identify(handle.read(SNIFF_BYTES), name)
                 if file_type.media_kind == "video":
-                    return cls(FileBytes(path, size), name, max_pixels, file_type)
+                    return cls(FileBytes(path, size), name, max_pixels, file_type, sha256)
                 handle.seek(0)
                 data = handle.read()
-        except FileNotFoundError:
-            raise MediaError("file not found") from None
-        except IsADirectoryError:
-            raise MediaError("is a directory") from None
-        except PermissionError:
-            raise MediaError("permission denied") from None
         except OSError as exc:
-            raise MediaError(f"could not read the file: {exc.strerror or exc}") from None
-        return cls(data, name, max_pixels, file_type)
+            raise read_error(exc) from None
+        return cls(data, name, max_pixels, file_type, sha256)
 
     @property
     def size(self) -> int:

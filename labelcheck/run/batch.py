@@ -17,20 +17,21 @@ import os
 from typing import Iterable, Iterator
 
 from labelcheck.core.model import Report
+from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy
 from labelcheck.core.settings import Settings
 from labelcheck.run.inputs import content_sha256, scan_target
-from labelcheck.run.pool import pool_reports
+from labelcheck.run.pool import Task, as_task, pool_reports
 
 ENGINES = ("local", "dask")
 
 
-def scan_many(paths: Iterable[str], policy: Policy, settings: Settings,
+def scan_many(paths: Iterable[str | Task], policy: Policy, settings: Settings,
               workers: int | None = None, *, guarded: bool = True, ordered: bool = True,
               engine: str = "local", scheduler: str | None = None) -> Iterator[Report]:
-    """`scan` every path (a file path or an fsspec URL) on `workers` processes (default: all
-    cores) under `settings.limits`; reports in input order, or as they finish with
-    ``ordered=False``.
+    """`scan` every path (a file path or an fsspec URL, or a `Task`) on `workers` processes
+    (default: all cores) under `settings.limits`; reports in input order, or as they finish
+    with ``ordered=False``.
 
     One worker with ``guarded=False`` scans in this process, without limits. Workers start
     from a fork server, which imports the calling script's main module again: scripts that
@@ -40,8 +41,8 @@ def scan_many(paths: Iterable[str], policy: Policy, settings: Settings,
     """
     workers = workers or os.cpu_count() or 1
     if engine == "local" and workers == 1 and not guarded:
-        for path in paths:
-            yield scan_target(path, policy, settings)
+        for task in map(as_task, paths):
+            yield scan_target(task.path, policy, settings, name=task.name, sha256=task.sha256)
         return
     if engine == "dask":
         from labelcheck.run.cluster import cluster_reports
@@ -74,19 +75,19 @@ def scan_batch(paths: Iterable[str], policy: Policy, settings: Settings, *,
 
 def _stored_first(paths: Iterable[str], results, chunk: int = 500):
     """Yield the stored report of every path whose content is in the store; return the
-    paths still to scan."""
+    files still to scan, as `Task`s that carry the hash (each file is hashed once)."""
     from labelcheck.run.store import StoredReport
 
-    to_scan: list[str] = []
+    to_scan: list[Task] = []
     batch: list[tuple[str, str | None]] = []
 
     def settle():
         stored = results.lookup(digest for _, digest in batch if digest)
         for path, digest in batch:
             if digest in stored:
-                yield StoredReport(stored[digest], path)
+                yield StoredReport(stored[digest], display_name(path))
             else:
-                to_scan.append(path)
+                to_scan.append(Task(path, sha256=digest))
         batch.clear()
 
     for path in paths:

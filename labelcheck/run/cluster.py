@@ -21,16 +21,17 @@ from labelcheck.core.policy import Policy
 from labelcheck.core.scanner import failed_report
 from labelcheck.core.settings import Settings
 from labelcheck.run.inputs import content_sha256, scan_target
-from labelcheck.run.pool import WINDOW_PER_WORKER, guarded_pool, outcome, scan_in_worker
+from labelcheck.run.pool import (WINDOW_PER_WORKER, Task, as_task, guarded_pool, outcome,
+                                 schedule)
 
 _pools: dict[str, object] = {}
 _pools_lock = threading.Lock()
 
 
-def cluster_reports(paths: Iterable[str], policy: Policy, settings: Settings,
+def cluster_reports(paths: Iterable[str | Task], policy: Policy, settings: Settings,
                     scheduler: str | None, workers: int) -> Iterator[tuple[int, Report]]:
-    """(input index, report) of every path in completion order, scanned on the cluster at
-    `scheduler` (a local cluster of `workers` processes when None)."""
+    """(input index, report) of every path or `Task` in completion order, scanned on the
+    cluster at `scheduler` (a local cluster of `workers` processes when None)."""
     import dask
     from distributed import Client, LocalCluster, as_completed
 
@@ -42,8 +43,8 @@ def cluster_reports(paths: Iterable[str], policy: Policy, settings: Settings,
     client = Client(scheduler or cluster)
     try:
         window = max(1, sum(client.nthreads().values())) * WINDOW_PER_WORKER
-        numbered = enumerate(paths)
-        in_flight: dict[str, tuple[int, str]] = {}
+        numbered = enumerate(as_task(item) for item in paths)
+        in_flight: dict[str, tuple[int, Task]] = {}
         finished = as_completed()
 
         def submit_next() -> None:
@@ -57,8 +58,8 @@ def cluster_reports(paths: Iterable[str], policy: Policy, settings: Settings,
         for _ in range(window):
             submit_next()
         for future in finished:
-            number, path = in_flight.pop(future.key)
-            yield number, _report_of(future, path, policy)
+            number, task = in_flight.pop(future.key)
+            yield number, _report_of(future, task, policy)
             future.release()
             submit_next()
     finally:
@@ -70,23 +71,23 @@ def cluster_reports(paths: Iterable[str], policy: Policy, settings: Settings,
                 cluster.close()
 
 
-def _report_of(future, path: str, policy: Policy) -> Report:
+def _report_of(future, task: Task, policy: Policy) -> Report:
     """The task's report; a task the cluster could not finish (its worker kept dying) is an
     `error` report."""
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - KilledWorker, lost connection, ...
-        return failed_report(path, policy, f"the cluster could not scan this file: {exc}",
-                             sha256=content_sha256(path))
+        return failed_report(task.display, policy,
+                             f"the cluster could not scan this file: {exc}",
+                             sha256=task.sha256 or content_sha256(task.path))
 
 
-def scan_on_worker(path: str, policy: Policy, settings: Settings) -> Report:
-    """Runs on a dask worker: scan `path` in this worker's guarded pool."""
+def scan_on_worker(task: Task, policy: Policy, settings: Settings) -> Report:
+    """Runs on a dask worker: scan `task` in this worker's guarded pool."""
     if multiprocessing.current_process().daemon:
-        return scan_target(path, policy, settings)
-    future = _pool(policy, settings).schedule(scan_in_worker, (path,),
-                                              timeout=settings.limits.timeout_s)
-    return outcome(future, path, policy, settings)
+        return scan_target(task.path, policy, settings, name=task.name, sha256=task.sha256)
+    future = schedule(_pool(policy, settings), task, settings)
+    return outcome(future, task, policy, settings)
 
 
 def _pool(policy: Policy, settings: Settings):

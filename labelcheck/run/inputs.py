@@ -1,7 +1,9 @@
 """What a batch is given: file paths, folders and fsspec URLs, turned into files to scan.
 
-A name from outside (a path, a URL) is opened only here, by the command that was given it;
-reports carry it as a display string.
+A name from outside (a path, a URL) is opened only here, by the command that was given it, and
+only when it is a regular file (`labelcheck.formats.media.open_regular`: a named pipe or a
+device in a scanned folder gets an `error` report at once instead of hanging the batch);
+reports carry it as a display string (`labelcheck.core.names.display_name`).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import os
 from typing import Iterator
 
 from labelcheck.core.model import MediaError, Report
+from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy
 from labelcheck.core.scanner import failed_report, scan
 from labelcheck.core.settings import Settings
 from labelcheck.formats import EXTENSIONS, SNIFF_BYTES, identify
+from labelcheck.formats.media import open_regular
 
 
 def iter_files(paths: list[str], missing: list[str],
@@ -60,10 +64,8 @@ def _is_media(path: str, read_head, skipped: list[tuple[str, str]]) -> bool:
 
 def _local_head(path: str) -> bytes:
     """The first bytes of a regular file (a FIFO or device found in a folder would block or
-    never end: it is not opened)."""
-    if not os.path.isfile(path):
-        raise MediaError("not a regular file")
-    with open(path, "rb") as handle:
+    never end: it is not opened, `open_regular`)."""
+    with open_regular(path) as handle:
         return handle.read(SNIFF_BYTES)
 
 
@@ -97,25 +99,23 @@ def is_url(path: str) -> bool:
 
 
 def open_target(path: str):
-    """A binary file object for a path or an fsspec URL (s3://, gs://, http://, memory://...)."""
+    """A binary file object for a path (a regular file only) or an fsspec URL (s3://, gs://,
+    http://, memory://...)."""
     if is_url(path):
         import fsspec
 
         return fsspec.open(path, "rb").open()
-    return open(path, "rb")
+    return open_regular(path)
 
 
 def content_sha256(path: str) -> str | None:
     """SHA-256 of a file's bytes (path or fsspec URL), read in blocks; None when unreadable
-    (the scan then says why)."""
-    digest = hashlib.sha256()
+    or not a regular file (the scan then says why)."""
     try:
         with open_target(path) as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except (OSError, ValueError, ImportError):
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except (OSError, ValueError, ImportError, MediaError):
         return None
-    return digest.hexdigest()
 
 
 def file_size(path: str) -> int | None:
@@ -125,13 +125,17 @@ def file_size(path: str) -> int | None:
         return None
 
 
-def scan_target(path: str, policy: Policy, settings: Settings) -> Report:
-    """`scan` a local path, or the bytes behind an fsspec URL (reported under the URL)."""
+def scan_target(path: str, policy: Policy, settings: Settings, *, name: str | None = None,
+                sha256: str | None = None) -> Report:
+    """`scan` a local path, or the bytes behind an fsspec URL, reported under `name` (a
+    display string; default: the path's or URL's display form). `sha256` is the content hash
+    when it is known already (``--resume``)."""
+    name = name or display_name(path)
     if not is_url(path):
-        return scan(path, policy, settings=settings)
+        return scan(path, policy, settings=settings, name=name, sha256=sha256)
     try:
         with open_target(path) as handle:
             data = handle.read()
     except (OSError, ValueError, ImportError) as exc:
-        return failed_report(path, policy, f"could not read {path}: {exc}")
-    return scan(data, policy, settings=settings, name=path)
+        return failed_report(name, policy, f"could not read the URL: {exc}")
+    return scan(data, policy, settings=settings, name=name, sha256=sha256)

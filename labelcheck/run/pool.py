@@ -9,14 +9,17 @@ report saying why; the others go on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, TimeoutError, wait
+from dataclasses import dataclass
 from typing import Iterator
 
 from labelcheck.core.model import Report
+from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy
 from labelcheck.core.scanner import failed_report
 from labelcheck.core.settings import Settings
@@ -25,6 +28,27 @@ from labelcheck.run.inputs import content_sha256, file_size, scan_target
 MEMORY_EXIT_CODE = 86  # a worker's exit status when its memory guard stopped it
 WINDOW_PER_WORKER = 4  # files in flight per worker: enough to keep it busy, few in memory
 TASKS_PER_WORKER = 1000  # a worker is replaced after this many files (stray growth is dropped)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file for a worker. `path` is what the worker opens (a local path or an fsspec URL);
+    `name` is the report's display string (default: the path's display form); `sha256` the
+    content hash when it is known already (``--resume``), so the file is hashed once; `policy`
+    when it is not the pool's (each web job has its own)."""
+
+    path: str
+    name: str | None = None
+    sha256: str | None = None
+    policy: Policy | None = None
+
+    @property
+    def display(self) -> str:
+        return self.name or display_name(self.path)
+
+
+def as_task(item: str | Task) -> Task:
+    return item if isinstance(item, Task) else Task(item)
 
 
 def guarded_pool(policy: Policy, settings: Settings, workers: int):
@@ -36,10 +60,10 @@ def guarded_pool(policy: Policy, settings: Settings, workers: int):
                        context=worker_context())
 
 
-def pool_reports(numbered: Iterator[tuple[int, str]], policy: Policy, settings: Settings,
-                 workers: int) -> Iterator[tuple[int, Report]]:
-    """(input index, report) of every (index, path), in completion order, from a guarded
-    pool of `workers` processes that lives as long as this iteration."""
+def pool_reports(numbered: Iterator[tuple[int, str | Task]], policy: Policy,
+                 settings: Settings, workers: int) -> Iterator[tuple[int, Report]]:
+    """(input index, report) of every (index, path or `Task`), in completion order, from a
+    guarded pool of `workers` processes that lives as long as this iteration."""
     pool = guarded_pool(policy, settings, workers)
     try:
         yield from drain(pool, numbered, policy, settings, workers * WINDOW_PER_WORKER)
@@ -51,8 +75,8 @@ def pool_reports(numbered: Iterator[tuple[int, str]], policy: Policy, settings: 
     pool.join()
 
 
-def drain(pool, numbered: Iterator[tuple[int, str]], policy: Policy, settings: Settings,
-          window: int) -> Iterator[tuple[int, Report]]:
+def drain(pool, numbered: Iterator[tuple[int, str | Task]], policy: Policy,
+          settings: Settings, window: int) -> Iterator[tuple[int, Report]]:
     """Keep `window` files in flight; yield each result as it finishes."""
     in_flight: dict = {}
     exhausted = False
@@ -62,20 +86,25 @@ def drain(pool, numbered: Iterator[tuple[int, str]], policy: Policy, settings: S
             if item is None:
                 exhausted = True
             else:
-                future = pool.schedule(scan_in_worker, (item[1],),
-                                       timeout=settings.limits.timeout_s)
-                in_flight[future] = item
+                number, task = item[0], as_task(item[1])
+                in_flight[schedule(pool, task, settings)] = (number, task)
         if not in_flight:
             return
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
         for future in done:
-            number, path = in_flight.pop(future)
-            yield number, outcome(future, path, policy, settings)
+            number, task = in_flight.pop(future)
+            yield number, outcome(future, task, policy, settings)
 
 
-def outcome(future, path: str, policy: Policy, settings: Settings) -> Report:
+def schedule(pool, task: Task, settings: Settings):
+    """Scan `task` in `pool` under the time limit; a pebble future."""
+    return pool.schedule(scan_in_worker, (task,), timeout=settings.limits.timeout_s)
+
+
+def outcome(future, task: Task, policy: Policy, settings: Settings) -> Report:
     """The report of a finished pool task; a task that ran out of time or memory, or whose
-    worker died, becomes an `error` report that says so in plain words."""
+    worker died, becomes an `error` report that says so in plain words (hashed here only
+    when the hash was not known already)."""
     from pebble import ProcessExpired
 
     limits = settings.limits
@@ -89,8 +118,9 @@ def outcome(future, path: str, policy: Policy, settings: Settings) -> Report:
                   f"the scanning process died ({_exit_status(exc.exitcode)}) on this file")
     except Exception as exc:  # noqa: BLE001 - e.g. a report that cannot be sent back
         reason = f"the scan failed: {exc}"
-    return failed_report(path, policy, reason, sha256=content_sha256(path),
-                         size=file_size(path))
+    return failed_report(task.display, task.policy or policy, reason,
+                         sha256=task.sha256 or content_sha256(task.path),
+                         size=file_size(task.path))
 
 
 def _exit_status(code: int | None) -> str:
@@ -131,12 +161,11 @@ def _start_worker(policy: Policy, settings: Settings) -> None:
         _guard = MemoryGuard(settings.limits.memory_mb)
 
 
-def scan_in_worker(path: str) -> Report:
+def scan_in_worker(task: Task) -> Report:
     policy, settings = _job
-    if _guard is None:
-        return scan_target(path, policy, settings)
-    with _guard:
-        return scan_target(path, policy, settings)
+    with _guard or contextlib.nullcontext():
+        return scan_target(task.path, task.policy or policy, settings, name=task.name,
+                           sha256=task.sha256)
 
 
 class MemoryGuard:

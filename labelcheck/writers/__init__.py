@@ -11,9 +11,11 @@ import csv
 import json
 
 from labelcheck.writers.html import HtmlWriter
-from labelcheck.core.model import STATUS_WORDS, VERDICT_EXPLANATIONS, Kind, Status, Verdict
+from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Kind, Status, Verdict
+from labelcheck.core.names import one_line
 from labelcheck.writers.base import Writer
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 CSV_COLUMNS = ["path", "sha256", "media_type", "kind", "verdict", "ai_generated", "tampered",
                "visible_disclosure", "machine_readable_disclosure", "policy", "evidence",
                "missing", "error", "summary"]
@@ -63,12 +65,21 @@ class CsvWriter(Writer):
         row["missing"] = "; ".join(f"{r.id}: {r.missing}" for r in report.requirements
                                    if r.status is Status.NOT_MET)
         row["error"] = report.error or ""
-        self.csv.writerow(row)
+        self.csv.writerow({column: inert(value) for column, value in row.items()})
 
     def close(self):
         if self.csv is None:
             self.csv = csv.DictWriter(self.stream, fieldnames=CSV_COLUMNS)
             self.csv.writeheader()
+
+
+def inert(value):
+    """A CSV cell that a spreadsheet shows as text, never runs: text starting with ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` (OWASP's advice on CSV
+    injection); file names and metadata values are attacker-controlled."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 KIND_MARKS = {Kind.AI_DECLARATION: "AI", Kind.AI_TRACE: "AI", Kind.POSSIBLE_AI: "AI?",
@@ -87,10 +98,13 @@ def _timeline_line(timeline: dict) -> str:
 
 
 class TextWriter(Writer):
-    """A readable block per file and a tally at the end."""
+    """A readable block per file and a tally at the end. A file's block starts with its path
+    at the start of a line, and every other line is indented: strings from the file
+    (metadata, OCR text, the name itself) are put on one line (`one_line`), so no file can
+    forge another file's record."""
 
     def _write(self, report):
-        out = [f"{report.path}", f"  {report.verdict.value.upper()}: {report.summary}"]
+        out = [report.path, f"  {report.verdict.value.upper()}: {report.summary}"]
         if report.verdict is not Verdict.ERROR:
             for result in report.requirements:
                 detail = (result.satisfied_by[0] if result.satisfied else result.missing)
@@ -103,14 +117,14 @@ class TextWriter(Writer):
             where = finding.location
             if where:
                 out.append(f"       at {where}  (confidence {finding.confidence:.2f})")
-        self.stream.write("\n".join(out) + "\n\n")
+        self.stream.write("\n".join(one_line(line) for line in out) + "\n\n")
 
     def close(self):
         total = sum(self.counts.values())
         tally = ", ".join(f"{self.counts[v]} {v.value}" for v in Verdict if self.counts[v])
         self.stream.write(f"{total} file(s): {tally or 'nothing scanned'}\n")
         if self.counts[Verdict.NO_AI_SIGNAL]:
-            self.stream.write(f"no_ai_signal: {VERDICT_EXPLANATIONS[Verdict.NO_AI_SIGNAL]}\n")
+            self.stream.write(f"no_ai_signal: {VERDICT_TEXT[Verdict.NO_AI_SIGNAL].explanation}\n")
 
 
 WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonLinesWriter, "csv": CsvWriter,

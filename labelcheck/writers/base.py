@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from labelcheck.core.model import Report
+from labelcheck.core.settings import Display
 
 
 class Writer:
-    """Base writer: `write` one report at a time, `close` once at the end."""
+    """Base writer: `write` one report at a time, `close` once at the end. A writer that shows
+    pictures names the `display` evidence the scans must make for it (it opens no file)."""
+
+    display: ClassVar[Display | None] = None
 
     def __init__(self, stream: TextIO):
         self.stream = stream

@@ -13,7 +13,6 @@ assembled at `close`, so a batch of any size keeps only counters in memory.
 from __future__ import annotations
 
 import base64
-import io
 import shutil
 import tempfile
 from collections import Counter
@@ -21,12 +20,12 @@ from datetime import datetime, timezone
 from html import escape
 
 from labelcheck.version import __version__
-from labelcheck.core.model import STATUS_WORDS, VERDICT_EXPLANATIONS, Report, Status, Verdict
+from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Report, Status, Verdict
+from labelcheck.core.settings import Display
 from labelcheck.writers.base import Writer
+from labelcheck.writers.evidence import is_box
 
 STATUS_CLASSES = {Status.MET: "met", Status.NOT_MET: "unmet"}  # the rest are shown neutrally
-THUMB_PX = 240  # longest side of a thumbnail
-THUMB_MAX_PIXELS = 60_000_000  # larger non-JPEG pictures get no thumbnail (decoding is slow)
 COLOURS = {Verdict.DISCLOSED: "#2e7d32", Verdict.UNDISCLOSED: "#ef6c00",
            Verdict.STRIPPED: "#c62828", Verdict.NO_AI_SIGNAL: "#78909c",
            Verdict.ERROR: "#6a1b9a"}
@@ -34,6 +33,8 @@ COLOURS = {Verdict.DISCLOSED: "#2e7d32", Verdict.UNDISCLOSED: "#ef6c00",
 
 class HtmlWriter(Writer):
     """Writes the HTML report; rows go to a temporary file until `close`."""
+
+    display = Display(side=240)  # the scans make each file's 240 px picture
 
     def __init__(self, stream):
         super().__init__(stream)
@@ -135,75 +136,28 @@ def _timeline(report: Report) -> str:
 # -- thumbnails -----------------------------------------------------------------------------
 
 def thumbnail(report: Report) -> str:
-    """An inline SVG: the picture (or a video frame) as a data: URI with the evidence boxes
-    drawn at their pixel positions; a placeholder when the file cannot be shown (gone,
-    unreadable, too large to decode cheaply)."""
-    picture = _picture(report)
+    """An inline SVG: the picture the scan made (`Report.evidence`; a video: the frame where a
+    label was first seen) as a data: URI with the evidence boxes drawn at their pixel
+    positions; a placeholder when the scan made none (unreadable, or a stored report)."""
+    picture = report.evidence.picture if report.evidence else None
     if picture is None:
         return f'<div class="nothumb">{escape(report.media_kind or "file")}</div>'
-    uri, (width, height), boxes = picture
+    width, height = picture.size
+    uri = "data:image/jpeg;base64," + base64.b64encode(picture.jpeg).decode("ascii")
     rects = "".join(
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" class="box">'
-        f"<title>{escape(title)}</title></rect>" for (x, y, w, h), title in boxes)
+        f"<title>{escape(title)}</title></rect>" for (x, y, w, h), title in _boxes(report))
     return (f'<svg class="pic" viewBox="0 0 {width} {height}" role="img">'
             f'<image href="{uri}" width="{width}" height="{height}"/>{rects}</svg>')
 
 
-def _picture(report: Report):
-    """(data URI, original size, [(box, title)]) or None."""
-    try:
-        if report.media_kind == "video":
-            image, boxes = _video_frame(report)
-            size = image.size
-        elif report.media_kind == "image":
-            (image, size), boxes = _still(report.path), _boxes(report)
-        else:
-            return None
-        image.thumbnail((THUMB_PX, THUMB_PX))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "JPEG", quality=70)
-    except Exception:  # noqa: BLE001 - a missing or broken file just gets no thumbnail
-        return None
-    uri = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return uri, size, boxes
-
-
-def _still(path: str):
-    """The picture, decoded at reduced size where the format allows (JPEG draft mode), and
-    its full size (the evidence boxes' coordinates)."""
-    from PIL import Image
-
-    image = Image.open(path)
-    size = image.size
-    if image.format != "JPEG" and size[0] * size[1] > THUMB_MAX_PIXELS:
-        raise ValueError("too large for a thumbnail")
-    image.draft("RGB", (THUMB_PX, THUMB_PX))
-    image.load()
-    return image, size
-
-
-def _boxes(report: Report) -> list[tuple[list[int], str]]:
+def _boxes(report: Report) -> list[tuple[list, str]]:
+    """The boxes to draw: a still's located findings; a video frame's label box."""
+    picture = report.evidence.picture
+    if picture.time_s is not None:
+        return [(picture.box, f"label at {picture.time_s:.1f} s")] if picture.box else []
     return [(f.location["box"], f"{f.detector}: {f.message}") for f in report.findings
-            if isinstance(f.location, dict) and _is_box(f.location.get("box"))]
-
-
-def _is_box(box) -> bool:
-    return isinstance(box, (list, tuple)) and len(box) == 4 and \
-        all(isinstance(v, (int, float)) for v in box)
-
-
-def _video_frame(report: Report):
-    """The frame where a label was first seen (else the first frame) and that frame's boxes,
-    when labelcheck has video frame support."""
-    from labelcheck.vision.video import frame_at  # absent until video frames are supported
-
-    timeline = report.to_dict().get("timeline") or {}
-    when = timeline.get("first_label_s") or 0.0
-    frames = [f for f in timeline.get("frames", []) if f.get("label_seen")
-              and _is_box(f.get("box"))]
-    nearest = min(frames, key=lambda f: abs(f["time_s"] - when), default=None)
-    boxes = [(nearest["box"], f"label at {nearest['time_s']:.1f} s")] if nearest else []
-    return frame_at(report.path, when), boxes
+            if isinstance(f.location, dict) and is_box(f.location.get("box"))]
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -219,7 +173,8 @@ def _head(total: int) -> str:
 
 def _summary(counts: Counter, total: int, detectors: Counter) -> str:
     cards = "".join(
-        f'<button class="card" data-filter="{v.value}" title="{escape(VERDICT_EXPLANATIONS[v])}"'
+        f'<button class="card" data-filter="{v.value}" '
+        f'title="{escape(VERDICT_TEXT[v].explanation)}"'
         f' style="border-color:{COLOURS[v]}"><b>{counts[v]}</b> {v.value}</button>'
         for v in Verdict)
     verdict_chart = _bar_chart("Verdicts", [(v.value, counts[v], COLOURS[v]) for v in Verdict],

@@ -42,6 +42,17 @@
     catch (ignored) { return "The upload failed (HTTP " + xhr.status + "). Try again."; }
   }
 
+  // The server refuses a request over its limit (413) once it has received it: say so before
+  // sending it.
+  function tooLarge(form) {
+    var limit = Number(form.dataset.maxBytes), total = 0;
+    if (!limit) { return false; }
+    form.querySelectorAll("input[type=file]").forEach(function (input) {
+      Array.prototype.forEach.call(input.files, function (file) { total += file.size; });
+    });
+    return total > limit;
+  }
+
   function setupUpload(form) {
     var box = form.querySelector(".progress");
     var bar = box && box.querySelector("progress");
@@ -50,6 +61,10 @@
     form.addEventListener("submit", function (event) {
       if (!window.FormData || !form.dataset.api) { return; }
       event.preventDefault();
+      if (tooLarge(form)) {
+        status.textContent = "The upload is too large. The limit is " + form.dataset.maxText + ".";
+        return;
+      }
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.dataset.api);
       xhr.setRequestHeader("Accept", "application/json");
