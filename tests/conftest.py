@@ -1,6 +1,8 @@
 """Shared fixtures: where the bundled and the third-party media live, and a private store."""
 
 import json
+import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,30 @@ def private_store(tmp_path, monkeypatch):
     monkeypatch.setenv("LABELCHECK_DB", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     return url
+
+
+@pytest.fixture
+def pg_url():
+    """The URL of a new, empty PostgreSQL database on the test server
+    (``LABELCHECK_TEST_PG_URL``; skipped when unset): a schema of its own, dropped afterwards,
+    so that every test starts from no tables and leaves none behind."""
+    base = os.environ.get("LABELCHECK_TEST_PG_URL")
+    if not base:
+        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -220,17 +220,8 @@ def test_store_from_before_keyed_results_is_set_aside_not_lost(mixed, tmp_path):
         assert list(old) == ["old.png"]
 
 
-@pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
-                    reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-def test_store_on_postgresql(mixed):
-    from labelcheck.run import store
-
-    url = os.environ["LABELCHECK_TEST_PG_URL"]
-    store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
-    try:
-        store_round_trip(url, sorted(mixed[1])[:5])
-    finally:
-        store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
+def test_store_on_postgresql(mixed, pg_url):
+    store_round_trip(pg_url, sorted(mixed[1])[:5])
 
 
 # -- the dask engine ----------------------------------------------------------------------------

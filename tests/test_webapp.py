@@ -18,15 +18,13 @@ import time
 import zipfile
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import select, update
 
 from conftest import TEST_MEDIA, jpeg_with_xmp, load_expected
-from labelcheck.run import store
 from labelcheck.writers import WRITERS
 from labelcheck.core.settings import Settings
 from webapp import create_app
 from webapp.jobs import items as job_items
-from webapp.jobs import jobs as web_jobs
 from webapp.uploads import ZipLimits
 
 TOKEN = "test-token-123"
@@ -554,14 +552,7 @@ def database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'restart.db'}"
         return
-    url = os.environ.get("LABELCHECK_TEST_PG_URL")
-    if not url:
-        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-    engine = create_engine(url)
-    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
-    yield url
-    store.metadata.drop_all(engine, tables=[job_items, web_jobs])
-    engine.dispose()
+    yield request.getfixturevalue("pg_url")
 
 
 def test_jobs_survive_a_server_restart(tmp_path, database):

@@ -1,7 +1,8 @@
 """The ``labelcheck`` command: a thin shell over `labelcheck.scan`.
 
 Exit codes: 0 done; 1 when ``--fail-on`` matched a verdict; 2 usage or I/O error (a path that
-does not exist, an output file that cannot be written, a policy that cannot be loaded).
+does not exist, an output file that cannot be written, a policy that cannot be loaded, a results
+store that cannot be opened or written).
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def run_scan(args) -> int:
                         db_url=database_url(args.db),
                         limits=Limits(args.timeout or None, args.max_memory or None))
     results = None if args.no_store else _open_store(policy, settings)
+    if results is False:
+        return EXIT_USAGE
     missing: list[str] = []
     try:
         files = list(iter_files(args.paths, missing))
@@ -122,7 +125,7 @@ def run_scan(args) -> int:
             stream.close()
     for path in missing:
         print(f"labelcheck: no such file or directory: {path}", file=sys.stderr)
-    if missing:
+    if missing or not _all_stored(results):
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
 
@@ -149,16 +152,27 @@ def _scan_files(files: list[str], policy, settings, results, args, stream) -> bo
 
 
 def _open_store(policy, settings):
-    """The batch's `ResultStore`, or None with a warning: a store problem must not stop a
-    scan."""
+    """The batch's `ResultStore`, or False with the reason on stderr when the database cannot
+    be opened (a bad URL, a missing driver, an unwritable file): a scan meant to be stored
+    must not pass for one."""
     from labelcheck.run import store
 
     try:
         return store.ResultStore(store.connect(settings.db_url), policy, settings)
-    except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unwritable file
-        print(f"labelcheck: results store unavailable ({exc}); results are not stored",
-              file=sys.stderr)
-        return None
+    except store.StoreError as exc:
+        print(f"labelcheck: {exc} (use --no-store to scan without it)", file=sys.stderr)
+        return False
+
+
+def _all_stored(results) -> bool:
+    """Whether every report reached the store; if not, says so on stderr (the reports
+    themselves went to the output)."""
+    if results is None or not results.unstored:
+        return True
+    print(f"labelcheck: could not store {results.unstored} of {results.added} results in the "
+          f"results store ({results.error}); the reports in the output are complete",
+          file=sys.stderr)
+    return False
 
 
 def run_policies(_args) -> int:

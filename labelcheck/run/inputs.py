@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from typing import Iterator
 
 from labelcheck.core.model import Report
@@ -73,9 +74,11 @@ def open_target(path: str):
 
 def content_sha256(path: str) -> str | None:
     """SHA-256 of a file's bytes (path or fsspec URL), read in blocks; None when unreadable
-    (the scan then says why)."""
+    (the scan then says why) or not a regular file (a FIFO would block the reader forever)."""
     digest = hashlib.sha256()
     try:
+        if not is_url(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open_target(path) as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
@@ -94,10 +97,21 @@ def file_size(path: str) -> int | None:
 def scan_target(path: str, policy: Policy, settings: Settings) -> Report:
     """`scan` a local path, or the bytes behind an fsspec URL (reported under the URL)."""
     if not is_url(path):
-        return scan(path, policy, settings=settings)
+        return _hashed(scan(path, policy, settings=settings), lambda: content_sha256(path))
     try:
         with open_target(path) as handle:
             data = handle.read()
     except (OSError, ValueError, ImportError) as exc:
         return failed_report(path, policy, f"could not read {path}: {exc}")
-    return scan(data, policy, settings=settings, name=path)
+    return _hashed(scan(data, policy, settings=settings, name=path),
+                   lambda: hashlib.sha256(data).hexdigest())
+
+
+def _hashed(report: Report, digest) -> Report:
+    """`report` with the content hash of its file even when the scan could not read the file
+    as media (no known format, empty): results are stored and resumed by content, so a file
+    that is no media format gets one row like any other. The bytes are read again only in
+    that case; a file that cannot be read at all keeps no hash."""
+    if report.sha256 is None:
+        report.sha256 = digest()
+    return report
