@@ -122,3 +122,21 @@ def test_generator_is_deterministic(tmp_path):
     _, mismatch, errors = filecmp.cmpfiles(TEST_MEDIA, tmp_path, compared, shallow=False)
     assert not mismatch and not errors
     assert (tmp_path / "EXPECTED.json").read_text() == (TEST_MEDIA / "EXPECTED.json").read_text()
+
+
+def test_c2pa_readers_are_closed_after_reading(monkeypatch):
+    """Every c2pa Reader a scan opens is closed when its manifest store has been read."""
+    import c2pa
+
+    opened = []
+
+    class Recorded(c2pa.Reader):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(c2pa, "Reader", Recorded)
+    report = labelcheck.scan(TEST_MEDIA / "ai_c2pa_signed.jpg")
+    assert findings(report, code="c2pa.present") and len(opened) == 1
+    with pytest.raises(c2pa.C2paError, match="closed"):
+        opened[0].json()
