@@ -10,6 +10,8 @@ import labelcheck
 from conftest import png_with_text, small_jpeg
 from labelcheck import Verdict
 from labelcheck.cli.main import main
+from labelcheck.formats.media import Media
+from labelcheck.formats.png import MAX_INFLATED_TEXT
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -62,12 +64,17 @@ def test_decompression_bomb_header_is_refused():
 
 
 def test_compressed_text_chunk_zip_bomb_is_bounded():
-    bomb = zlib.compress(bytes(32 << 20), 1)  # 32 MiB of zeros in ~140 KB
+    """A zTXt chunk that inflates to 32 MiB (from ~140 KB) is read only up to the inflate
+    limit, and what its head says (A1111 parameters) is still found."""
+    text = b"a cat\nSteps: 20, Sampler: Euler, Seed: 3\n" + bytes(32 << 20)
     data = bomb_header_png(8, 8)
-    body = b"Comment\0\0" + bomb
+    body = b"parameters\0\0" + zlib.compress(text, 1)
     data = data[:-12] + png_chunk(b"zTXt", body) + data[-12:]
+    [chunk] = [c for c in Media(data, "ztxt-bomb.png").png_chunks if c.type == "zTXt"]
+    assert len(chunk.text[1]) == MAX_INFLATED_TEXT < len(text)
     report = labelcheck.scan(data, name="ztxt-bomb.png", pixels=False)
     assert report.error is None
+    assert "a1111.parameters" in {f.code for f in report.findings}
 
 
 def test_text_file_named_as_image():
