@@ -123,3 +123,18 @@ def test_console_script_runs(folder):
 def test_policies_command(capsys):
     code, out, _ = run(["policies"], capsys)
     assert code == 0 and "eu-ai-act" in out and "cn-gb45438" in out
+
+
+def test_without_the_web_extra_only_serve_is_missing():
+    """Without Flask (``pip install labelcheck`` without ``[web]``) every command works and
+    ``serve`` says what to install."""
+    script = ("import sys; sys.modules['flask'] = None; from labelcheck.cli.main import main; "
+              "sys.exit(main(sys.argv[1:]))")
+    serve = subprocess.run([sys.executable, "-c", script, "serve"], capture_output=True,
+                           text=True, check=False)
+    assert serve.returncode == 2 and serve.stdout == ""
+    assert serve.stderr == ("labelcheck: the serve command is not installed (missing module "
+                            "'flask'); install it with pip install 'labelcheck[web]'\n")
+    policies = subprocess.run([sys.executable, "-c", script, "policies"], capture_output=True,
+                              text=True, check=False)
+    assert policies.returncode == 0 and "eu-ai-act" in policies.stdout

@@ -80,8 +80,29 @@ def build_parser() -> argparse.ArgumentParser:
     policies_cmd.set_defaults(run=run_policies)
 
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
-        entry.load()(commands)
+        try:
+            add_command = entry.load()
+        except ImportError as exc:  # its optional dependencies are not installed
+            add_command = _unavailable_command(entry.name, exc)
+        add_command(commands)
     return parser
+
+
+def _unavailable_command(name: str, exc: ImportError):
+    """A stand-in for a command whose packages are missing (``serve`` without the ``web``
+    extra): it is listed, and says what to install instead of failing every command."""
+    reason = f"missing module {exc.name!r}" if exc.name else str(exc)
+
+    def add(commands) -> None:
+        command = commands.add_parser(name, help=f"(not installed: {reason})")
+        command.set_defaults(run=lambda _args: _explain_unavailable(name, reason))
+    return add
+
+
+def _explain_unavailable(name: str, reason: str) -> int:
+    print(f"labelcheck: the {name} command is not installed ({reason}); install it with "
+          "pip install 'labelcheck[web]'", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _verdict_list(text: str) -> frozenset[Verdict]:
