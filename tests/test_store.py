@@ -46,29 +46,31 @@ def stored_rows(url) -> int:
         engine.dispose()
 
 
-def parallel_scans_lose_nothing(tmp_path, url):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request, tmp_path):
+    """The URL of a database that does not exist yet: a SQLite file, and PostgreSQL when the
+    tests have a server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'new.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def test_parallel_scans_on_a_new_database_lose_nothing(tmp_path, new_database):
     """Four scans start together on a database that does not exist yet: every one exits 0,
-    prints every file, and stores every file."""
+    prints every file, and stores every file (before migrations ran under a lock, the
+    processes raced to create the tables and the losers stored nothing)."""
     files = distinct_files(tmp_path, PROCESSES * FILES_PER_PROCESS)
     groups = [files[n::PROCESSES] for n in range(PROCESSES)]
-    processes = [scan_process(group, url) for group in groups]
+    processes = [scan_process(group, new_database) for group in groups]
     for process, group in zip(processes, groups):
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
         assert "store" not in err, err
         assert len(out.splitlines()) == len(group)
-    assert stored_rows(url) == len(files)
+    assert stored_rows(new_database) == len(files)
 
 
-def test_parallel_scans_on_a_new_sqlite_database_lose_nothing(tmp_path):
-    parallel_scans_lose_nothing(tmp_path, f"sqlite:///{tmp_path / 'new.db'}")
-
-
-def test_parallel_scans_on_a_new_postgresql_database_lose_nothing(tmp_path, pg_url):
-    parallel_scans_lose_nothing(tmp_path, pg_url)
-
-
-def test_migrations_build_the_tables_the_code_uses(tmp_path):
+def test_migrations_build_the_tables_the_code_uses(new_database):
     """What the migrations create is what the table declarations say (every table of
     labelcheck and of the web app), so neither can change without the other."""
     from alembic.autogenerate import compare_metadata
@@ -77,7 +79,7 @@ def test_migrations_build_the_tables_the_code_uses(tmp_path):
     import labelcheck.registry.tables  # noqa: F401 - declares the registry tables
     import webapp.jobs  # noqa: F401 - declares the web app's tables
 
-    engine = store.connect(f"sqlite:///{tmp_path / 'fresh.db'}")
+    engine = store.connect(new_database)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), store.metadata)
         tables = set(connection.dialect.get_table_names(connection))

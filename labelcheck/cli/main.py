@@ -21,6 +21,7 @@ from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.inputs import iter_files
 from labelcheck.run.progress import progress_for
+from labelcheck.run.store import StoreError
 from labelcheck.writers import WRITERS
 
 COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
@@ -141,6 +142,9 @@ def run_scan(args) -> int:
     try:
         files = list(iter_files(args.paths, missing))
         matched = _scan_files(files, policy, settings, results, args, stream)
+    except StoreError as exc:  # --resume could not read the store
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -180,7 +184,7 @@ def _open_store(policy, settings):
 
     try:
         return store.ResultStore(store.connect(settings.db_url), policy, settings)
-    except store.StoreError as exc:
+    except StoreError as exc:
         print(f"labelcheck: {exc} (use --no-store to scan without it)", file=sys.stderr)
         return False
 

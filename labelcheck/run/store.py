@@ -326,7 +326,12 @@ class ResultStore:
         self._flushed = time.monotonic()
 
     def lookup(self, sha256s: Iterable[str]) -> dict[str, dict]:
-        return stored_reports(self.engine, sha256s, self.policy_name, self.setup)
+        """The stored reports of these contents (``--resume``); `StoreError` when the store
+        cannot be read."""
+        try:
+            return stored_reports(self.engine, sha256s, self.policy_name, self.setup)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the results store: {reason(exc)}") from None
 
     def add(self, report: Report) -> None:
         """Queue a report; written once enough are queued or enough time has passed."""
