@@ -37,6 +37,8 @@ from labelcheck.core.settings import Settings
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_batch  # noqa: E402
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 GENERATED = TEST_MEDIA / "generated" / "batch"
 CHROMIUM = "/usr/bin/chromium"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'

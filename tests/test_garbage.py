@@ -49,6 +49,7 @@ def test_truncated_png_keeps_what_was_read():
     assert report.ai_generated  # the A1111 chunk before the damage is still reported
 
 
+@pytest.mark.slow
 def test_truncated_mp4(real_media):
     data = (real_media / "c2pa-rs" / "video1_no_manifest.mp4").read_bytes()
     report = labelcheck.scan(data[: len(data) // 3], name="cut.mp4")
@@ -89,6 +90,7 @@ def test_mislabelled_file_is_read_by_content():
     assert "media.mislabelled" in {f.code for f in report.findings}
 
 
+@pytest.mark.slow
 def test_one_bad_file_never_stops_a_multi_file_scan(tmp_path, capsys):
     names = []
     for index, data in enumerate([b"", bomb_header_png(), small_jpeg()[:50], small_jpeg(),

@@ -27,6 +27,8 @@ from labelcheck.registry.enrol import register_file
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_registry  # noqa: E402
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".heic", ".avif")
 ROOT = TEST_MEDIA.parent
 

@@ -55,6 +55,7 @@ def new_database(request, tmp_path):
     return request.getfixturevalue("pg_url")
 
 
+@pytest.mark.slow
 def test_parallel_scans_on_a_new_database_lose_nothing(tmp_path, new_database):
     """Four scans start together on a database that does not exist yet: every one exits 0,
     prints every file, and stores every file (before migrations ran under a lock, the
@@ -110,6 +111,7 @@ def test_database_from_before_migrations_keeps_its_rows(tmp_path):
     assert {"registry_assets", "web_jobs", "alembic_version"} <= tables
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_keeps_one_row_keyed_by_its_content(tmp_path):
     """Bytes that are no media format still have a content hash: scanned twice, one row."""
     garbage, empty = tmp_path / "notes.jpg", tmp_path / "empty.jpg"
@@ -150,6 +152,7 @@ def failing_writes(url):
             "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"))
 
 
+@pytest.mark.slow
 def test_a_store_that_cannot_be_written_exits_2_and_keeps_the_output(tmp_path):
     files = distinct_files(tmp_path, 3)
     url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -164,6 +167,7 @@ def test_a_store_that_cannot_be_written_exits_2_and_keeps_the_output(tmp_path):
     assert stored_rows(url) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["sqlite:///{tmp}/a-file/store.db",
                                  "postgresql+psycopg://nobody@127.0.0.1:1/none"])
 def test_a_store_that_cannot_be_opened_exits_2_before_scanning(tmp_path, url):

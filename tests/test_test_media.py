@@ -114,6 +114,7 @@ def test_video_container_evidence():
     assert "moov/udta/meta" in findings(keyed, code="aigc.label")[0].location
 
 
+@pytest.mark.slow
 def test_generator_is_deterministic(tmp_path):
     result = subprocess.run([sys.executable, str(TEST_MEDIA / "generate.py"), "--out",
                              str(tmp_path)], capture_output=True, text=True, check=False)

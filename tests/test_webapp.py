@@ -461,6 +461,7 @@ def bearer(token=TOKEN):
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.slow
 def test_registry_api(client):
     original = lambda: media_file("ai_c2pa_signed.png", "avatar <b>.png")  # noqa: E731
     form = {"owner": "Jane <Doe>", "note": "spring"}
@@ -555,6 +556,7 @@ def database(request, tmp_path):
     yield request.getfixturevalue("pg_url")
 
 
+@pytest.mark.slow
 def test_jobs_survive_a_server_restart(tmp_path, database):
     """Submit, stop the server with work still queued, start a new one on the same database:
     the job finishes. An item left 'running' by a crash is scanned again; one that already
