@@ -111,7 +111,7 @@ def machine() -> dict:
     try:
         from importlib.metadata import version
 
-        info["rapidocr_onnxruntime"] = version("rapidocr-onnxruntime")
+        info["rapidocr"] = version("rapidocr")
         info["onnxruntime"] = version("onnxruntime")
     except Exception:  # noqa: BLE001 - versions are informative only
         pass
@@ -500,7 +500,7 @@ def markdown(data: dict) -> str:
     info, lc, ts = data["machine"], data["labelcheck"]["score"], data.get("tesseract", {})
     ts_score = ts.get("score")
     out = [f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
-           f"rapidocr-onnxruntime {info.get('rapidocr_onnxruntime', '?')}, onnxruntime "
+           f"rapidocr {info.get('rapidocr', '?')}, onnxruntime "
            f"{info.get('onnxruntime', '?')}, {info.get('tesseract', 'no tesseract')}; load average "
            f"at start {info['load_average_at_start'][0]:.2f}.",
            "",

@@ -1217,9 +1217,10 @@ def build_fixtures(pki: FixturePKI | None = None) -> list[Fixture]:
                    description_body="   <dc:description>&lol9;</dc:description>\n")
     add("xmp_billion_laughs.jpg",
         jpeg_with_xmp(encode_jpeg(make_scene(JPEG_W, JPEG_H, seed=2828)), x),
-        False, False, "error_or_partial", [],
-        "XMP packet with a DTD of nested entities (billion laughs, 10^9 expansions): must be "
-        "refused or skipped quickly, never expanded.", {"expect_no_hang": True})
+        False, False, "no_ai_signal", [],
+        "XMP packet with a DTD of nested entities (billion laughs, 10^9 expansions): refused "
+        "as hostile at once (xmp.unreadable), never expanded; the rest of the file is read.",
+        {"expect_no_hang": True})
 
     # A standard XMP APP1 segment holds at most 65 502 bytes of packet, so 100 000 nested
     # elements (>= 700 kB of tags) cannot fit; nest as deep as one segment allows (~9 000).
@@ -1229,9 +1230,9 @@ def build_fixtures(pki: FixturePKI | None = None) -> list[Fixture]:
     depth = room // 7  # "<a>" + "</a>"
     x = head.replace("@@NEST@@", "<a>" * depth + "</a>" * depth)
     deep = jpeg_with_xmp(encode_jpeg(make_scene(JPEG_W, JPEG_H, seed=2929)), x)
-    add("xmp_deep_nesting.jpg", deep, False, False, "error_or_partial", [],
+    add("xmp_deep_nesting.jpg", deep, False, False, "no_ai_signal", [],
         f"XMP packet with {depth} nested elements (as deep as one 64 KB APP1 segment allows): "
-        "recursive walkers must not crash or hang.",
+        "recursive walkers must not crash or hang; it is read like any packet.",
         {"expect_no_hang": True, "nesting_depth": depth})
 
     # -- 27. content sniffing ------------------------------------------------------------------

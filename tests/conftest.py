@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import secrets
 import time
 from pathlib import Path
 
@@ -25,20 +26,37 @@ def private_store(tmp_path, monkeypatch):
     return url
 
 
-def empty_database(kind: str, tmp_path, tables: list) -> str:
-    """The URL of a database without `tables` (SQLAlchemy tables): a new SQLite file, or the
-    PostgreSQL server of CI (`LABELCHECK_TEST_PG_URL`; the test is skipped without one)."""
-    if kind == "sqlite":
+def empty_database(request, tmp_path) -> str:
+    """The URL of an empty database for a test parametrized over ``sqlite``/``postgresql``: a
+    new SQLite file, or a schema of its own on CI's PostgreSQL server (`pg_url`; the test is
+    skipped without one)."""
+    if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'fresh.db'}"
-    url = os.environ.get("LABELCHECK_TEST_PG_URL")
-    if not url:
-        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-    from sqlalchemy import create_engine
+    return request.getfixturevalue("pg_url")
 
-    engine = create_engine(url)
-    tables[0].metadata.drop_all(engine, tables=tables)
-    engine.dispose()
-    return url
+
+@pytest.fixture
+def pg_url():
+    """The URL of a new, empty PostgreSQL database on the test server
+    (``LABELCHECK_TEST_PG_URL``; skipped when unset): a schema of its own, dropped afterwards,
+    so that every test starts from no tables and leaves none behind."""
+    base = os.environ.get("LABELCHECK_TEST_PG_URL")
+    if not base:
+        pytest.skip("LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

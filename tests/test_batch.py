@@ -37,6 +37,8 @@ from labelcheck.core.settings import Settings
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_batch  # noqa: E402
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 GENERATED = TEST_MEDIA / "generated" / "batch"
 CHROMIUM = "/usr/bin/chromium"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
@@ -132,9 +134,7 @@ def stored_rows(url):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def results_url(request, tmp_path):
     """A fresh results database: a SQLite file, and PostgreSQL when CI has one."""
-    from labelcheck.run.store import scan_results
-
-    return empty_database(request.param, tmp_path, [scan_results])
+    return empty_database(request, tmp_path)
 
 
 def test_killed_batch_resumes_with_every_file_exactly_once(resumable, results_url, tmp_path):
@@ -234,17 +234,8 @@ def test_store_from_before_keyed_results_is_set_aside_not_lost(mixed, tmp_path):
         assert list(old) == ["old.png"]
 
 
-@pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
-                    reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-def test_store_on_postgresql(mixed):
-    from labelcheck.run import store
-
-    url = os.environ["LABELCHECK_TEST_PG_URL"]
-    store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
-    try:
-        store_round_trip(url, sorted(mixed[1])[:5])
-    finally:
-        store.metadata.drop_all(create_engine(url), tables=[store.scan_results])
+def test_store_on_postgresql(mixed, pg_url):
+    store_round_trip(pg_url, sorted(mixed[1])[:5])
 
 
 # -- the dask engine ----------------------------------------------------------------------------

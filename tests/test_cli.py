@@ -34,6 +34,7 @@ def run(args, capsys):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_jsonl_contract(folder, capsys):
     code, out, _ = run(["scan", str(folder), "--format", "jsonl"], capsys)
     assert code == 0
@@ -54,6 +55,7 @@ def test_jsonl_contract(folder, capsys):
     assert "truncated" in by_name["broken.jpg"]["error"]
 
 
+@pytest.mark.slow
 def test_json_and_csv_and_text(folder, capsys):
     _, out, _ = run(["scan", str(folder), "--format", "json"], capsys)
     assert len(json.loads(out)) == 4
@@ -70,6 +72,7 @@ def test_empty_json_array(tmp_path, capsys):
     assert json.loads(out) == []
 
 
+@pytest.mark.slow
 def test_fail_on_exit_codes(folder, capsys):
     assert run(["scan", str(folder), "--fail-on", "undisclosed"], capsys)[0] == 1
     assert run(["scan", str(folder), "--fail-on", "stripped"], capsys)[0] == 0
@@ -77,6 +80,7 @@ def test_fail_on_exit_codes(folder, capsys):
                capsys)[0] == 0
 
 
+@pytest.mark.slow
 def test_usage_and_io_errors_exit_2(folder, tmp_path, capsys):
     code, out, err = run(["scan", str(folder / "plain.jpg"), str(tmp_path / "missing.jpg")],
                          capsys)
@@ -88,6 +92,7 @@ def test_usage_and_io_errors_exit_2(folder, tmp_path, capsys):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.slow
 def test_out_file_and_policy_by_name(folder, tmp_path, capsys):
     target = tmp_path / "report.jsonl"
     assert run(["scan", str(folder / "sub"), "--format", "jsonl", "--out", str(target),
@@ -97,6 +102,7 @@ def test_out_file_and_policy_by_name(folder, tmp_path, capsys):
     assert any(r["id"] == "explicit_label" and not r["satisfied"] for r in row["requirements"])
 
 
+@pytest.mark.slow
 def test_results_are_stored(folder, tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'results.db'}"
     run(["scan", str(folder), "--db", url], capsys)
@@ -105,6 +111,7 @@ def test_results_are_stored(folder, tmp_path, capsys):
     assert sorted(verdicts) == ["disclosed", "error", "no_ai_signal", "undisclosed"]
 
 
+@pytest.mark.slow
 def test_no_ocr_skips_pixel_sources(real_media, capsys):
     path = str(real_media / "sd-parsers" / "automatic1111_stealth.png")
     _, out, _ = run(["scan", path, "--format", "jsonl", "--no-ocr"], capsys)
@@ -113,6 +120,7 @@ def test_no_ocr_skips_pixel_sources(real_media, capsys):
     assert json.loads(out)["verdict"] == "undisclosed"
 
 
+@pytest.mark.slow
 def test_console_script_runs(folder):
     result = subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "scan", str(folder),
                              "--format", "jsonl", "--no-store"], capture_output=True, text=True,
@@ -213,3 +221,19 @@ def test_a_fifo_in_a_folder_is_skipped_not_opened(tmp_path, capsys):
     code, out, err = run(["scan", str(tmp_path), "--format", "jsonl"], capsys)
     assert code == 0 and len(out.splitlines()) == 1
     assert "pipe: not a regular file" in err
+
+
+@pytest.mark.slow
+def test_without_the_web_extra_only_serve_is_missing():
+    """Without Flask (``pip install labelcheck`` without ``[web]``) every command works and
+    ``serve`` says what to install."""
+    script = ("import sys; sys.modules['flask'] = None; from labelcheck.cli.main import main; "
+              "sys.exit(main(sys.argv[1:]))")
+    serve = subprocess.run([sys.executable, "-c", script, "serve"], capture_output=True,
+                           text=True, check=False)
+    assert serve.returncode == 2 and serve.stdout == ""
+    assert serve.stderr == ("labelcheck: the serve command is not installed (missing module "
+                            "'flask'); install it with pip install 'labelcheck[web]'\n")
+    policies = subprocess.run([sys.executable, "-c", script, "policies"], capture_output=True,
+                              text=True, check=False)
+    assert policies.returncode == 0 and "eu-ai-act" in policies.stdout

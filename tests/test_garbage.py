@@ -10,6 +10,8 @@ import labelcheck
 from conftest import png_with_text, small_jpeg
 from labelcheck import Kind, Verdict
 from labelcheck.cli.main import main
+from labelcheck.formats.media import Media
+from labelcheck.formats.png import MAX_INFLATED_TEXT
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -47,6 +49,7 @@ def test_truncated_png_keeps_what_was_read():
     assert report.ai_generated  # the A1111 chunk before the damage is still reported
 
 
+@pytest.mark.slow
 def test_truncated_mp4(real_media):
     data = (real_media / "c2pa-rs" / "video1_no_manifest.mp4").read_bytes()
     report = labelcheck.scan(data[: len(data) // 3], name="cut.mp4")
@@ -66,12 +69,17 @@ def test_decompression_bomb_pixels_are_refused_and_the_metadata_still_judged():
 
 
 def test_compressed_text_chunk_zip_bomb_is_bounded():
-    bomb = zlib.compress(bytes(32 << 20), 1)  # 32 MiB of zeros in ~140 KB
+    """A zTXt chunk that inflates to 32 MiB (from ~140 KB) is read only up to the inflate
+    limit, and what its head says (A1111 parameters) is still found."""
+    text = b"a cat\nSteps: 20, Sampler: Euler, Seed: 3\n" + bytes(32 << 20)
     data = bomb_header_png(8, 8)
-    body = b"Comment\0\0" + bomb
+    body = b"parameters\0\0" + zlib.compress(text, 1)
     data = data[:-12] + png_chunk(b"zTXt", body) + data[-12:]
+    [chunk] = [c for c in Media(data, "ztxt-bomb.png").png_chunks if c.type == "zTXt"]
+    assert len(chunk.text[1]) == MAX_INFLATED_TEXT < len(text)
     report = labelcheck.scan(data, name="ztxt-bomb.png", pixels=False)
     assert report.error is None
+    assert "a1111.parameters" in {f.code for f in report.findings}
 
 
 def test_text_file_named_as_image():
@@ -86,6 +94,7 @@ def test_mislabelled_file_is_read_by_content():
     assert "media.mislabelled" in {f.code for f in report.findings}
 
 
+@pytest.mark.slow
 def test_one_bad_file_never_stops_a_multi_file_scan(tmp_path, capsys):
     names = []
     for index, data in enumerate([b"", bomb_header_png(), small_jpeg()[:50], small_jpeg(),

@@ -10,6 +10,8 @@ from PIL import Image, ImageStat
 
 from conftest import TEST_MEDIA
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 
 def _load():
     name = "generate_labels"

@@ -13,6 +13,8 @@ from labelcheck.run.batch import scan_many
 from labelcheck.core.policy import Policy
 from labelcheck.core.settings import Settings
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 POSITIVES, NEGATIVES = 48, 48  # four labelled ads per language, and as many negatives
 
 

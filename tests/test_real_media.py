@@ -8,6 +8,8 @@ import labelcheck
 from conftest import REAL_MEDIA, load_expected
 from labelcheck import Kind, Verdict
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 ROWS = [row for row in load_expected(REAL_MEDIA / "expected.json")
         if row.get("expect_ai_generated") is not None]
 TAMPER_CODES = {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch",

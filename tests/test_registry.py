@@ -18,7 +18,6 @@ import labelcheck
 import labelcheck.sources.registry as registry_source  # noqa: F401 - registers the source
 from conftest import REAL_MEDIA, TEST_MEDIA
 from labelcheck import registry
-from labelcheck.run import store
 from labelcheck.formats.media import Media
 from labelcheck.core.model import MediaError
 from labelcheck.core.settings import Settings
@@ -27,6 +26,8 @@ from labelcheck.registry.enrol import register_file
 
 sys.path.insert(0, str(TEST_MEDIA))
 import generate_registry  # noqa: E402
+
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".heic", ".avif")
 ROOT = TEST_MEDIA.parent
@@ -289,24 +290,19 @@ def test_two_writers_at_once_lose_nothing(suite, tmp_path):
         assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
-@pytest.mark.skipif(not os.environ.get("LABELCHECK_TEST_PG_URL"),
-                    reason="LABELCHECK_TEST_PG_URL is not set (no PostgreSQL server)")
-def test_postgresql(suite, tmp_path):
+def test_postgresql(suite, tmp_path, pg_url):
     out, manifest = suite
-    url = os.environ["LABELCHECK_TEST_PG_URL"]
-    engine = create_engine(url)
-    tables = [registry.local_features, registry.fingerprints, registry.assets]
-    store.metadata.drop_all(engine, tables=tables)
+    engine = create_engine(pg_url)
     try:
         files = [out / o["file"] for o in manifest["originals"][:4]]
-        add_in_parallel(url, [files[0::2], files[1::2]],
+        add_in_parallel(pg_url, [files[0::2], files[1::2]],
                         env_url=f"sqlite:///{tmp_path / 'absent.db'}")
         assert counts(engine) == (4, 8, 4)
-        reg = registry.Registry.open(url)
+        reg = registry.Registry.open(pg_url)
         copy = next(c for c in manifest["copies"]
                     if c["original"] == "orig_01" and c["transform"] == "crop")
         found = reg.match(pixels(out / copy["file"]))
         assert found and found[0].asset.note is None and found[0].found_by == "local features"
         assert reg.remove(found[0].asset.id) and counts(engine) == (3, 6, 3)
     finally:
-        store.metadata.drop_all(engine, tables=tables)
+        engine.dispose()

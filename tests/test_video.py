@@ -18,6 +18,8 @@ sys.path.insert(0, str(TEST_MEDIA))
 import generate_labels  # noqa: E402
 import generate_videos  # noqa: E402
 
+pytestmark = pytest.mark.slow  # deselect with -m "not slow"
+
 TOLERANCE_S = 0.5
 LABELLED = [clip for clip in generate_videos.CLIPS if clip.intervals]
 

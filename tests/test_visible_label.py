@@ -79,6 +79,7 @@ def test_lexicon_words_and_confusables():
     assert match_partial("nerated") is None
 
 
+@pytest.mark.slow
 def test_negative_ad_with_confusable_words_has_no_label():
     report = scan(ad(CONFUSABLES))
     assert visible(report) == [] and report.verdict is Verdict.NO_AI_SIGNAL
@@ -104,6 +105,7 @@ def test_label_cut_by_the_border_means_stripped():
     assert report.verdict is Verdict.STRIPPED and report.ai_generated
 
 
+@pytest.mark.slow
 def test_eu_icon_is_recognised_by_its_shape():
     [shaped] = visible(scan(icon(ad(), "AI", (960, 60), 48)))
     assert shaped.code == "visible.icon" and shaped.confidence > 0.8
@@ -119,6 +121,7 @@ def test_cr_pin_without_manifest_is_removal_evidence():
     assert pins and pins[0].kind is Kind.REMOVAL
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CJK_FONT.exists(), reason="fonts-wqy-microhei not installed")
 def test_gb45438_label_size_rule():
     big = scan(pill(ad(), "AI生成", (40, 40), 80, path=CJK_FONT), policy="cn-gb45438")
@@ -132,6 +135,7 @@ def test_gb45438_label_size_rule():
     assert not explicit.satisfied and "height_ratio" in explicit.missing
 
 
+@pytest.mark.slow
 def test_ny_conspicuous_needs_contrast():
     clear = pill(ad(), "Made with AI", (760, 40), 44)
     assert scan(clear, policy="ny-synthetic-performer").verdict is Verdict.DISCLOSED

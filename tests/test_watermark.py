@@ -212,6 +212,7 @@ def test_source_reports_one_finding():
     assert list(source.find(plain, Settings())) == []
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Palette images with Transparency")
 def test_no_detection_on_real_media():
     """Third-party photos, C2PA fixtures and SD outputs without the mark: never a claim."""

@@ -22,7 +22,6 @@ from conftest import (TEST_MEDIA, TOKEN, csrf, empty_database, jpeg_with_xmp, lo
                       make_app, media_file, submit, text, wait_job, web_app)
 from labelcheck.writers import WRITERS
 from webapp.jobs import items as job_items
-from webapp.jobs import jobs as web_jobs
 from webapp.uploads import ZipLimits
 
 EXPECTED = {entry["file"]: entry for entry in load_expected(TEST_MEDIA / "EXPECTED.json")}
@@ -411,9 +410,8 @@ def test_zip_whose_header_lies_about_sizes_is_refused(app, client):
     struct.pack_into("<I", patched, local + 22, 100)
     before = upload_files(app)
     response = post_zip(client, io.BytesIO(bytes(patched)))
-    assert response.status_code in (400, 413)
-    message = response.json["error"]["message"]
-    assert "damaged" in message or "zip bomb" in message
+    assert response.status_code == 400  # zipfile stops at the declared size: a CRC error
+    assert response.json["error"]["message"].startswith("the zip file is damaged: ")
     assert upload_files(app) == before
 
 
@@ -449,6 +447,7 @@ def bearer(token=TOKEN):
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.slow
 def test_registry_api(client):
     original = lambda: media_file("ai_c2pa_signed.png", "avatar <b>.png")  # noqa: E731
     form = {"owner": "Jane <Doe>", "note": "spring"}
@@ -537,9 +536,10 @@ def test_policies_api(client):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
     """An empty database for the web tables: a SQLite file, and PostgreSQL when CI has one."""
-    return empty_database(request.param, tmp_path, [job_items, web_jobs])
+    return empty_database(request, tmp_path)
 
 
+@pytest.mark.slow
 def test_jobs_survive_a_server_restart(tmp_path, database):
     """Submit, stop the server with work still queued, start a new one on the same database:
     the job finishes. An item left 'running' by a crash is scanned again; one that already

@@ -17,7 +17,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 HEADLINES = {"disclosed": "Disclosed: this is AI-made and it is labelled",
              "stripped": "Stripped: this is AI-made and its label was removed"}
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 Exit codes: 0 done; 1 when ``--fail-on`` matched a verdict; 2 usage or I/O error (a path that
 does not exist, an output file that cannot be written or fills its disk, a policy that cannot
-be loaded) or nothing to scan (every file found under the folders given was skipped as not
-media).
+be loaded, a results store that cannot be opened or written) or nothing to scan (every file
+found under the folders given was skipped as not media).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.inputs import iter_files
 from labelcheck.run.progress import progress_for
+from labelcheck.run.store import StoreError
 from labelcheck.writers import WRITERS
 
 COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
@@ -95,7 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     policies_cmd.set_defaults(run=run_policies)
 
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
-        entry.load()(commands)
+        try:
+            add_command = entry.load()
+        except ImportError as exc:  # its optional dependencies are not installed
+            add_command = _unavailable_command(entry.name, exc)
+        add_command(commands)
     return parser
 
 
@@ -104,6 +109,23 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _unavailable_command(name: str, exc: ImportError):
+    """A stand-in for a command whose packages are missing (``serve`` without the ``web``
+    extra): it is listed, and says what to install instead of failing every command."""
+    reason = f"missing module {exc.name!r}" if exc.name else str(exc)
+
+    def add(commands) -> None:
+        command = commands.add_parser(name, help=f"(not installed: {reason})")
+        command.set_defaults(run=lambda _args: _explain_unavailable(name, reason))
+    return add
+
+
+def _explain_unavailable(name: str, reason: str) -> int:
+    print(f"labelcheck: the {name} command is not installed ({reason}); install it with "
+          "pip install 'labelcheck[web]'", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _verdict_list(text: str) -> frozenset[Verdict]:
@@ -138,6 +160,8 @@ def run_scan(args) -> int:
                         max_pixels=limits.max_pixels(), display=WRITERS[args.format].display,
                         as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
+    if results is False:
+        return EXIT_USAGE
     missing: list[str] = []
     skipped: list[tuple[str, str]] = []
     try:
@@ -150,16 +174,20 @@ def run_scan(args) -> int:
     except OutputError as exc:
         print(f"labelcheck: cannot write {args.out or 'the output'}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:  # --resume could not read the store
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         if stream is not sys.stdout:
             with contextlib.suppress(OSError):
                 stream.close()
+    stored = _all_stored(results)
     for path in missing:
         print(f"labelcheck: no such file or directory: {display_name(path)}", file=sys.stderr)
     if not files and not missing:
         print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
               "picture, video or document labelcheck reads)", file=sys.stderr)
-    if missing or not files:
+    if missing or not files or not stored:
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
 
@@ -212,16 +240,27 @@ def _scan_files(files: list[str], policy, settings, results, args, stream) -> bo
 
 
 def _open_store(policy, settings):
-    """The batch's `ResultStore`, or None with a warning: a store problem must not stop a
-    scan."""
+    """The batch's `ResultStore`, or False with the reason on stderr when the database cannot
+    be opened (a bad URL, a missing driver, an unwritable file): a scan meant to be stored
+    must not pass for one."""
     from labelcheck.run import store
 
     try:
         return store.ResultStore(store.connect(settings.db_url), policy, settings)
-    except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unwritable file
-        print(f"labelcheck: results store unavailable ({exc}); results are not stored",
-              file=sys.stderr)
-        return None
+    except StoreError as exc:
+        print(f"labelcheck: {exc} (use --no-store to scan without it)", file=sys.stderr)
+        return False
+
+
+def _all_stored(results) -> bool:
+    """Whether every report reached the store; if not, says so on stderr (the reports
+    themselves went to the output)."""
+    if results is None or not results.unstored:
+        return True
+    print(f"labelcheck: could not store {results.unstored} of {results.added} results in the "
+          f"results store ({results.error}); the reports in the output are complete",
+          file=sys.stderr)
+    return False
 
 
 def run_policies(args) -> int:

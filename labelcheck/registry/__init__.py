@@ -5,9 +5,9 @@ original the registry keeps what it disclosed, as `labelcheck.scan` reads it (vi
 with their boxes; C2PA, IPTC and AIGC layers), and what it takes to recognise it again:
 
 - PDQ hashes of the picture and of its mirror image (`features`), searched exhaustively in
-  a `BinaryIndex` (`index`; a few milliseconds per query hash at a million fingerprints). PDQ survives metadata strips,
-  re-encoding, rescaling and small overlays, and padding or screenshot frames once the query's
-  borders are trimmed. It does not survive crops: 5 % off each side already moves a hash about
+  a `BinaryIndex` (`index`; a few milliseconds per query hash at a million fingerprints). PDQ
+  survives metadata strips, re-encoding, rescaling and small overlays, and padding or
+  screenshot frames once the query's borders are trimmed. It does not survive crops: 5 % off each side already moves a hash about
   80 of 256 bits, as far as an unrelated picture (bench/registry.py measures it).
 - ORB keypoints and descriptors, with the badges masked out so that two pictures sharing a badge
   never match on it. A spread-out subset of each original's descriptors sits in a second
@@ -29,7 +29,7 @@ there.
 
 Videos are kept as the PDQ hashes of their sampled frames (`labelcheck.vision.video`), each with its
 time (``registry_fingerprints.time_s``), plus the features of one representative frame. A video
-copy's sampled frames vote for (original, time offset) pairs (`Registry.match_video`): a trim
+copy's sampled frames vote for (original, time offset) pairs (`Matcher.match_video`): a trim
 shifts every frame by the same offset, so the true original collects the votes of most frames
 at one offset while chance PDQ neighbours scatter.
 
@@ -37,20 +37,28 @@ Where things are:
 
 - `tables`: the three registry tables in the results store's database, `connect`,
   `RegistryError`.
-- `index`: `BinaryIndex`, the Hamming search (what a FAISS backend would implement).
+- `storage`: `Storage`, the rows of each original (write, list, remove, read back), `Asset`,
+  `Original` (what is stored for one) and `disclosures_of`.
+- `index`: `BinaryIndex`, the Hamming search (what a FAISS backend would implement), and
+  `RegistryIndex`, the registry in memory (PDQ and descriptor-vote indexes, reloaded when the
+  assets change), which proposes `Candidate`s.
+- `matcher`: `Matcher`, which confirms candidates (geometry, pixels), maps badges into the copy
+  and votes on a video's time offset; its results `Match`, `MappedBadge`, `VideoMatch`.
 - `features`: PDQ (`pdq`, `content_box`, `query_hashes`, `video_prints`) and ORB features
   (`LocalFeatures`, `extract_features`).
 - `geometry`: RANSAC alignment (`align`, `fit_similarity`) and its geometric acceptance tests.
 - `references`: the stored thumbnail and badge patches, and the pixel comparison (`compare`).
-- `core`: `Registry` (register, list, remove, match pictures and videos) and its results
-  (`Asset`, `Match`, `MappedBadge`, `VideoMatch`).
+- `core`: `Registry`, the one object callers use (add, list, remove, match pictures and
+  videos), over the three parts above.
+- `enrol`: `register_file`, which scans a file and adds it.
 """
 
-from labelcheck.registry.core import (PDQ_RADIUS, PDQ_TOP_K, Asset, MappedBadge, Match, Registry,
-                                      VideoMatch)
+from labelcheck.registry.core import Registry
 from labelcheck.registry.features import content_box, query_hashes
 from labelcheck.registry.geometry import MIN_INLIERS
-from labelcheck.registry.index import BinaryIndex
+from labelcheck.registry.index import PDQ_RADIUS, PDQ_TOP_K, BinaryIndex
+from labelcheck.registry.matcher import MappedBadge, Match, VideoMatch
+from labelcheck.registry.storage import Asset
 from labelcheck.registry.tables import (RegistryError, assets, connect, fingerprints,
                                         local_features)
 

@@ -13,7 +13,7 @@ RATIO = 0.8  # Lowe's ratio test
 RANSAC_SEED = 20250904
 RANSAC_PX = 4.0  # reprojection tolerance, in pixels of the copy's ORB image
 # Acceptance. On the suite, true pairs had >= 82 inliers, inlier ratio >= 0.52, spread >= 0.035
-# (1st percentile 0.155); the pixel tests in `core` add agreement and shown (see the package
+# (1st percentile 0.155); the pixel tests in `matcher` add agreement and shown (see the package
 # docstring).
 MIN_INLIERS = 40
 MIN_INLIER_RATIO = 0.35

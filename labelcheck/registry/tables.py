@@ -1,5 +1,8 @@
 """Where the registry lives: its three tables in the results store's database, and `connect`.
 
+The tables are declared here for queries; the migrations in `labelcheck.run.migrations`
+create them.
+
 ``registry_assets`` holds one row per original (what it disclosed), ``registry_fingerprints``
 its PDQ hashes (one per sampled frame for a video), ``registry_features`` its ORB features, the
 descriptors of its crop-finding index and its pixel references.
@@ -7,12 +10,9 @@ descriptors of its crop-finding index and its pixel references.
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
                         Table, Text, UniqueConstraint)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 
 from labelcheck.run import store
 
@@ -61,17 +61,7 @@ class RegistryError(Exception):
 
 
 def connect(url: str | None = None) -> Engine:
-    """The store's engine with the registry tables in place (they share `store.metadata`).
-
-    Two processes creating the schema of a fresh database at once race between "does the table
-    exist" and "create it"; the loser gets an error, so creation is retried.
-    """
-    attempt = 0
-    while True:
-        try:
-            return store.connect(url)
-        except DBAPIError:
-            attempt += 1
-            if attempt == 5:
-                raise
-            time.sleep(0.2 * attempt)
+    """The database at `url` with its schema in place: the results store's `connect`, whose
+    migrations create the registry tables too (under a lock, so that processes starting on a
+    new database at once do not race)."""
+    return store.connect(url)

@@ -110,7 +110,7 @@ def open_target(path: str):
 
 def content_sha256(path: str) -> str | None:
     """SHA-256 of a file's bytes (path or fsspec URL), read in blocks; None when unreadable
-    or not a regular file (the scan then says why)."""
+    or not a regular file (the scan then says why; a FIFO is never opened)."""
     try:
         with open_target(path) as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -132,10 +132,22 @@ def scan_target(path: str, policy: Policy, settings: Settings, *, name: str | No
     when it is known already (``--resume``)."""
     name = name or display_name(path)
     if not is_url(path):
-        return scan(path, policy, settings=settings, name=name, sha256=sha256)
+        return _hashed(scan(path, policy, settings=settings, name=name, sha256=sha256),
+                       lambda: content_sha256(path))
     try:
         with open_target(path) as handle:
             data = handle.read()
     except (OSError, ValueError, ImportError) as exc:
         return failed_report(name, policy, f"could not read the URL: {exc}")
-    return scan(data, policy, settings=settings, name=name, sha256=sha256)
+    return _hashed(scan(data, policy, settings=settings, name=name, sha256=sha256),
+                   lambda: hashlib.sha256(data).hexdigest())
+
+
+def _hashed(report: Report, digest) -> Report:
+    """`report` with the content hash of its file even when the scan could not read the file
+    as media (no known format, empty): results are stored and resumed by content, so a file
+    that is no media format gets one row like any other. The bytes are read again only in
+    that case; a file that cannot be read at all keeps no hash."""
+    if report.sha256 is None:
+        report.sha256 = digest()
+    return report

@@ -3,8 +3,16 @@
 Scan results are kept keyed by content hash, policy, labelcheck version and scan setup (a
 digest of the policy's rules and the scan settings), one row per key: a file scanned again under
 the same key replaces its row, so a batch that was killed and resumed leaves every file stored
-exactly once. That key is what ``scan --resume`` looks up. The URL comes from ``--db``, else the
-``LABELCHECK_DB`` environment variable, else a SQLite file in the user's data directory.
+exactly once. That key is what ``scan --resume`` looks up. A file whose bytes could not be read
+at all has no content hash; its row is keyed by its path instead. The URL comes from the shell
+(``--db``, else the ``LABELCHECK_DB`` environment variable), else a SQLite file in the user's
+data directory.
+
+The schema is made and upgraded by Alembic migrations (`labelcheck.run.migrations`, plus the
+branches other packages add through the ``labelcheck.migrations`` entry point), run by
+`connect` under a lock: processes that start on a new database at once wait for the first one's
+migration instead of racing to create the tables (`migrate`). Writes that fail are retried;
+a result that still cannot be stored is counted, never ignored (`ResultStore.unstored`).
 """
 
 from __future__ import annotations
@@ -12,22 +20,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import time
 from datetime import date, datetime, timezone
+from functools import cache
+from importlib.metadata import entry_points
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Iterable
 
 from platformdirs import user_data_dir
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, create_engine, event, insert, inspect, select, text,
-                        update)
+from sqlalchemy import (Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, create_engine, event, insert, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from labelcheck.version import __version__
 from labelcheck.core.model import Report, report_from_dict
 from labelcheck.core.policy import policies_of
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_ENTRY_POINTS = "labelcheck.migrations"  # other packages' branches (the web app's)
+SCHEMA_LOCK = 0x6C6162656C636B  # PostgreSQL advisory lock held while the schema is migrated
+WRITE_ATTEMPTS = 3  # a failed write of results is tried this often before it counts as lost
 
 metadata = MetaData()
 
@@ -44,8 +59,17 @@ scan_results = Table(
     Column("scanned_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("sha256", "policy", "labelcheck_version", "setup",
                      name="uq_scan_results_key"),
+    Index("uq_scan_results_unhashed", "path", "policy", "labelcheck_version", "setup",
+          unique=True, sqlite_where=text("sha256 IS NULL"),
+          postgresql_where=text("sha256 IS NULL")),
 )
 RESULT_KEY = ("sha256", "policy", "labelcheck_version", "setup")
+UNHASHED_KEY = ("path", "policy", "labelcheck_version", "setup")
+REPLACED = ("path", "verdict", "report", "scanned_at")
+
+
+class StoreError(Exception):
+    """The results store cannot be opened or written; the message is for a person."""
 
 
 def default_url() -> str:
@@ -56,39 +80,134 @@ def default_url() -> str:
 
 
 def connect(url: str | None = None) -> Engine:
-    """An engine with the schema in place; SQLite gets WAL and a busy timeout so that
-    concurrent writers wait instead of failing."""
-    engine = create_engine(url or default_url())
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    _set_aside_unkeyed_results(engine)
-    metadata.create_all(engine)
+    """An engine on the database at `url` (default `default_url`) with its schema migrated to
+    the newest revision. SQLite gets WAL and a busy timeout, so that concurrent writers wait
+    instead of failing. Raises `StoreError` when the database cannot be reached or migrated."""
+    try:
+        engine = create_engine(url or default_url())
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the results store: {reason(exc)}") from None
+    except ImportError as exc:  # a driver that is not installed (psycopg, ...)
+        raise StoreError(f"cannot open the results store: {exc}") from None
     return engine
-
-
-def _set_aside_unkeyed_results(engine: Engine) -> None:
-    """A `scan_results` table made by labelcheck before results were keyed (no `setup`
-    column, no unique key) is renamed, not dropped, so that an upgrade loses no stored result
-    and the new table can be created beside it."""
-    inspector = inspect(engine)
-    tables = set(inspector.get_table_names())
-    if "scan_results" not in tables or \
-            "setup" in {column["name"] for column in inspector.get_columns("scan_results")}:
-        return
-    number = 0
-    while f"scan_results_unkeyed_{number}" in tables:
-        number += 1
-    with engine.begin() as connection:
-        connection.execute(text(f"ALTER TABLE scan_results RENAME TO scan_results_unkeyed_{number}"))
-        # index names are schema-wide: the old one would block the new table's index
-        connection.execute(text("DROP INDEX IF EXISTS ix_scan_results_sha256"))
 
 
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may have to wait
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision of every branch (Alembic ``upgrade heads``).
+
+    A database already there costs one query. Otherwise the migration runs in one
+    transaction that first takes a lock, so that processes starting together on a new
+    database run it one after the other (the second finds it done): SQLite's write lock
+    (``BEGIN IMMEDIATE``; its DDL is transactional), PostgreSQL's advisory transaction lock
+    (its DDL is transactional too). Other databases migrate without a lock.
+    """
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    heads = _heads()
+    if current == heads:
+        return
+    unknown = current - _revisions()
+    if unknown:
+        raise StoreError(f"the database was migrated by a newer labelcheck (revision "
+                         f"{', '.join(sorted(unknown))}); upgrade labelcheck to use it")
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            _migrate_sqlite(connection)
+        else:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": SCHEMA_LOCK})
+            _upgrade(connection)
+            connection.commit()
+
+
+def _migrate_sqlite(connection: Connection) -> None:
+    """The migration inside ``BEGIN IMMEDIATE ... COMMIT``, which the Python driver would not
+    emit around DDL by itself: the driver is put in autocommit mode and the transaction is
+    driven by hand."""
+    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        _upgrade(connection)
+    except BaseException:
+        connection.exec_driver_sql("ROLLBACK")
+        raise
+    connection.exec_driver_sql("COMMIT")
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command
+    from alembic.util import CommandError
+
+    config = _alembic_config()
+    config.attributes["connection"] = connection
+    try:
+        command.upgrade(config, "heads")
+    except CommandError as exc:
+        raise StoreError(f"cannot migrate the results store: {exc}") from None
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", _escaped(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(
+        _escaped(location) for location in _version_locations()))
+    return config
+
+
+def _escaped(path: Path | str) -> str:
+    return str(path).replace("%", "%%")  # Alembic's options go through ConfigParser
+
+
+@cache
+def _version_locations() -> tuple[str, ...]:
+    """labelcheck's migrations, then the folder of each ``labelcheck.migrations`` entry point:
+    a package (``webapp.migrations``) whose folder holds that package's revisions. The folder
+    is found without importing anything (the web app's package imports Flask)."""
+    found = [str(MIGRATIONS / "versions")]
+    for entry in entry_points(group=MIGRATION_ENTRY_POINTS):
+        top, *inner = entry.value.split(".")
+        spec = find_spec(top)
+        if spec is None or not spec.submodule_search_locations:
+            raise StoreError(f"the migrations of {entry.value} are not installed")
+        found.append(os.path.join(list(spec.submodule_search_locations)[0], *inner))
+    return tuple(found)
+
+
+@cache
+def _script():
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def _heads() -> set[str]:
+    return set(_script().get_heads())
+
+
+def _revisions() -> set[str]:
+    return {revision.revision for revision in _script().walk_revisions()}
+
+
+def reason(exc: Exception) -> str:
+    """The first line of a database error's own message, without SQLAlchemy's wrapping."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def setup_digest(policy, settings) -> str:
@@ -113,16 +232,19 @@ def save_report(engine: Engine, report: Report, setup: str = "") -> None:
 
 
 def save_reports(engine: Engine, reports: Iterable[Report], setup: str = "") -> None:
-    """Store reports in one transaction, one row per key (the last report of a key wins)."""
+    """Store reports in one transaction, one row per key (the last report of a key wins): the
+    content hash, or the path for a file whose bytes could not be read."""
     rows = {}
-    for number, report in enumerate(reports):
+    for report in reports:
         row = _row(report, setup)
-        key = tuple(row[column] for column in RESULT_KEY)
-        rows[key if row["sha256"] else ("unkeyed", number)] = row
+        key = RESULT_KEY if row["sha256"] else UNHASHED_KEY
+        rows[(key, *(row[column] for column in key))] = row
     if not rows:
         return
     with engine.begin() as connection:
-        _upsert(connection, list(rows.values()))
+        _upsert(connection, [row for row in rows.values() if row["sha256"]], RESULT_KEY)
+        _upsert(connection, [row for row in rows.values() if not row["sha256"]],
+                UNHASHED_KEY)
 
 
 def _row(report: Report, setup: str) -> dict:
@@ -133,16 +255,18 @@ def _row(report: Report, setup: str) -> dict:
             "scanned_at": datetime.now(timezone.utc)}
 
 
-def _upsert(connection, rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE where the database has it (SQLite, PostgreSQL), else
-    insert and update the existing row on a unique-key clash."""
+def _upsert(connection, rows: list[dict], key: tuple[str, ...]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE on the unique `key` where the database has it (SQLite,
+    PostgreSQL), else insert and update the existing row on a unique-key clash."""
+    if not rows:
+        return
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
     if dialect is not None:
         statement = dialect.insert(scan_results)
-        replaced = {column: statement.excluded[column]
-                    for column in ("path", "verdict", "report", "scanned_at")}
-        connection.execute(statement.on_conflict_do_update(index_elements=list(RESULT_KEY),
-                                                           set_=replaced), rows)
+        unhashed = scan_results.c.sha256.is_(None) if key == UNHASHED_KEY else None
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=list(key), index_where=unhashed,
+            set_={column: statement.excluded[column] for column in REPLACED}), rows)
         return
     for row in rows:
         try:
@@ -150,9 +274,8 @@ def _upsert(connection, rows: list[dict]) -> None:
                 connection.execute(insert(scan_results).values(**row))
         except IntegrityError:
             connection.execute(update(scan_results).where(
-                *(scan_results.c[column] == row[column] for column in RESULT_KEY)).values(
-                **{column: row[column] for column in ("path", "verdict", "report",
-                                                      "scanned_at")}))
+                *(scan_results.c[column] == row[column] for column in key)).values(
+                **{column: row[column] for column in REPLACED}))
 
 
 def stored_reports(engine: Engine, sha256s: Iterable[str], policy_name: str, setup: str,
@@ -186,35 +309,62 @@ class StoredReport(Report):
 
 class ResultStore:
     """Results of one batch going into the store: saved in small transactions (a commit per
-    file would cap a fast batch at the disk's sync rate), and looked up for ``--resume``."""
+    file would cap a fast batch at the disk's sync rate), and looked up for ``--resume``.
+
+    A write that fails is tried `WRITE_ATTEMPTS` times; when it still fails, the store stops
+    writing for the rest of the batch and counts what it could not store (`unstored`, with
+    the `error`), so that the shell can end the batch with an error: the reports themselves
+    were already written to the output, so nothing is dropped."""
 
     BATCH = 64
     SECONDS = 2.0
+    RETRY_S = 0.5  # the first wait before a write is tried again; doubled every time
 
     def __init__(self, engine: Engine, policy, settings):
         self.engine = engine
         self.policy_name = policy.name
         self.setup = setup_digest(policy, settings)
+        self.added = 0  # reports given to the store
+        self.unstored = 0  # of which could not be written
+        self.error: str | None = None
         self._pending: list[Report] = []
         self._flushed = time.monotonic()
 
     def lookup(self, sha256s: Iterable[str]) -> dict[str, dict]:
-        return stored_reports(self.engine, sha256s, self.policy_name, self.setup)
+        """The stored reports of these contents (``--resume``); `StoreError` when the store
+        cannot be read."""
+        try:
+            return stored_reports(self.engine, sha256s, self.policy_name, self.setup)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the results store: {reason(exc)}") from None
 
     def add(self, report: Report) -> None:
         """Queue a report; written once enough are queued or enough time has passed."""
+        self.added += 1
         self._pending.append(report)
         if len(self._pending) >= self.BATCH or time.monotonic() - self._flushed > self.SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        """Write the queued reports. A database problem is reported on stderr and the batch
-        goes on: the reports were already written to the output."""
+        """Write the queued reports, retrying a failed write; what cannot be written is
+        counted in `unstored`."""
         pending, self._pending = self._pending, []
         self._flushed = time.monotonic()
-        try:
-            save_reports(self.engine, pending, self.setup)
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            print(f"labelcheck: could not store {len(pending)} result(s): {reason}",
-                  file=sys.stderr)
+        if not pending:
+            return
+        if self.error is None:
+            self.error = self._save(pending)
+        if self.error is not None:
+            self.unstored += len(pending)
+
+    def _save(self, reports: list[Report]) -> str | None:
+        """None when the reports were stored, else why they could not be."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                save_reports(self.engine, reports, self.setup)
+                return None
+            except SQLAlchemyError as exc:
+                failure = reason(exc)
+            if attempt + 1 < WRITE_ATTEMPTS:
+                time.sleep(self.RETRY_S * 2 ** attempt)
+        return failure

@@ -33,7 +33,8 @@ MANIFEST_MARKERS = (b"c2pa", b"provenance")
 
 @cache
 def _context(trust_anchors: str | None) -> c2pa.Context:
-    """A reader context; with anchors, an untrusted signer becomes a real failure."""
+    """A reader context; with anchors, an untrusted signer becomes a real failure. One per
+    process and trust setting, kept open for every read (building it parses the anchors)."""
     settings = {"verify": {"remote_manifest_fetch": False}}
     if trust_anchors:
         with open(trust_anchors, encoding="utf-8") as handle:
@@ -43,9 +44,19 @@ def _context(trust_anchors: str | None) -> c2pa.Context:
 
 def read_store(stream: BinaryIO, media_type: str, trust_anchors: str | None = None) -> dict:
     """The manifest store of the file in `stream`, as the Reader's JSON (a dict); raises
-    `c2pa.C2paError`."""
-    reader = c2pa.Reader(media_type, stream, context=_context(trust_anchors))
-    return json.loads(reader.json())
+    `c2pa.C2paError`. The Reader holds native memory and is closed as soon as its JSON is
+    read; it borrows `stream`, which the caller closes."""
+    with c2pa.Reader(media_type, stream, context=_context(trust_anchors)) as reader:
+        return json.loads(reader.json())
+
+
+def is_remote_only(exc: c2pa.C2paError) -> bool:
+    """Whether the reader stopped at a manifest kept at a URL (not fetched: labelcheck works
+    offline). c2pa-python 0.38.1 raises the base `C2paError` for it, with a message that
+    starts ``Remote:`` (the native library's prefix for this case), not its
+    `C2paError.RemoteManifest`: the prefix is the only way to tell. The typed error is
+    accepted too, for releases that raise it."""
+    return isinstance(exc, c2pa.C2paError.RemoteManifest) or str(exc).startswith("Remote:")
 
 
 class C2paSource(Source):
@@ -70,11 +81,11 @@ class C2paSource(Source):
         media.c2pa_store = store  # read once: the display tree is made from this reading
         yield from StoreReading(self, store, bool(settings.trust_anchors)).findings()
 
-    def _reader_error(self, exc: Exception):
-        message = plain(str(exc))
-        if "ManifestNotFound" in type(exc).__name__ or "no JUMBF data" in message:
+    def _reader_error(self, exc: c2pa.C2paError):
+        if isinstance(exc, c2pa.C2paError.ManifestNotFound):
             return
-        if message.startswith("Remote:") or "remote manifest" in message.lower():
+        message = plain(str(exc))
+        if is_remote_only(exc):
             url = message.rsplit(" ", 1)[-1] if "http" in message else None
             yield self.finding(
                 Kind.PROBLEM, "c2pa.remote_unreachable",

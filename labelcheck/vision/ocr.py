@@ -3,8 +3,14 @@
 Out of the box RapidOCR detects text at near full resolution and recognises every box, about
 one 1080x1350 ad per second per core. Labels are at least ~2% of the picture's shorter side, so
 detection runs once on a copy downscaled to `DETECT_SIDE`, and recognition runs on crops taken
-from the full-resolution picture, batched, for the boxes that can hold a label. The models ship
-inside the ``rapidocr-onnxruntime`` wheel; nothing is downloaded.
+from the full-resolution picture, batched, for the boxes that can hold a label: the two stages
+of a `rapidocr.RapidOCR` engine (`text_det`, `text_rec`) are called one by one instead of its
+whole pipeline.
+
+The models ship inside the ``rapidocr`` wheel; nothing is downloaded. rapidocr is pinned to
+3.8.4, the last release whose wheel holds PP-OCRv4 (the very files, byte for byte, of the
+retired ``rapidocr-onnxruntime`` 1.4.4 that labelcheck used before); from 3.9 the wheel holds
+PP-OCRv6 models and would fetch PP-OCRv4 from the network at run time.
 """
 
 from __future__ import annotations
@@ -46,17 +52,18 @@ def _models(threads: int | None = None):
 
 @cache
 def _loaded_models(threads: int):
-    from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
-    from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
-    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
-    from rapidocr_onnxruntime.utils import read_yaml, update_model_path
+    """RapidOCR's detector and recogniser, configured as labelcheck uses them: detection of
+    boxes down to 32 px on the side it is given (the caller has already scaled it), and
+    recognition in batches of 8."""
+    from rapidocr import RapidOCR
 
-    config = update_model_path(read_yaml(DEFAULT_CFG_PATH))
-    threads = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
-    detector = TextDetector({**config["Det"], **threads, "limit_type": "min",
-                             "limit_side_len": 32, "box_thresh": 0.5, "unclip_ratio": 1.6})
-    recogniser = TextRecognizer({**config["Rec"], **threads, "rec_batch_num": 8})
-    return detector, recogniser
+    engine = RapidOCR(params={
+        "Global.log_level": "error",
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "Det.limit_type": "min", "Det.limit_side_len": 32, "Det.box_thresh": 0.5,
+        "Det.unclip_ratio": 1.6, "Rec.rec_batch_num": 8})
+    return engine.text_det, engine.text_rec
 
 
 def load_models() -> None:
@@ -76,8 +83,7 @@ def read_lines(rgb: np.ndarray, threads: int | None = None) -> list[TextLine]:
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     small = cv2.resize(bgr, (round(width * scale), round(height * scale)),
                        interpolation=cv2.INTER_AREA) if scale < 1 else bgr
-    quads, _ = detector(small)
-    boxes = _candidate_boxes(quads, scale, width, height)
+    boxes = _candidate_boxes(detector(small).boxes, scale, width, height)
     return [TextLine(text, score, box)
             for (text, score), box in zip(recognise(bgr, boxes, threads), boxes)]
 
@@ -90,9 +96,11 @@ def recognise(bgr: np.ndarray, boxes, threads: int | None = None) -> list[tuple[
     """
     if not boxes:
         return []
+    from rapidocr.ch_ppocr_rec import TextRecInput
+
     _, recogniser = _models(threads)
-    results, _ = recogniser([bgr[y:y + h, x:x + w] for x, y, w, h in boxes])
-    return [(text.strip(), float(score)) for text, score in results]
+    found = recogniser(TextRecInput(img=[bgr[y:y + h, x:x + w] for x, y, w, h in boxes]))
+    return [(text.strip(), float(score)) for text, score in zip(found.txts, found.scores)]
 
 
 def _candidate_boxes(quads, scale: float, width: int, height: int):

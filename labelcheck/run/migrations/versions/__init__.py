@@ -1,0 +1,1 @@
+"""One module per schema change of the ``labelcheck`` branch (Alembic revisions)."""
