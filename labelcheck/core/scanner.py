@@ -1,30 +1,42 @@
 """`scan`: one file in, one `Report` out. Every shell (CLI, batch, web) calls this.
 
-The scanner reads the file once, lets every applicable source look at it, and hands the
-findings to the policy. A damaged file still gets every finding the sources could make before
-the damage; its verdict is `error` with the reason.
+The scanner reads the file once and runs the sources in two stages (`labelcheck.sources.base`):
+the layer detectors, each on its own, then the cross-checks, which receive what the layers
+found. A video's frames are decoded in one sampling pass before the detectors that read them,
+shared by all (`labelcheck.sources.frames`); its label timeline is the report's `timeline`. The
+findings go to the policy. A damaged file still gets every finding the sources could make before
+the damage; its verdict is `error` with the reason. A layer that could not be read is named in
+the summary, whatever the verdict.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from typing import Iterable
 
 from labelcheck.version import __version__
 from labelcheck.formats.media import Media
 from labelcheck.core.model import Finding, Kind, MediaError, Report, Verdict
 from labelcheck.core.policy import Policy, decide
-from labelcheck.sources import active_sources
+from labelcheck.sources import LayerResults, Source, active_sources, read_frames
 from labelcheck.core.settings import Settings
+
+ALL_LAYERS = "metadata, C2PA, AIGC label, watermarks, visible labels"
+METADATA_LAYERS = "metadata, C2PA, AIGC label"
 
 
 def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "default", *,
          pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
-         settings: Settings | None = None) -> Report:
+         settings: Settings | None = None, sources: Iterable[str] | None = None,
+         layers: LayerResults | None = None) -> Report:
     """Scan a file path, raw bytes or a `Media` already opened, and return its `Report`.
 
     `policy` is a bundled policy name, a policy file path or a `Policy`. `pixels=False`
     skips pixel analysis (the CLI's ``--no-ocr``). `name` labels bytes input in the report.
+    `sources` names the sources to run (default: all; see `labelcheck.sources`). `layers`,
+    when given, is filled with what the stages produced, the video's sampling pass included
+    (registering an original reads its frames' fingerprints from there).
     """
     started = time.perf_counter()
     policy = policy if isinstance(policy, Policy) else Policy.load(policy)
@@ -33,15 +45,15 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy = "defa
     path = name or ("<bytes>" if is_bytes else target.path if isinstance(target, Media)
                     else os.fspath(target))
     report = Report(path=path, policy=policy.name, labelcheck_version=__version__)
-    findings: list[Finding] = []
+    layers = layers if layers is not None else LayerResults()
     try:
         media = _media(target, path, settings)
         _describe(report, media)
-        findings, report.error = _collect(media, settings)
-        report.timeline = media.timeline
+        report.error = _collect(media, settings, active_sources(sources), layers)
+        report.timeline = layers.frames.timeline if layers.frames else None
     except MediaError as exc:
         report.error = str(exc)
-    _conclude(report, findings, policy)
+    _conclude(report, layers.findings, policy, settings.pixels)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
 
@@ -56,7 +68,8 @@ def failed_report(path: str, policy: Policy, reason: str, *, sha256: str | None 
     return report
 
 
-def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
+def _conclude(report: Report, findings: list[Finding], policy: Policy,
+              pixels: bool = True) -> None:
     """Verdict, requirements and summary of `report` from its findings."""
     decision = decide(findings, policy, report.media_kind)
     report.findings = findings
@@ -66,7 +79,7 @@ def _conclude(report: Report, findings: list[Finding], policy: Policy) -> None:
     report.visible_disclosure = decision.visible_disclosure
     report.machine_readable_disclosure = decision.machine_readable_disclosure
     report.requirements = decision.requirements
-    report.summary = summarise(report)
+    report.summary = summarise(report, pixels)
 
 
 def _media(target, path: str, settings: Settings) -> Media:
@@ -84,35 +97,52 @@ def _describe(report: Report, media: Media) -> None:
     report.size = media.size
 
 
-def _collect(media: Media, settings: Settings) -> tuple[list[Finding], str | None]:
-    """Run every source; keep what they found even when the media turns out damaged."""
-    findings: list[Finding] = []
-    error = None
+def _collect(media: Media, settings: Settings, sources: list[Source],
+             layers: LayerResults) -> str | None:
+    """Run the two stages into `layers`; keep what was found even when the media turns out
+    damaged, and return the damage (None when the file read well)."""
     claimed = media.extension_mismatch
     if claimed:
-        findings.append(Finding("media", Kind.INFO, "media.mislabelled",
-                                f"named like a {claimed.upper()} file but the content is "
-                                f"{media.format.upper()}; read as {media.format.upper()}",
-                                location="file signature"))
-    for source in active_sources():
+        layers.findings.append(Finding(
+            "media", Kind.INFO, "media.mislabelled",
+            f"named like a {claimed.upper()} file but the content is {media.format.upper()}; "
+            f"read as {media.format.upper()}", location="file signature"))
+    applicable = [source for source in sources if source.applies(media, settings)]
+    error = None
+    if any(source.reads_frames for source in applicable):
         try:
-            findings.extend(source.run(media, settings))
+            layers.frames = read_frames(media, labels=any(
+                source.reads_frames and not source.cross_check for source in applicable))
         except MediaError as exc:
-            findings.extend(exc.findings)
+            error = str(exc)
+    for source in applicable:  # layer detectors first: `Source.known` puts cross-checks last
+        try:
+            layers.findings.extend(source.run(media, settings, layers))
+        except MediaError as exc:
+            layers.findings.extend(exc.findings)
             error = error or str(exc)
-    return findings, media.damage or error
+        layers.ran.add(source.name)
+    return media.damage or error
 
 
-def summarise(report: Report) -> str:
-    """One plain sentence a person can read: the verdict and the evidence behind it."""
+def summarise(report: Report, pixels: bool = True) -> str:
+    """One plain sentence a person can read: the verdict and the evidence behind it, and the
+    layers that could not be read."""
     if report.verdict is Verdict.ERROR:
         return f"Could not read the file: {report.error}."
+    unread = " ".join(f"Not read: {f.message}." for f in report.findings
+                      if "layer_unread" in f.details)
+    return f"{_verdict_sentence(report, pixels)}{' ' + unread if unread else ''}"
+
+
+def _verdict_sentence(report: Report, pixels: bool) -> str:
     ranked = sorted((f for f in report.findings if f.is_ai_evidence),
                     key=lambda f: (f.kind is not Kind.AI_DECLARATION, -f.confidence, f.message))
     evidence = list(dict.fromkeys(f.message for f in ranked))
     if report.verdict is Verdict.NO_AI_SIGNAL:
-        return ("No AI signal found in the layers labelcheck reads (metadata, C2PA, AIGC label, "
-                "watermarks, visible labels). This is not proof that a person made it.")
+        layers = (f"the layers labelcheck reads ({ALL_LAYERS})" if pixels else
+                  f"the metadata layers ({METADATA_LAYERS}; pixels were not analysed)")
+        return f"No AI signal found in {layers}. This is not proof that a person made it."
     first = evidence[0] if evidence else ""
     more = f" and {len(evidence) - 1} more" if len(evidence) > 1 else ""
     ai = f"AI-made: {first}{more}."

@@ -113,7 +113,6 @@ class Media:
         self.path = path
         self.max_pixels = max_pixels
         self.type = file_type or identify(data[:SNIFF_BYTES], path)
-        self.timeline: dict | None = None  # a video's label timeline, set by video_frames
 
     @classmethod
     def open(cls, path: str | os.PathLike, max_pixels: int = 120_000_000,

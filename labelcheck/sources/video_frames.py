@@ -26,6 +26,8 @@ which policies test; the timeline goes into the report (``Report.timeline``).
 from __future__ import annotations
 
 import collections
+import functools
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,10 +43,15 @@ from labelcheck.sources.visible_label import (
     read_labels,
 )
 
+log = logging.getLogger(__name__)
+
 OPENING_READ_S = 1.0  # whole-frame reads in the opening seconds, this far apart
 READ_EVERY_S = 10.0  # whole-frame reads at least this often
 PRESENT_NCC = 0.55  # a label patch correlating this well with its first sight is still there
-SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut
+SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut...
+SAME_VIEW = 0.45  # ...unless phase correlation finds one shift (pans: >= 0.6, cuts: <= 0.35)
+VIEW_WIDTH = 160  # thumbnails are compared for a shift at this width
+CUT_READ_GAP_S = 2.0  # reads for cuts at most this often (a cut every second is common)
 STILL_RANGE = 6  # a thumbnail pixel varying less than this over the window stays put
 MOVED = 10  # a thumbnail pixel changing more than this between samples moved
 EDGE = 40  # morphological gradient (grey levels) of text strokes in a thumbnail
@@ -87,6 +94,25 @@ def _correlates(template: np.ndarray, patch: np.ndarray) -> bool:
     if patch.shape != template.shape or template.size == 0:
         return False
     return float(cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED).max()) >= PRESENT_NCC
+
+
+def _same_view(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether `after` shows `before`'s view moved by one shift (a pan, a shaking hand): the
+    phase correlation of the two has a clear peak."""
+    import cv2
+
+    height = max(1, round(before.shape[0] * VIEW_WIDTH / before.shape[1]))
+    small = [cv2.resize(thumb, (VIEW_WIDTH, height), interpolation=cv2.INTER_AREA)
+             .astype(np.float32) for thumb in (before, after)]
+    _, response = cv2.phaseCorrelate(*small, _hanning(small[0].shape))
+    return response >= SAME_VIEW
+
+
+@functools.cache
+def _hanning(shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.createHanningWindow((shape[1], shape[0]), cv2.CV_32F)
 
 
 def _same_label(track: Track, label: Label) -> bool:
@@ -161,15 +187,22 @@ class LabelTimeline:
         t = sample.time_s
         if t - self.last_read_s >= (OPENING_READ_S if t < video.OPENING_S else READ_EVERY_S):
             return True
-        if lost or self._scene_changed(sample.thumb):
+        if lost:
+            return True
+        if self._scene_changed(sample.thumb) and t - self.last_read_s >= CUT_READ_GAP_S:
             return True
         return self._new_overlay(sample.thumb)
 
     def _scene_changed(self, thumb: np.ndarray) -> bool:
+        """Whether the picture cut to another scene (then the overlays read so far are
+        forgotten). A camera that pans or shakes over a detailed scene changes most pixels
+        too, but the two thumbnails then differ by one shift, which phase correlation finds:
+        that is the same view, not a cut (OCR on every sample of a handheld clip was what made
+        long phone videos slow)."""
         if not self.thumbs or self.thumbs[-1].shape != thumb.shape:
             return True
         change = float(np.abs(thumb.astype(np.int16) - self.thumbs[-1]).mean())
-        if change > SCENE_CHANGE:
+        if change > SCENE_CHANGE and not _same_view(self.thumbs[-1], thumb):
             self.explained.clear()
             return True
         return False
@@ -316,42 +349,111 @@ def video_measurements(timeline: dict) -> dict:
             "coverage": timeline["coverage"], "longest_gap_s": round(max(gaps), 3)}
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What the pass keeps of every sample: its time and a small grey square (the
+    fingerprint size, `video.FINGERPRINT_SIDE`), for the registry's per-frame PDQ."""
+
+    time_s: float
+    small: np.ndarray
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The square as an RGB picture (grey in all three channels), as PDQ takes it."""
+        return np.repeat(self.small[:, :, None], 3, axis=2)
+
+
+@dataclass
+class VideoFrames:
+    """A video's one sampling pass: what every source that reads frames shares.
+
+    `stream` says what was decoded; `kept` holds every sample's fingerprint square; `labels`
+    followed the visible labels (None when no label source runs). `damage` is the damage met
+    after some frames (those before it still count); `failure` is a crash of the pass, which
+    the sources that read frames report as theirs.
+    """
+
+    stream: video.Stream | None = None
+    kept: list[Kept] = field(default_factory=list)
+    labels: LabelTimeline | None = None
+    duration_s: float = 0.0
+    damage: MediaError | None = None
+    failure: str | None = None
+
+    @property
+    def timeline(self) -> dict | None:
+        """The report's ``timeline`` (see README, "Report format")."""
+        if self.labels is None or self.failure:
+            return None
+        return self.labels.timeline(self.duration_s)
+
+    def raise_failure(self) -> None:
+        """Make a crash of the pass the calling source's own failure (`Source.run` turns it
+        into its ``failed`` problem finding)."""
+        if self.failure:
+            raise FrameReadError(self.failure)
+
+
+class FrameReadError(RuntimeError):
+    """The sampling pass crashed (a bug, not damaged media)."""
+
+
+def read_frames(media, labels: bool = True) -> VideoFrames:
+    """Decode `media`'s samples once (`video.Sampler`), following its labels (`labels`) and
+    keeping every sample's fingerprint square. Raises `MediaError` when no frame could be
+    read; damage after the first frame is kept in the result."""
+    media.video_info  # refuses files without a video stream, with the reason
+    sampler = video.Sampler(media.source)
+    frames = VideoFrames(labels=LabelTimeline() if labels else None)
+    try:
+        for sample in sampler:
+            if frames.labels is not None:
+                frames.labels.add(sample)
+            frames.kept.append(Kept(sample.time_s, sample.small))
+    except MediaError as exc:
+        if not frames.kept:
+            raise
+        frames.damage = exc
+    except Exception as exc:  # noqa: BLE001 - a bug in the pass must not lose the file
+        log.exception("the sampling pass failed on %s", media.path)
+        frames.failure = f"the video frames could not be read ({type(exc).__name__}: {exc})"
+    frames.stream = sampler.stream
+    last_s = frames.kept[-1].time_s if frames.kept else 0.0
+    stream_s = sampler.stream.duration_s if sampler.stream else 0.0
+    frames.duration_s = last_s if frames.damage else (stream_s or last_s)
+    if frames.labels is not None:
+        frames.labels.finish(frames.duration_s)
+    return frames
+
+
 class VideoFramesSource(Source):
+    """The visible labels of a video, from the label timeline of the scan's sampling pass."""
+
     name = "video_frames"
     tier = PIXELS
     media_kinds = frozenset({"video"})
     order = 75
+    reads_frames = True
 
-    def find(self, media, settings):
-        media.video_info  # refuses files without a video stream, with the reason
-        sampler = video.Sampler(media.source)
-        follower = LabelTimeline()
-        damage = None
-        try:
-            for sample in sampler:
-                follower.add(sample)
-        except MediaError as exc:
-            if follower.previous_s is None:
-                raise
-            damage = exc  # the timeline up to the damage is still evidence
-        stream = sampler.stream
-        duration = (follower.previous_s if damage else stream.duration_s) or \
-            (follower.previous_s or 0.0)
-        follower.finish(duration)
-        media.timeline = follower.timeline(duration)
-        timing = video_measurements(media.timeline)
+    def check(self, media, settings, layers):
+        frames: VideoFrames | None = layers.frames
+        if frames is None:  # the pass could not read a frame: the scan's error says why
+            return
+        frames.raise_failure()
+        follower, stream = frames.labels, frames.stream
+        timing = video_measurements(frames.timeline)
         yield self.finding(
             Kind.INFO, "video.frames_read",
             f"{stream.samples} frames sampled (at most {video.GRID_S} s apart, every "
             f"{video.OPENING_STEP_S} s in the first {video.OPENING_S} s), {stream.frames_decoded}"
             f" decoded, {follower.reads} read in full by OCR", location="video frames",
             details={"codec": stream.codec, "size": [stream.width, stream.height],
-                     "skipped_frames": stream.skip,
-                     "duration_s": round(duration, 3)})
+                     "rotation": stream.rotation, "skipped_frames": stream.skip,
+                     "duration_s": round(frames.duration_s, 3)})
         for track, start, end, _ in follower.intervals():
             yield self._label(track, start, end, timing)
-        if damage:
-            raise MediaError(f"{damage} (frames read up to {follower.previous_s:.1f} s)")
+        if frames.damage:
+            raise MediaError(f"{frames.damage} (frames read up to {frames.kept[-1].time_s:.1f} s)")
 
     def _label(self, track: Track, start: float, end: float, timing: dict):
         measured = track.measured
