@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from labelcheck.formats import identify
+from labelcheck.formats import SNIFF_BYTES, identify
 from labelcheck.core.model import MediaError
 
 CHUNK = 1 << 16
@@ -52,7 +52,7 @@ def new_name() -> str:
 def save_media(stream: BinaryIO, name: str, folder: str) -> str:
     """Store one uploaded file under a random name; returns that name. Refuses (415) bytes
     that are not media labelcheck reads."""
-    head = stream.read(64)
+    head = stream.read(SNIFF_BYTES)
     try:
         identify(head, name)
     except MediaError as exc:

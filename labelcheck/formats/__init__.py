@@ -10,16 +10,20 @@ from __future__ import annotations
 from labelcheck.core.model import MediaError
 from labelcheck.formats.base import FileType, Format
 from labelcheck.formats.bmff import Bmff
+from labelcheck.formats.flv import Flv
 from labelcheck.formats.gif import Gif
 from labelcheck.formats.jpeg import Jpeg
 from labelcheck.formats.matroska import Matroska
+from labelcheck.formats.mpeg import MpegProgram, MpegVideo
+from labelcheck.formats.mpegts import MpegTs
 from labelcheck.formats.pdf import Pdf
 from labelcheck.formats.png import Png
 from labelcheck.formats.riff import Riff
 from labelcheck.formats.tiff import Tiff
 
-FORMATS: tuple[Format, ...] = (Jpeg(), Png(), Riff(), Tiff(), Gif(), Pdf(), Matroska(), Bmff())
-SNIFF_BYTES = 64  # how much of a file `identify` needs
+FORMATS: tuple[Format, ...] = (Jpeg(), Png(), Riff(), Tiff(), Gif(), Pdf(), Matroska(), Bmff(),
+                               MpegTs(), MpegProgram(), MpegVideo(), Flv())
+SNIFF_BYTES = 1024  # how much of a file `identify` needs (MPEG-TS: three 192-byte packets)
 EXTENSIONS = {ext: name for fmt in FORMATS for ext, name in fmt.extensions.items()}
 _BY_NAME = {name: fmt for fmt in FORMATS for name in fmt.names}
 
@@ -41,4 +45,4 @@ def format_of(name: str) -> Format:
     return _BY_NAME[name]
 
 
-__all__ = ["EXTENSIONS", "FORMATS", "FileType", "Format", "format_of", "identify"]
+__all__ = ["EXTENSIONS", "FORMATS", "SNIFF_BYTES", "FileType", "Format", "format_of", "identify"]
