@@ -109,7 +109,7 @@ def _collect(media: Media, settings: Settings, sources: list[Source],
             f"read as {media.format.upper()}", location="file signature"))
     applicable = [source for source in sources if source.applies(media, settings)]
     error = None
-    if any(source.reads_frames for source in applicable):
+    if media.media_kind == "video" and any(source.reads_frames for source in applicable):
         try:
             layers.frames = read_frames(media, labels=any(
                 source.reads_frames and not source.cross_check for source in applicable))
@@ -130,17 +130,17 @@ def summarise(report: Report, pixels: bool = True) -> str:
     layers that could not be read."""
     if report.verdict is Verdict.ERROR:
         return f"Could not read the file: {report.error}."
-    unread = " ".join(f"Not read: {f.message}." for f in report.findings
-                      if "layer_unread" in f.details)
-    return f"{_verdict_sentence(report, pixels)}{' ' + unread if unread else ''}"
+    unread = [f"Not read: {f.message}." for f in report.findings if "layer_unread" in f.details]
+    return " ".join([_verdict_sentence(report, pixels, bool(unread))] + unread)
 
 
-def _verdict_sentence(report: Report, pixels: bool) -> str:
+def _verdict_sentence(report: Report, pixels: bool, unread: bool) -> str:
     ranked = sorted((f for f in report.findings if f.is_ai_evidence),
                     key=lambda f: (f.kind is not Kind.AI_DECLARATION, -f.confidence, f.message))
     evidence = list(dict.fromkeys(f.message for f in ranked))
     if report.verdict is Verdict.NO_AI_SIGNAL:
-        layers = (f"the layers labelcheck reads ({ALL_LAYERS})" if pixels else
+        layers = ("the layers that could be read" if unread else
+                  f"the layers labelcheck reads ({ALL_LAYERS})" if pixels else
                   f"the metadata layers ({METADATA_LAYERS}; pixels were not analysed)")
         return f"No AI signal found in {layers}. This is not proof that a person made it."
     first = evidence[0] if evidence else ""

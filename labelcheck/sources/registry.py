@@ -46,8 +46,10 @@ import numpy as np
 from labelcheck.vision import lexicon, ocr
 from labelcheck.core.model import Kind
 from labelcheck.registry import MIN_INLIERS, Match, MappedBadge, Registry
+from labelcheck.sources.aigc import AigcSource
 from labelcheck.sources.base import PIXELS, CrossCheck, LayerResults
 from labelcheck.sources.visible_label import measure_label
+from labelcheck.sources.xmp_iptc import XmpIptcSource
 
 BADGE_INSIDE = 0.9  # a badge less inside than this was cut by the border
 BADGE_PRESENT = 0.5  # kept badges correlate >= 0.85 on the suite, covered ones <= 0.08
@@ -55,7 +57,7 @@ VIDEO_SAME_TIME_S = 0.5  # offsets below this are sampling jitter, not a trim
 OCR_TEXT_PX = 32  # the badge crop is enlarged so its text is about this tall for OCR
 LAYER_NAMES = {"c2pa": "a C2PA manifest", "iptc": "an IPTC Digital Source Type",
                "aigc": "a GB 45438 AIGC label"}
-LAYER_DETECTORS = {"iptc": "xmp_iptc", "aigc": "aigc"}  # who reads each layer (C2PA: bytes)
+LAYER_DETECTORS = {"iptc": XmpIptcSource.name, "aigc": AigcSource.name}  # C2PA: bytes
 
 _registries: dict[str, Registry] = {}
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,8 +41,6 @@ from labelcheck.sources.visible_label import (
     measurements,
     read_labels,
 )
-
-log = logging.getLogger(__name__)
 
 OPENING_READ_S = 1.0  # whole-frame reads in the opening seconds, this far apart
 READ_EVERY_S = 10.0  # whole-frame reads at least this often
@@ -369,8 +366,8 @@ class VideoFrames:
 
     `stream` says what was decoded; `kept` holds every sample's fingerprint square; `labels`
     followed the visible labels (None when no label source runs). `damage` is the damage met
-    after some frames (those before it still count); `failure` is a crash of the pass, which
-    the sources that read frames report as theirs.
+    after some frames (those before it still count); `failure` is a crash of the pass (a bug,
+    not damaged media), which each source that reads frames reports as its own failure.
     """
 
     stream: video.Stream | None = None
@@ -378,7 +375,7 @@ class VideoFrames:
     labels: LabelTimeline | None = None
     duration_s: float = 0.0
     damage: MediaError | None = None
-    failure: str | None = None
+    failure: Exception | None = None
 
     @property
     def timeline(self) -> dict | None:
@@ -388,14 +385,10 @@ class VideoFrames:
         return self.labels.timeline(self.duration_s)
 
     def raise_failure(self) -> None:
-        """Make a crash of the pass the calling source's own failure (`Source.run` turns it
-        into its ``failed`` problem finding)."""
-        if self.failure:
-            raise FrameReadError(self.failure)
-
-
-class FrameReadError(RuntimeError):
-    """The sampling pass crashed (a bug, not damaged media)."""
+        """Make a crash of the pass the calling source's own failure (`Source.run` logs it
+        and turns it into its ``failed`` problem finding)."""
+        if self.failure is not None:
+            raise self.failure
 
 
 def read_frames(media, labels: bool = True) -> VideoFrames:
@@ -415,8 +408,7 @@ def read_frames(media, labels: bool = True) -> VideoFrames:
             raise
         frames.damage = exc
     except Exception as exc:  # noqa: BLE001 - a bug in the pass must not lose the file
-        log.exception("the sampling pass failed on %s", media.path)
-        frames.failure = f"the video frames could not be read ({type(exc).__name__}: {exc})"
+        frames.failure = exc
     frames.stream = sampler.stream
     last_s = frames.kept[-1].time_s if frames.kept else 0.0
     stream_s = sampler.stream.duration_s if sampler.stream else 0.0
