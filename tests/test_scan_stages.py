@@ -1,30 +1,12 @@
 """The two-stage scan: layer detectors, then cross-checks; one sampling pass per video; a failed
 detector never passes for a clean layer; `scan(sources=...)`."""
 
-import sys
-
 import pytest
 
-from conftest import TEST_MEDIA
 from labelcheck import scan
 from labelcheck.core.model import Kind, Verdict
 from labelcheck.core.settings import Settings
 from labelcheck.sources import LayerResults, active_sources, source_names
-
-sys.path.insert(0, str(TEST_MEDIA))
-import generate_labels  # noqa: E402
-import generate_videos  # noqa: E402
-
-VIDEOS = TEST_MEDIA / "generated" / "videos"
-
-
-@pytest.fixture(scope="module")
-def clips():
-    try:
-        generate_labels.resolve_fonts()
-    except generate_labels.FontMissingError as exc:
-        pytest.skip(str(exc))
-    return generate_videos.ensure_clips(VIDEOS)
 
 
 @pytest.fixture

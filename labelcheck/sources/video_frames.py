@@ -1,11 +1,16 @@
-"""Visible AI labels across a video's time: when they are shown, where, and for how long.
+"""A video's one sampling pass, and the visible AI labels across its time: when they are shown,
+where, and for how long.
 
-The sampler (`labelcheck.vision.video`) hands out frames at most `video.GRID_S` apart (closer in the
-opening seconds). Reading every one of them with OCR would cost more than decoding the video, so
+`read_frames` is the pass: the scanner runs it once per video (`labelcheck.core.scanner`) and
+hands its result (`VideoFrames`) to every source that reads frames, so the label timeline below
+and the registry's per-frame fingerprints come from the same decoded samples. The sampler
+(`labelcheck.vision.video`) hands out frames at most `video.GRID_S` apart (closer in the opening
+seconds). Reading every one of them with OCR would cost more than decoding the video, so
 whole-frame OCR runs only where something new may have appeared:
 
 - in the opening seconds (every `OPENING_READ_S`), which the rules single out;
-- on a scene change (the thumbnail differs from the previous one);
+- on a scene cut (the thumbnail differs from the previous one, and not by one shift: a camera
+  that pans or shakes is not a cut), at most every `CUT_READ_GAP_S`;
 - when a new static overlay shows up: pixels with edges in them (text) that changed and then
   stayed put over the last samples, not explained by text already read (moving things do not
   stay put);
