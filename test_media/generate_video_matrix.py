@@ -11,7 +11,8 @@ the other way and a display matrix that turns them back, so the label reads only
 reader applies the matrix, and its box is expected in the displayed frame.
 
 Everything is written with PyAV (FFmpeg's muxers and encoders inside the wheel: libx264,
-libx265, libvpx-vp9, libsvtav1, mpeg2video, mjpeg, ProRes), so CI needs no Debian ffmpeg:
+libx265, libvpx-vp9, libsvtav1, mpeg2video, mjpeg, ProRes, DV, WMV2), so CI needs no Debian
+ffmpeg:
 
 - shapes: vertical 1080x1920 first (avatar ads), 720x1280, 1080x1350, 1080x1440, 1080x1080,
   1920x1080, 3840x2160 and odd ones (1000x562, 190x240, 568x320, 2750x1546);
@@ -20,7 +21,8 @@ libx265, libvpx-vp9, libsvtav1, mpeg2video, mjpeg, ProRes), so CI needs no Debia
 - H.264, H.265, VP9 and AV1 in MP4, MOV, MKV and WebM;
 - what cameras and editors write: MPEG-TS (.ts), AVCHD (.mts, .m2ts: 192-byte packets), MPEG-2
   video (.m2v elementary stream, .mpg program stream), AVI (MJPEG, all-intra), FLV, ProRes MOV
-  (all-intra), and fragmented MP4 (one file, and a DASH init segment + media segment pair).
+  (all-intra), MXF (MPEG-2), DV, Windows Media (.wmv), and fragmented MP4 (one file, and a DASH
+  init segment + media segment pair).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ VP9 = {"crf": "34", "b": "0", "deadline": "realtime", "cpu-used": "8"}
 AV1 = {"preset": "12", "crf": "40"}
 ENCODERS = {"libx264": X264, "libx265": X265, "libvpx-vp9": VP9, "libsvtav1": AV1,
             "mpeg2video": {"b": "4M"}, "mjpeg": {"q:v": "3"}, "prores_ks": {"profile": "2"},
-            "flv": {"b": "2M"}}
+            "flv": {"b": "2M"}, "wmv2": {"b": "2M"}, "dvvideo": {}}
 FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 
 
@@ -125,6 +127,9 @@ VARIANTS: list[Variant] = [
     Variant("h264_flv", (640, 360), extension="flv"),
     Variant("flv1_flv", (640, 360), "flv", "flv"),
     Variant("prores_mov", (480, 270), "prores_ks", "mov", pix_fmt="yuv422p10le", seconds=6.0),
+    Variant("mxf_mpeg2", (1920, 1080), "mpeg2video", "mxf", fps=25),
+    Variant("dv_pal", (720, 576), "dvvideo", "dv", fps=25),
+    Variant("wmv2_asf", (640, 360), "wmv2", "wmv", "asf"),
     Variant("fragmented_mp4", (640, 360), muxer_options=FRAGMENTED),
 ]
 BY_NAME = {variant.name: variant for variant in VARIANTS}

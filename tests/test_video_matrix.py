@@ -60,6 +60,7 @@ def test_phone_rotation_is_reported_and_undone(name):
     ("mpegts", "video/mp2t"), ("avchd_mts", "video/mp2t"), ("avchd_m2ts", "video/mp2t"),
     ("mpeg2_m2v", "video/mpv"), ("mpeg2_mpg", "video/mpeg"), ("mjpeg_avi", "video/x-msvideo"),
     ("h264_flv", "video/x-flv"), ("prores_mov", "video/quicktime"), ("vp9_webm", "video/webm"),
+    ("mxf_mpeg2", "application/mxf"), ("dv_pal", "video/dv"), ("wmv2_asf", "video/x-ms-asf"),
 ])
 def test_camera_and_editor_containers_are_identified_by_content(name, media_type, tmp_path):
     source = matrix.build(matrix.BY_NAME[name], OUT)

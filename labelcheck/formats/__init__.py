@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from labelcheck.core.model import MediaError
 from labelcheck.formats.base import FileType, Format
+from labelcheck.formats.asf import Asf
 from labelcheck.formats.bmff import Bmff
+from labelcheck.formats.dv import Dv
 from labelcheck.formats.flv import Flv
 from labelcheck.formats.gif import Gif
 from labelcheck.formats.jpeg import Jpeg
 from labelcheck.formats.matroska import Matroska
 from labelcheck.formats.mpeg import MpegProgram, MpegVideo
 from labelcheck.formats.mpegts import MpegTs
+from labelcheck.formats.mxf import Mxf
 from labelcheck.formats.pdf import Pdf
 from labelcheck.formats.png import Png
 from labelcheck.formats.riff import Riff
 from labelcheck.formats.tiff import Tiff
 
 FORMATS: tuple[Format, ...] = (Jpeg(), Png(), Riff(), Tiff(), Gif(), Pdf(), Matroska(), Bmff(),
-                               MpegTs(), MpegProgram(), MpegVideo(), Flv())
+                               MpegTs(), MpegProgram(), MpegVideo(), Flv(), Asf(), Mxf(), Dv())
 SNIFF_BYTES = 1024  # how much of a file `identify` needs (MPEG-TS: three 192-byte packets)
 EXTENSIONS = {ext: name for fmt in FORMATS for ext, name in fmt.extensions.items()}
 _BY_NAME = {name: fmt for fmt in FORMATS for name in fmt.names}

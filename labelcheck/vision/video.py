@@ -143,7 +143,10 @@ def _open(source: str | os.PathLike | bytes):
 def _video_stream(container):
     if not container.streams.video:
         raise MediaError("the file has no video stream")
-    return container.streams.video[0]
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise MediaError("the video stream's codec is not one FFmpeg can decode")
+    return stream
 
 
 def _duration(container, stream) -> float:
