@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import collections
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -54,6 +54,8 @@ SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut
 SAME_VIEW = 0.45  # ...unless phase correlation finds one shift (pans: >= 0.6, cuts: <= 0.35)
 VIEW_WIDTH = 160  # thumbnails are compared for a shift at this width
 CUT_READ_GAP_S = 2.0  # reads for cuts at most this often (a cut every second is common)
+REGION_PAD = 3  # text heights around new overlays read by OCR (a label's strokes may be part)
+REGION_MAX_SHARE = 0.35  # new overlays spread over more of the frame: read it whole
 STILL_RANGE = 6  # a thumbnail pixel varying less than this over the window stays put
 MOVED = 10  # a thumbnail pixel changing more than this between samples moved
 EDGE = 40  # morphological gradient (grey levels) of text strokes in a thumbnail
@@ -138,7 +140,8 @@ class LabelTimeline:
         self.last_read_s = -1e9
         self.previous_s: float | None = None
         self.first_s: float | None = None
-        self.reads = 0
+        self.reads = 0  # whole frames read by OCR
+        self.region_reads = 0  # regions around new overlays read by OCR
         self.unlabelled_s: list[float] = []  # a few sample times showing no label
         self.size = (0, 0)
 
@@ -150,8 +153,9 @@ class LabelTimeline:
             self.first_s = sample.time_s
         self.size = (grey.shape[1], grey.shape[0])
         lost = self._check_tracks(sample.time_s, grey)
-        if self._should_read(sample, lost):
-            self._read(sample, grey)
+        region = self._to_read(sample, lost)
+        if region is not None:
+            self._read(sample, grey, region)
         self._close_lost(sample.time_s)
         if not any(track.showing for track in self.tracks) and len(self.unlabelled_s) < 2:
             self.unlabelled_s.append(sample.time_s)
@@ -185,15 +189,39 @@ class LabelTimeline:
             if track.showing and track.last_present_s != t:
                 track.runs[-1][1] = (track.last_present_s + t) / 2
 
-    def _should_read(self, sample: video.Sample, lost: bool) -> bool:
+    def _to_read(self, sample: video.Sample, lost: bool) -> tuple[int, int, int, int] | None:
+        """The part of the sample to read by OCR (x, y, w, h; the whole frame, or the
+        neighbourhood of new overlays), or None."""
         t = sample.time_s
+        whole = (0, 0, *self.size)
         if t - self.last_read_s >= (OPENING_READ_S if t < video.OPENING_S else READ_EVERY_S):
-            return True
+            return whole
         if lost:
-            return True
+            return whole
         if self._scene_changed(sample.thumb) and t - self.last_read_s >= CUT_READ_GAP_S:
-            return True
-        return self._new_overlay(sample.thumb)
+            return whole
+        blobs = self._new_overlay(sample.thumb)
+        return self._around(blobs, sample.thumb) if blobs else None
+
+    def _around(self, blobs: list[tuple[int, int, int, int]],
+                thumb: np.ndarray) -> tuple[int, int, int, int]:
+        """The frame region to read for new overlays (`blobs`, thumbnail pixels): their union,
+        widened on each side by its width (and at least `REGION_PAD` text heights) and by
+        `REGION_PAD` text heights up and down, since a label's strokes that changed may be only
+        part of it; the whole frame when that covers more than `REGION_MAX_SHARE` of it."""
+        width, height = self.size
+        scale = width / thumb.shape[1]
+        x0, y0 = min(x for x, _, _, _ in blobs), min(y for _, y, _, _ in blobs)
+        x1 = max(x + w for x, _, w, _ in blobs)
+        y1 = max(y + h for _, y, _, h in blobs)
+        text = max(h for _, _, _, h in blobs)
+        pad_x, pad_y = max(x1 - x0, REGION_PAD * text), REGION_PAD * text
+        left, top = max(0, round((x0 - pad_x) * scale)), max(0, round((y0 - pad_y) * scale))
+        right = min(width, round((x1 + pad_x) * scale))
+        bottom = min(height, round((y1 + pad_y) * scale))
+        if (right - left) * (bottom - top) > REGION_MAX_SHARE * width * height:
+            return (0, 0, width, height)
+        return (left, top, right - left, bottom - top)
 
     def _scene_changed(self, thumb: np.ndarray) -> bool:
         """Whether the picture cut to another scene (then the overlays read so far are
@@ -209,14 +237,15 @@ class LabelTimeline:
             return True
         return False
 
-    def _new_overlay(self, thumb: np.ndarray) -> bool:
-        """Whether text-like pixels appeared that no read has explained yet: pixels with
-        edges that changed and then stayed put, as an overlay does when it appears, whether
-        the picture under it moves or not (moving things do not stay put)."""
+    def _new_overlay(self, thumb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Text-like pixels that appeared and no read has explained yet (their blobs, in
+        thumbnail pixels): pixels with edges that changed and then stayed put, as an overlay
+        does when it appears, whether the picture under it moves or not (moving things do not
+        stay put)."""
         import cv2
 
         if len(self.thumbs) < WINDOW - 1:
-            return False
+            return []
         stack = np.stack([*self.thumbs, thumb]).astype(np.int16)
         settled = (stack[1:].max(axis=0) - stack[1:].min(axis=0)) < STILL_RANGE
         candidates = settled & (np.abs(stack[1] - stack[0]) > MOVED)
@@ -231,19 +260,31 @@ class LabelTimeline:
                  and stats[i, 3] >= MIN_OVERLAY_HEIGHT
                  and stats[i, 4] >= TEXT_DENSITY * stats[i, 2] * stats[i, 3]]
         self.explained.extend(blobs)
-        return bool(blobs)
+        return blobs
 
     def _tracked_in_thumbnail(self, thumb: np.ndarray) -> list[tuple[int, ...]]:
         """Boxes of the tracked labels in thumbnail pixels (with their badge around them)."""
         scale = thumb.shape[1] / self.size[0]
         return [tuple(round(v * scale) for v in track.label.box) for track in self.tracks]
 
-    # -- whole-frame reads -------------------------------------------------------------------
+    # -- reads -------------------------------------------------------------------------------
 
-    def _read(self, sample: video.Sample, grey: np.ndarray) -> None:
-        self.last_read_s = sample.time_s
-        self.reads += 1
-        for label in read_labels(sample.rgb, threads=OCR_THREADS):
+    def _read(self, sample: video.Sample, grey: np.ndarray,
+              region: tuple[int, int, int, int]) -> None:
+        """Read `region` of the sample by OCR; follow or start the tracks of its labels. Only
+        a whole-frame read resets the clock of the reads that come at least every so often."""
+        x, y, w, h = region
+        if (w, h) == self.size:
+            self.last_read_s = sample.time_s
+            self.reads += 1
+            labels = read_labels(sample.rgb, threads=OCR_THREADS)
+        else:
+            self.region_reads += 1
+            crop = np.ascontiguousarray(sample.rgb[y:y + h, x:x + w])
+            labels = [replace(label, box=(label.box[0] + x, label.box[1] + y,
+                                                      *label.box[2:]))
+                      for label in read_labels(crop, threads=OCR_THREADS)]
+        for label in labels:
             track = self._matching_track(label)
             if track is None:
                 if len(self.tracks) < MAX_TRACKS:
@@ -443,7 +484,8 @@ class VideoFramesSource(Source):
             Kind.INFO, "video.frames_read",
             f"{stream.samples} frames sampled (at most {video.GRID_S} s apart, every "
             f"{video.OPENING_STEP_S} s in the first {video.OPENING_S} s), {stream.frames_decoded}"
-            f" decoded, {follower.reads} read in full by OCR", location="video frames",
+            f" decoded, {follower.reads} read in full by OCR, {follower.region_reads} regions "
+            "with new overlays read", location="video frames",
             details={"codec": stream.codec, "size": [stream.width, stream.height],
                      "rotation": stream.rotation, "skipped_frames": stream.skip,
                      "duration_s": round(frames.duration_s, 3)})
