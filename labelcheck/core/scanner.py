@@ -3,10 +3,10 @@
 The scanner reads the file once and runs the sources in two stages (`labelcheck.sources.base`):
 the layer detectors, each on its own, then the cross-checks, which receive what the layers
 found. A video's frames are decoded in one sampling pass before the detectors that read them,
-shared by all (`labelcheck.sources.frames`); its label timeline is the report's `timeline`. The
-findings go to the policy. A damaged file still gets every finding the sources could make before
-the damage; its verdict is `error` with the reason. A layer that could not be read is named in
-the summary, whatever the verdict.
+shared by all (`labelcheck.sources.video_frames`); its label timeline is the report's
+`timeline`. The findings go to the policy. A damaged file still gets every finding the sources
+could make before the damage; its verdict is `error` with the reason. A layer that could not be
+read is named in the summary, whatever the verdict.
 """
 
 from __future__ import annotations

@@ -457,7 +457,7 @@ def read_frames(media, labels: bool = True) -> VideoFrames:
         frames.failure = exc
     frames.stream = sampler.stream
     last_s = frames.kept[-1].time_s if frames.kept else 0.0
-    stream_s = sampler.stream.duration_s if sampler.stream else 0.0
+    stream_s = (sampler.stream.duration_s or sampler.stream.end_s) if sampler.stream else 0.0
     frames.duration_s = last_s if frames.damage else (stream_s or last_s)
     if frames.labels is not None:
         frames.labels.finish(frames.duration_s)

@@ -133,6 +133,7 @@ class Stream:
     skip: str = ""  # which frames the decoder skipped (FFmpeg's skip_frame)
     frames_decoded: int = 0
     samples: int = 0
+    end_s: float = 0.0  # where the last decoded frame ends (the duration, for a raw stream)
 
 
 def _open(source: str | os.PathLike | bytes):
@@ -377,6 +378,8 @@ class Sampler:
             if frame.time is None or not math.isfinite(frame.time):
                 continue
             t = frame.time - self._start
+            shown_s = float(frame.duration * frame.time_base) if frame.duration else 0.0
+            self.stream.end_s = max(self.stream.end_s, t + shown_s)
             if t > self._due + FRAME_SLACK_S and self._held is not None:
                 yield self._sample(self._held)
             if t + FRAME_SLACK_S >= self._due:
