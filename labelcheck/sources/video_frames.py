@@ -13,7 +13,7 @@ whole-frame OCR runs only where something new may have appeared:
   that pans or shakes is not a cut), at most every `CUT_READ_GAP_S`;
 - when a new static overlay shows up: pixels with edges in them (text) that changed and then
   stayed put over the last samples, not explained by text already read (moving things do not
-  stay put);
+  stay put), and letter-like outlines around them; only that region is read;
 - when a label seen before is gone from its place (it may have moved);
 - and at least every `READ_EVERY_S` as a safety net for labels that move.
 
@@ -56,6 +56,9 @@ VIEW_WIDTH = 160  # thumbnails are compared for a shift at this width
 CUT_READ_GAP_S = 2.0  # reads for cuts at most this often (a cut every second is common)
 REGION_PAD = 3  # text heights around new overlays read by OCR (a label's strokes may be part)
 REGION_MAX_SHARE = 0.35  # new overlays spread over more of the frame: read it whole
+MIN_LETTERS = 3  # letter-sized edge outlines a region needs to be worth a read
+LETTER_EDGES = (60, 160)  # Canny thresholds for those outlines
+LETTER_SHARE = 0.6  # an outline taller than this share of the region is not a letter
 STILL_RANGE = 6  # a thumbnail pixel varying less than this over the window stays put
 MOVED = 10  # a thumbnail pixel changing more than this between samples moved
 EDGE = 40  # morphological gradient (grey levels) of text strokes in a thumbnail
@@ -98,6 +101,18 @@ def _correlates(template: np.ndarray, patch: np.ndarray) -> bool:
     if patch.shape != template.shape or template.size == 0:
         return False
     return float(cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED).max()) >= PRESENT_NCC
+
+
+def _has_letters(grey: np.ndarray, region: tuple[int, int, int, int]) -> bool:
+    """Whether `region` of the full-resolution picture holds at least `MIN_LETTERS` separate
+    letter-sized outlines (Canny edges): even a bare "AI" has three (A, its hole, I), while a
+    moving thing that stopped (the usual false overlay) leaves one or two long curves."""
+    import cv2
+
+    x, y, w, h = region
+    edges = cv2.Canny(grey[y:y + h, x:x + w], *LETTER_EDGES)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_HEIGHT] < LETTER_SHARE * h)) >= MIN_LETTERS
 
 
 def _same_view(before: np.ndarray, after: np.ndarray) -> bool:
@@ -201,7 +216,10 @@ class LabelTimeline:
         if self._scene_changed(sample.thumb) and t - self.last_read_s >= CUT_READ_GAP_S:
             return whole
         blobs = self._new_overlay(sample.thumb)
-        return self._around(blobs, sample.thumb) if blobs else None
+        if not blobs:
+            return None
+        region = self._around(blobs, sample.thumb)
+        return region if region == whole or _has_letters(sample.grey, region) else None
 
     def _around(self, blobs: list[tuple[int, int, int, int]],
                 thumb: np.ndarray) -> tuple[int, int, int, int]:
