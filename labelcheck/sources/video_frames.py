@@ -299,8 +299,7 @@ class LabelTimeline:
         else:
             self.region_reads += 1
             crop = np.ascontiguousarray(sample.rgb[y:y + h, x:x + w])
-            labels = [replace(label, box=(label.box[0] + x, label.box[1] + y,
-                                                      *label.box[2:]))
+            labels = [replace(label, box=(label.box[0] + x, label.box[1] + y, *label.box[2:]))
                       for label in read_labels(crop, threads=OCR_THREADS)]
         for label in labels:
             track = self._matching_track(label)
@@ -441,7 +440,7 @@ class VideoFrames:
     damage: MediaError | None = None
     failure: Exception | None = None
 
-    @property
+    @functools.cached_property
     def timeline(self) -> dict | None:
         """The report's ``timeline`` (see README, "Report format")."""
         if self.labels is None or self.failure:
