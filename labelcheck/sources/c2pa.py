@@ -8,6 +8,7 @@ content changed after signing, manifest altered, signer problems, structure prob
 
 from __future__ import annotations
 
+import io
 import json
 from functools import cache
 from typing import BinaryIO
@@ -59,6 +60,19 @@ def is_remote_only(exc: c2pa.C2paError) -> bool:
     return isinstance(exc, c2pa.C2paError.RemoteManifest) or str(exc).startswith("Remote:")
 
 
+def read_fragmented_store(media, fragments, trust_anchors: str | None = None) -> dict:
+    """The manifest store of a fragmented MP4 given as one file: its manifest sits in the
+    initialisation segment and hashes that segment and each media segment apart, so the
+    reader gets the initialisation segment, then each media segment as a fragment (read
+    whole, the file would fail its own hash)."""
+    init = media.data[:fragments.init_end]
+    reader = c2pa.Reader(media.media_type, io.BytesIO(init), context=_context(trust_anchors))
+    for start, stop in fragments.segments:
+        reader.with_fragment(media.media_type, io.BytesIO(init),
+                             io.BytesIO(media.data[start:stop]))
+    return json.loads(reader.json())
+
+
 class C2paSource(Source):
     name = "c2pa"
     order = 10
@@ -73,8 +87,12 @@ class C2paSource(Source):
 
     def find(self, media, settings):
         try:
-            with media.stream() as stream:
-                store = read_store(stream, media.media_type, settings.trust_anchors)
+            fragments = media.file_format.fragments(media)
+            if fragments is not None:
+                store = read_fragmented_store(media, fragments, settings.trust_anchors)
+            else:
+                with media.stream() as stream:
+                    store = read_store(stream, media.media_type, settings.trust_anchors)
         except c2pa.C2paError as exc:
             yield from self._reader_error(exc)
             return
