@@ -157,3 +157,19 @@ def submit(client, *files, policy="default", **headers):
                            content_type="multipart/form-data", headers=headers)
     assert response.status_code == 202, response.get_data(as_text=True)
     return response
+
+
+def tampered_camera_photo() -> bytes:
+    """A camera photo whose C2PA credentials say "digital capture" (not AI) and whose pixels
+    were changed after signing: no AI evidence, but a broken credential, which a trust team
+    must see (test_media/generate.py signs with its test CA)."""
+    import sys
+
+    sys.path.insert(0, str(TEST_MEDIA))
+    import generate
+
+    manifest = generate.ai_manifest("camera.jpg", source_type=generate.DIGITAL_CAPTURE,
+                                    generator="Labelcheck Test Camera")
+    signed = generate.c2pa_sign((TEST_MEDIA / "plain_photo.jpg").read_bytes(), "image/jpeg",
+                                manifest, generate.build_test_pki())
+    return generate.tamper_jpeg_scan(signed)

@@ -19,6 +19,7 @@ import os
 import secrets
 from pathlib import Path
 
+import jinja2
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from platformdirs import user_data_dir
@@ -26,9 +27,10 @@ from werkzeug.exceptions import HTTPException
 
 from labelcheck.version import __version__
 
-from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
+from labelcheck.core.model import VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
 from labelcheck.run import store
+from labelcheck.writers import view
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
 from webapp.uploads import Refusal, ZipLimits
@@ -101,12 +103,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Refusal, _refusal)
+    # The web app's templates first, then the shared ones (labelcheck/writers/templates/):
+    # the report's badges, pictures, requirement lists and audit table are made by the same
+    # macros as the CLI's HTML report.
+    app.jinja_loader = jinja2.ChoiceLoader([app.jinja_loader, view.loader()])
+    view.install(app.jinja_env)
     app.jinja_env.globals["version"] = __version__
     app.jinja_env.filters["mebibytes"] = mebibytes
     app.jinja_env.globals["VERDICT_TEXT"] = {verdict.value: text
                                              for verdict, text in VERDICT_TEXT.items()}
-    app.jinja_env.globals["status_words"] = {status.value: words
-                                             for status, words in STATUS_WORDS.items()}
     return app
 
 

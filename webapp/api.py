@@ -32,7 +32,7 @@ def policies():
 def submit_scan():
     service.check_scan_token(service.bearer_token() or request.form.get("token"))
     job_id = service.submit_files(request.files.getlist("files"),
-                                  service.chosen_policy(request.form.get("policy")))
+                                  service.chosen_policy(request.form.getlist("policy")))
     return _accepted(job_id)
 
 
@@ -41,7 +41,7 @@ def submit_scan():
 def submit_campaign():
     service.check_scan_token(service.bearer_token() or request.form.get("token"))
     job_id = service.submit_campaign(request.files.get("archive"),
-                                     service.chosen_policy(request.form.get("policy")))
+                                     service.chosen_policy(request.form.getlist("policy")))
     return _accepted(job_id)
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, String, Tab
                         delete, insert, select, update)
 
 from labelcheck.core.model import Evidence, Picture, Report, report_from_dict
-from labelcheck.core.policy import Policy
+from labelcheck.core.policy import Policy, load_policies
 from labelcheck.core.settings import Settings
 from labelcheck.formats import SNIFF_BYTES, identify
 from labelcheck.run import store
@@ -211,7 +211,7 @@ class JobService:
     def _start(self, row: dict) -> None:
         self._set(row["id"], status=RUNNING, attempts=row["attempts"] + 1)
         task = Task(self.file_path(row["stored"]), name=row["name"],
-                    policy=Policy.load(row["policy"]))
+                    policy=load_policies(row["policy"]))
         row["task"] = task
         future = schedule(self.pool, task, self.settings)
         self.running[future] = row
@@ -280,7 +280,7 @@ class JobService:
         with self._lock:
             if policy_name not in self.results:
                 self.results[policy_name] = store.ResultStore(
-                    self.engine, Policy.load(policy_name), self.settings)
+                    self.engine, load_policies(policy_name), self.settings)
             results = self.results[policy_name]
             results.add(report)
             results.flush()

@@ -17,9 +17,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy, available_policies
+from labelcheck.core.policy import Policy, available_policies, load_policies, policies_of
 from labelcheck.registry import Asset, Registry, RegistryError
-from labelcheck.writers import WRITERS
+from labelcheck.writers import WRITERS, audit
+from labelcheck.writers.base import WriterOptions
 from webapp import jobs as job_module
 from webapp.extensions import services
 from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
@@ -39,11 +40,16 @@ def policy_choices() -> list[dict]:
              "description": Policy.load(name).description} for name in available_policies()]
 
 
-def chosen_policy(value: str | None) -> str:
-    name = (value or "default").strip()
-    if name not in available_policies():
-        raise Refusal(f"unknown policy {name!r}; choose one of {', '.join(available_policies())}")
-    return name
+def chosen_policy(values: list[str]) -> str:
+    """The policies a request chose (form checkboxes, or one comma-separated field), as one
+    comma-separated name: a job is judged under each (README, Policies)."""
+    names = list(dict.fromkeys(name.strip() for value in values for name in value.split(",")
+                               if name.strip())) or ["default"]
+    for name in names:
+        if name not in available_policies():
+            raise Refusal(f"unknown policy {name!r}; choose one of "
+                          f"{', '.join(available_policies())}")
+    return ",".join(names)
 
 
 # -- scans ------------------------------------------------------------------------------------
@@ -97,16 +103,39 @@ def item_or_404(job_id: str, position: int) -> dict:
 
 def report_download(job_id: str, fmt: str) -> tuple[str, str, str]:
     """The job's reports in one of the CLI's formats: (body, MIME type, file name)."""
-    job_or_404(job_id)
+    job = job_or_404(job_id)
     if fmt not in WRITERS:
         raise Refusal(f"unknown format {fmt!r}; formats are {', '.join(sorted(WRITERS))}", 404)
     buffer = io.StringIO()
-    writer = WRITERS[fmt](buffer)
+    writer = WRITERS[fmt](buffer, writer_options(job))
     for report in services().jobs.reports(job_id):
         writer.write(report)
     writer.close()
     mime, extension = DOWNLOAD_TYPES.get(fmt, ("application/octet-stream", fmt))
     return buffer.getvalue(), mime, f"labelcheck-{job_id}.{extension}"
+
+
+def job_audit(job: dict) -> dict:
+    """The audit view of a job: its regimes' columns, a row per finished file (a pending one
+    has none yet), and the counts and sentences on top."""
+    regimes = audit.regimes_for(list(policies_of(load_policies(job["policy"]))))
+    tally = audit.Tally(regimes, "creatives" if job["kind"] == "campaign" else "files")
+    rows = []
+    for item in job["items"]:
+        row = None
+        if item["report"]:
+            row = audit.audit_row(item["report"], regimes, item["position"])
+            tally.add(row)
+        rows.append((item, row))
+    width = sum(len(regime.columns) + (len(regimes) > 1) for regime in regimes) + \
+        (len(regimes) == 1)
+    return {"regimes": regimes, "tally": tally, "rows": rows, "width": width}
+
+
+def writer_options(job: dict) -> WriterOptions:
+    """How a job's reports are written: its policies' columns, in upload order."""
+    return WriterOptions(policies_of(load_policies(job["policy"])),
+                         noun="creatives" if job["kind"] == "campaign" else "files")
 
 
 # -- registry ---------------------------------------------------------------------------------

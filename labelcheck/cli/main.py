@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import sys
 from importlib.metadata import entry_points
@@ -20,12 +21,16 @@ from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_ur
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.core.model import Verdict
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
+from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
+                                    policies_of)
 from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.inputs import iter_files
 from labelcheck.run.progress import progress_for
 from labelcheck.writers import WRITERS
+from labelcheck.writers.audit import Tally, audit_row, regimes_for
+from labelcheck.writers.base import WriterOptions
+from labelcheck.writers.html import SORTS
 
 COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
 
@@ -84,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
                           default=frozenset(), help="exit 1 if any file gets one of these")
+    scan_cmd.add_argument("--sort", choices=SORTS, default="input",
+                          help="order of the HTML report's rows: as the files were given, or "
+                               "the most severe first (default %(default)s)")
+    scan_cmd.add_argument("--summary", action="store_true",
+                          help="end stderr with one line of JSON: counts per verdict, per "
+                               "regime, and of files with tampered credentials")
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
@@ -140,11 +151,12 @@ def run_scan(args) -> int:
     results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
     skipped: list[tuple[str, str]] = []
+    tally = Tally(regimes_for(list(policies_of(policy))))
     try:
         files = list(iter_files(args.paths, missing, skipped))
         for path, reason in skipped:  # before the scan, so that progress ends the log
             print(f"labelcheck: skipped {display_name(path)}: {reason}", file=sys.stderr)
-        matched = _scan_files(files, policy, settings, results, args, stream)
+        matched = _scan_files(files, policy, settings, results, args, stream, tally)
         if stream is not sys.stdout:
             _written(stream.close)  # the last buffered bytes: a full disk shows here at last
     except OutputError as exc:
@@ -159,6 +171,8 @@ def run_scan(args) -> int:
     if not files and not missing:
         print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
               "picture, video or document labelcheck reads)", file=sys.stderr)
+    if args.summary:
+        print(json.dumps(tally.to_dict()), file=sys.stderr)
     if missing or not files:
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
@@ -190,10 +204,12 @@ def _written(write, *args) -> None:
         raise OutputError(exc.strerror or str(exc)) from None
 
 
-def _scan_files(files: list[str], policy, settings, results, args, stream) -> bool:
-    """Scan, write, store and show progress; whether a `--fail-on` verdict occurred. One file
-    on the local engine is scanned in this process (no pool to start)."""
-    writer = WRITERS[args.format](stream)
+def _scan_files(files: list[str], policy, settings, results, args, stream,
+                tally: Tally) -> bool:
+    """Scan, write, store, count and show progress; whether a `--fail-on` verdict occurred.
+    One file on the local engine is scanned in this process (no pool to start)."""
+    writer = WRITERS[args.format](stream, WriterOptions(policies_of(policy), args.sort))
+    positions = {display_name(path): number for number, path in reversed(list(enumerate(files)))}
     progress = progress_for(len(files), quiet=args.quiet or len(files) < 2)
     single = len(files) == 1 and args.engine == "local"
     workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
@@ -202,8 +218,10 @@ def _scan_files(files: list[str], policy, settings, results, args, stream) -> bo
         for report in scan_batch(files, policy, settings, results=results, resume=args.resume,
                                  workers=workers, guarded=not single, engine=args.engine,
                                  scheduler=args.scheduler):
-            _written(writer.write, report)
+            _written(writer.write, report, positions.get(report.path))
             progress.update(report)
+            if args.summary:
+                tally.add(audit_row(report.to_dict(), tally.regimes, 0))
             matched |= report.verdict in args.fail_on
         _written(writer.close)
     finally:

@@ -20,7 +20,7 @@ from typing import Iterator
 
 from labelcheck.core.model import Report
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy
+from labelcheck.core.policy import Policy, Regimes
 from labelcheck.core.scanner import failed_report
 from labelcheck.core.settings import Settings
 from labelcheck.run.inputs import content_sha256, file_size, scan_target
@@ -35,12 +35,12 @@ class Task:
     """One file for a worker. `path` is what the worker opens (a local path or an fsspec URL);
     `name` is the report's display string (default: the path's display form); `sha256` the
     content hash when it is known already (``--resume``), so the file is hashed once; `policy`
-    when it is not the pool's (each web job has its own)."""
+    (one, or several `Regimes`) when it is not the pool's (each web job has its own)."""
 
     path: str
     name: str | None = None
     sha256: str | None = None
-    policy: Policy | None = None
+    policy: Policy | Regimes | None = None
 
     @property
     def display(self) -> str:

@@ -41,8 +41,8 @@ class CsvWriter(Writer):
     """One row per file; scanned under several policies, one ``verdict:<policy>`` column per
     regime after ``verdict`` (the header is written with the first row, which names them)."""
 
-    def __init__(self, stream):
-        super().__init__(stream)
+    def __init__(self, stream, options=None):
+        super().__init__(stream, options)
         self.csv: csv.DictWriter | None = None
 
     def _start(self, report) -> None:

@@ -305,15 +305,13 @@ def _one_of(name: str, value, allowed) -> Check:
     ok = bool(set(values) & set(allowed))
     if name == "rules":
         wording = "GB 45438 wording" if "gb45438" in allowed else f"wording of {'/'.join(allowed)}"
-        return Check(ok, wording if ok else f"not the {wording}",
-                     f"word the label without the {wording}")
+        return Check(ok, wording if ok else f"not the {wording}", f"lack the {wording}")
     shown = ", ".join(str(v) for v in values) or "not measured"
     if ok:
         return Check(True, shown)
-    place = " or ".join(allowed)
     if name == "position":
         return Check(False, f"{shown}, not {'/'.join(allowed)}",
-                     f"place the label in the {shown}, not at an {place}")
+                     f"place the label in the {shown}")
     words = name.replace("_", " ")
     return Check(False, f"{words} {shown}, not {'/'.join(allowed)}", f"have {words} {shown}")
 

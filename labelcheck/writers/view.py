@@ -49,7 +49,8 @@ def install(env: jinja2.Environment) -> None:
     env.globals.update(verdict_text=verdict_text, status_words=status_words,
                        evidence_boxes=evidence_boxes, frame_boxes=frame_boxes,
                        box_number=box_number, location_text=location_text, asset=asset,
-                       picture_boxes=picture_boxes, judged=audit.judged)
+                       picture_boxes=picture_boxes, judged=audit.judged,
+                       row_filters=row_filters)
     env.filters["breakable"] = breakable
     env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
 
