@@ -31,6 +31,7 @@ from labelcheck.core.model import VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
 from labelcheck.run import store
 from labelcheck.writers import view
+from labelcheck.writers.pack import load_private_key
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
 from webapp.uploads import Refusal, ZipLimits
@@ -50,6 +51,7 @@ DEFAULTS = {
     "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
     "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
+    "PACK_KEY": None,  # Ed25519 private key (PEM file) that signs evidence packs; unset: unsigned
     "MAX_CONTENT_LENGTH": 256 * 2**20,  # whole request, bytes
     "MAX_FILES": 100,  # files in one upload
     "ZIP_MAX_ENTRIES": 1000,
@@ -89,6 +91,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    if app.config["PACK_KEY"]:  # a key that cannot sign stops the start, not a download
+        load_private_key(app.config["PACK_KEY"])
     state = _start_services(app.config)
     app.extensions["labelcheck"] = state
     atexit.register(state.jobs.shutdown)  # the scans under way finish; queued ones wait
@@ -123,7 +127,8 @@ def _start_services(config) -> Services:
     limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
     settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
-                        display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8))
+                        display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8,
+                                        manifest_store=True))
     retention = Retention(bool(config["KEEP_UPLOADS"]), float(config["KEEP_HOURS"]))
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
                       settings, retention)

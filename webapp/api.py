@@ -7,7 +7,7 @@ need ``Authorization: Bearer <token>``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, send_file, url_for
 
 from labelcheck.writers import WRITERS
 from webapp import service
@@ -57,6 +57,13 @@ def report(job_id: str, fmt: str):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+@api.get("/jobs/<job_id>/evidence-pack")
+def evidence_pack(job_id: str):
+    stream, filename = service.evidence_pack(job_id)
+    return send_file(stream, mimetype="application/zip", as_attachment=True,
+                     download_name=filename)
+
+
 @api.get("/registry")
 def registry_list():
     return jsonify(assets=[service.asset_view(asset) for asset in service.registry().list()])
@@ -100,7 +107,8 @@ def _job_json(job: dict) -> dict:
         "links": {"self": url_for(".job", job_id=job_id),
                   "page": url_for("pages.job", job_id=job_id),
                   "reports": {fmt: url_for(".report", job_id=job_id, fmt=fmt)
-                              for fmt in sorted(WRITERS)}},
+                              for fmt in sorted(WRITERS)},
+                  "evidence_pack": url_for(".evidence_pack", job_id=job_id)},
         "items": [{"position": item["position"], "name": item["name"],
                    "status": item["status"], "verdict": item["verdict"],
                    "error": item["error"], "report": item["report"]}

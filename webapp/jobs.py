@@ -268,6 +268,10 @@ class JobService:
         for number, frame in enumerate(evidence.frames):
             self._write_picture(stored, f"frame-{number}", frame)
             extras["frames"].append(_picture_facts(frame))
+        if evidence.c2pa_store:
+            with open(self.store_path(stored), "w", encoding="utf-8") as out:
+                out.write(evidence.c2pa_store)
+            extras["c2pa_store"] = True
         return extras
 
     def _write_picture(self, stored: str, role: str, picture: Picture) -> None:
@@ -386,25 +390,53 @@ class JobService:
         ``frame-N``)."""
         return os.path.join(self.upload_dir, f"{stored}.{role}.jpg")
 
-    def reports(self, job_id: str) -> list[Report]:
+    def reports(self, job_id: str, full: bool = False) -> list[Report]:
         """The finished reports of a job, in upload order, for the report writers, each with
-        the thumbnail its worker made."""
+        the thumbnail its worker made; `full` adds the large picture, the video frames and
+        the manifest store as read (an evidence pack)."""
         job = self.job(job_id) or {"items": []}
-        return [self._with_thumbnail(item) for item in job["items"] if item["report"]]
+        return [self.with_evidence(item, full) for item in job["items"] if item["report"]]
 
-    def _with_thumbnail(self, item: dict) -> Report:
+    def with_evidence(self, item: dict, full: bool = False) -> Report:
+        """An item's report with the display evidence its worker made (`Report.evidence`):
+        the thumbnail, and with `full` the preview as the picture, the frames and the C2PA
+        manifest store; what was not made is left out."""
         report = report_from_dict(item["report"])
-        facts = item["extras"].get("thumbnail")
+        extras = item["extras"]
+        evidence = Evidence(c2pa_tree=extras.get("c2pa"))
+        evidence.thumbnail = self._picture(item["stored"], "thumbnail", extras.get("thumbnail"))
+        if full:
+            evidence.picture = self._picture(item["stored"], "preview", extras.get("preview"))
+            evidence.frames = [frame for frame in (
+                self._picture(item["stored"], f"frame-{number}", facts)
+                for number, facts in enumerate(extras.get("frames") or [])) if frame]
+            evidence.c2pa_store = self._read_text(self.store_path(item["stored"])) \
+                if extras.get("c2pa_store") else None
+        report.evidence = evidence
+        return report
+
+    def _picture(self, stored: str, role: str, facts) -> Picture | None:
+        if not isinstance(facts, dict):
+            return None
         try:
-            with open(self.picture_path(item["stored"], "thumbnail"), "rb") as stream:
+            with open(self.picture_path(stored, role), "rb") as stream:
                 jpeg = stream.read()
         except OSError:
-            return report
-        if isinstance(facts, dict):
-            report.evidence = Evidence(picture=Picture(
-                jpeg, tuple(facts["size"]), facts.get("time_s"), bool(facts.get("label_seen")),
-                facts.get("box")))
-        return report
+            return None
+        return Picture(jpeg, tuple(facts["size"]), facts.get("time_s"),
+                       bool(facts.get("label_seen")), facts.get("box"))
+
+    @staticmethod
+    def _read_text(path: str) -> str | None:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                return stream.read()
+        except OSError:
+            return None
+
+    def store_path(self, stored: str) -> str:
+        """Where the C2PA manifest store of an upload, as the worker read it, lies."""
+        return os.path.join(self.upload_dir, f"{stored}.c2pa.json")
 
 
 def _picture_facts(picture: Picture) -> dict:

@@ -99,6 +99,15 @@ def _picture(item: dict, role: str):
     return response
 
 
+@pages.get("/jobs/<job_id>/evidence-pack.zip")
+def evidence_pack(job_id: str):
+    stream, filename = service.evidence_pack(job_id)
+    response = send_file(stream, mimetype="application/zip", as_attachment=True,
+                         download_name=filename)
+    response.cache_control.private = True
+    return response
+
+
 @pages.get("/assets/<name>")
 def shared_asset(name: str):
     """The stylesheet and script shared with the CLI's HTML report (`view.ASSETS`)."""

@@ -10,6 +10,7 @@ import hmac
 import io
 import os
 import shutil
+import tempfile
 from functools import cache
 
 from flask import current_app, request
@@ -21,6 +22,7 @@ from labelcheck.core.policy import Policy, available_policies, load_policies, po
 from labelcheck.registry import Asset, Registry, RegistryError
 from labelcheck.writers import WRITERS, audit
 from labelcheck.writers.base import WriterOptions
+from labelcheck.writers.pack import PackError, PackWriter
 from webapp import jobs as job_module
 from webapp.extensions import services
 from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
@@ -113,6 +115,31 @@ def report_download(job_id: str, fmt: str) -> tuple[str, str, str]:
     writer.close()
     mime, extension = DOWNLOAD_TYPES.get(fmt, ("application/octet-stream", fmt))
     return buffer.getvalue(), mime, f"labelcheck-{job_id}.{extension}"
+
+
+def evidence_pack(job_id: str):
+    """The job's evidence pack (`labelcheck.writers.pack`) as an open zip file (deleted once
+    closed) and its download name; signed with the operator's key (``PACK_KEY``) when one
+    is set."""
+    job = job_or_404(job_id)
+    if job["status"] not in ("done", "error"):
+        raise Refusal("the evidence pack is made once every file is checked; try again when "
+                      "the job is done", 409)
+    folder = tempfile.mkdtemp(prefix="labelcheck-pack-")
+    path = os.path.join(folder, "pack.zip")
+    try:
+        writer = PackWriter(path, policies_of(load_policies(job["policy"])),
+                            current_app.config["PACK_KEY"], writer_options(job))
+        for item in job["items"]:
+            if item["report"]:
+                writer.write(services().jobs.with_evidence(item, full=True), item["position"] - 1)
+        writer.close()
+        stream = open(path, "rb")
+    except PackError as exc:
+        raise Refusal(f"the evidence pack could not be made: {exc}", 500) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the open file stays readable until closed
+    return stream, f"labelcheck-{job_id}-evidence.zip"
 
 
 def job_audit(job: dict) -> dict:

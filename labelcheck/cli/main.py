@@ -31,6 +31,7 @@ from labelcheck.writers import WRITERS
 from labelcheck.writers.audit import Tally, audit_row, regimes_for
 from labelcheck.writers.base import WriterOptions
 from labelcheck.writers.html import SORTS
+from labelcheck.writers.pack import PackError, PackWriter, verify_pack
 
 COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
 
@@ -92,12 +93,32 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--sort", choices=SORTS, default="input",
                           help="order of the HTML report's rows: as the files were given, or "
                                "the most severe first (default %(default)s)")
+    scan_cmd.add_argument("--evidence-pack", metavar="DIR|ZIP",
+                          help="also write an evidence pack: per file its report, pictures "
+                               "with the evidence boxed, video frames, C2PA manifest store; "
+                               "the policies; a SHA-256 manifest (see verify-pack)")
+    scan_cmd.add_argument("--sign-key", metavar="PEM",
+                          help="sign the evidence pack's manifest with this Ed25519 private "
+                               "key")
     scan_cmd.add_argument("--summary", action="store_true",
                           help="end stderr with one line of JSON: counts per verdict, per "
                                "regime, and of files with tampered credentials")
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
+
+    verify_cmd = commands.add_parser(
+        "verify-pack", help="check that nothing in an evidence pack was changed",
+        description="Check an evidence pack (a folder or a zip made by scan --evidence-pack "
+                    "or the web app) against its manifest and its signature; say exactly what "
+                    "changed. Exit 0 when nothing did, 1 when something did.")
+    verify_cmd.add_argument("pack", metavar="PACK")
+    verify_cmd.add_argument("--key", metavar="PEM",
+                            help="the signer's Ed25519 public key: the pack must be signed by it")
+    verify_cmd.add_argument("--original", metavar="FILE", nargs="+", default=[],
+                            help="files to find among the originals the pack scanned (by "
+                                 "SHA-256)")
+    verify_cmd.set_defaults(run=run_verify_pack)
 
     policies_cmd = commands.add_parser(
         "policies", help="list the bundled policies (regimes) with citation, date and role")
@@ -134,6 +155,10 @@ def run_scan(args) -> int:
     if args.trust_anchors and not os.path.isfile(args.trust_anchors):
         print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
         return EXIT_USAGE
+    if args.sign_key and not args.evidence_pack:
+        print("labelcheck: --sign-key signs an evidence pack: give --evidence-pack too",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.resume and args.no_store:
         print("labelcheck: --resume reads the results store; it cannot go with --no-store",
               file=sys.stderr)
@@ -143,10 +168,16 @@ def run_scan(args) -> int:
     except OSError as exc:
         print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        pack = _pack(args, policy)
+    except PackError as exc:
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     limits = Limits(args.timeout or None, args.max_memory or None)
     settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db), limits=limits,
-                        max_pixels=limits.max_pixels(), display=WRITERS[args.format].display,
+                        max_pixels=limits.max_pixels(),
+                        display=pack.display if pack else WRITERS[args.format].display,
                         as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
     missing: list[str] = []
@@ -156,7 +187,7 @@ def run_scan(args) -> int:
         files = list(iter_files(args.paths, missing, skipped))
         for path, reason in skipped:  # before the scan, so that progress ends the log
             print(f"labelcheck: skipped {display_name(path)}: {reason}", file=sys.stderr)
-        matched = _scan_files(files, policy, settings, results, args, stream, tally)
+        matched = _scan_files(files, policy, settings, results, args, stream, tally, pack)
         if stream is not sys.stdout:
             _written(stream.close)  # the last buffered bytes: a full disk shows here at last
     except OutputError as exc:
@@ -205,9 +236,10 @@ def _written(write, *args) -> None:
 
 
 def _scan_files(files: list[str], policy, settings, results, args, stream,
-                tally: Tally) -> bool:
-    """Scan, write, store, count and show progress; whether a `--fail-on` verdict occurred.
-    One file on the local engine is scanned in this process (no pool to start)."""
+                tally: Tally, pack: PackWriter | None) -> bool:
+    """Scan, write (and pack), store, count and show progress; whether a `--fail-on`
+    verdict occurred. One file on the local engine is scanned in this process (no pool to
+    start)."""
     writer = WRITERS[args.format](stream, WriterOptions(policies_of(policy), args.sort))
     positions = {display_name(path): number for number, path in reversed(list(enumerate(files)))}
     progress = progress_for(len(files), quiet=args.quiet or len(files) < 2)
@@ -219,14 +251,40 @@ def _scan_files(files: list[str], policy, settings, results, args, stream,
                                  workers=workers, guarded=not single, engine=args.engine,
                                  scheduler=args.scheduler):
             _written(writer.write, report, positions.get(report.path))
+            if pack is not None:
+                _written(pack.write, report, positions.get(report.path))
             progress.update(report)
             if args.summary:
                 tally.add(audit_row(report.to_dict(), tally.regimes, 0))
             matched |= report.verdict in args.fail_on
         _written(writer.close)
+        if pack is not None:
+            _written(pack.close)
     finally:
         progress.close()
     return matched
+
+
+def _pack(args, policy) -> PackWriter | None:
+    """The evidence pack writer of ``--evidence-pack``, or None."""
+    if not args.evidence_pack:
+        return None
+    options = WriterOptions(policies_of(policy), args.sort)
+    return PackWriter(args.evidence_pack, policies_of(policy), args.sign_key, options)
+
+
+def run_verify_pack(args) -> int:
+    """``verify-pack``: one line per problem or fact; exit 0 when nothing changed."""
+    try:
+        result = verify_pack(args.pack, args.key, args.original)
+    except PackError as exc:
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in result.problems + [f"ok: {note}" for note in result.notes]:
+        print(line)
+    print("the pack is intact" if result.ok else
+          f"the pack does not check out: {len(result.problems)} problem(s)")
+    return EXIT_OK if result.ok else EXIT_MATCHED
 
 
 def _open_store(policy, settings):

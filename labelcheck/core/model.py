@@ -199,14 +199,15 @@ class Picture:
 class Evidence:
     """What the HTML report and the web page show besides the report (`Settings.display`):
     the picture (a video: the frame where a label was first seen) and a smaller copy of it,
-    a video's timeline frames, and the C2PA manifest store as a tree. It travels with the
-    `Report` from the scan worker and is never part of the JSON: no writer and no page opens
-    a file to make it."""
+    a video's timeline frames, the C2PA manifest store as a tree and, for an evidence pack,
+    as read (`c2pa_store`: crJSON text). It travels with the `Report` from the scan worker
+    and is never part of the JSON: no writer and no page opens a file to make it."""
 
     picture: Picture | None = None
     thumbnail: Picture | None = None
     frames: list[Picture] = field(default_factory=list)
     c2pa_tree: dict[str, Any] | None = None
+    c2pa_store: str | None = None
 
 
 @dataclass

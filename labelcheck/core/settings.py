@@ -37,12 +37,14 @@ class Limits:
 class Display:
     """Display evidence a scan makes next to its report (`labelcheck.core.model.Evidence`):
     the picture scaled to `side` px (its longer side), the same as a `thumbnail` px one when
-    asked, and up to `frames` of a video's timeline frames. Made in the scan worker, from the
+    asked, up to `frames` of a video's timeline frames, and with `manifest_store` the C2PA
+    manifest store as read (crJSON, for an evidence pack). Made in the scan worker, from the
     scanned bytes, under its limits."""
 
     side: int = 240
     thumbnail: int | None = None
     frames: int = 0
+    manifest_store: bool = False
 
 
 @dataclass(frozen=True)

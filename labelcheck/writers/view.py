@@ -52,6 +52,7 @@ def install(env: jinja2.Environment) -> None:
                        picture_boxes=picture_boxes, judged=audit.judged,
                        row_filters=row_filters)
     env.filters["breakable"] = breakable
+    env.filters["lowerfirst"] = lambda text: text[:1].lower() + text[1:]
     env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
 
 
