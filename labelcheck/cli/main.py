@@ -25,7 +25,9 @@ from labelcheck.core.policy import (Policy, PolicyError, available_policies, loa
                                     policies_of)
 from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
-from labelcheck.run.inputs import iter_files
+from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
+from labelcheck.run.inputs import is_web_url, iter_files
+from labelcheck.run.pool import Task, as_task
 from labelcheck.run.progress import progress_for
 from labelcheck.writers import WRITERS
 from labelcheck.writers.audit import Tally, audit_row, regimes_for
@@ -93,6 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--sort", choices=SORTS, default="input",
                           help="order of the HTML report's rows: as the files were given, or "
                                "the most severe first (default %(default)s)")
+    scan_cmd.add_argument("--crawl", action="store_true",
+                          help="the URLs are web pages (or sitemaps): scan the pictures and "
+                               "videos they show; robots.txt is honoured")
+    scan_cmd.add_argument("--depth", type=int, default=0, metavar="N",
+                          help="with --crawl: also read the pages linked up to N links away "
+                               "(default 0: the pages given)")
+    scan_cmd.add_argument("--same-site", action="store_true",
+                          help="with --crawl: follow links to the start's site only")
+    scan_cmd.add_argument("--max-pages", type=int, default=50, metavar="N",
+                          help="with --crawl: read at most N pages (default %(default)d)")
+    scan_cmd.add_argument("--crawl-delay", type=float, default=1.0, metavar="SECONDS",
+                          help="with --crawl: at least this long between requests to one host "
+                               "(default %(default)g; longer when robots.txt asks)")
     scan_cmd.add_argument("--evidence-pack", metavar="DIR|ZIP",
                           help="also write an evidence pack: per file its report, pictures "
                                "with the evidence boxed, video frames, C2PA manifest store; "
@@ -155,6 +170,10 @@ def run_scan(args) -> int:
     if args.trust_anchors and not os.path.isfile(args.trust_anchors):
         print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
         return EXIT_USAGE
+    if args.crawl and (args.resume or not all(is_web_url(path) for path in args.paths)):
+        print("labelcheck: --crawl reads http(s) pages: give their URLs (and not --resume)",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.sign_key and not args.evidence_pack:
         print("labelcheck: --sign-key signs an evidence pack: give --evidence-pack too",
               file=sys.stderr)
@@ -184,7 +203,8 @@ def run_scan(args) -> int:
     skipped: list[tuple[str, str]] = []
     tally = Tally(regimes_for(list(policies_of(policy))))
     try:
-        files = list(iter_files(args.paths, missing, skipped))
+        files = (_crawled(args, skipped) if args.crawl
+                 else list(iter_files(args.paths, missing, skipped)))
         for path, reason in skipped:  # before the scan, so that progress ends the log
             print(f"labelcheck: skipped {display_name(path)}: {reason}", file=sys.stderr)
         matched = _scan_files(files, policy, settings, results, args, stream, tally, pack)
@@ -201,7 +221,9 @@ def run_scan(args) -> int:
         print(f"labelcheck: no such file or directory: {display_name(path)}", file=sys.stderr)
     if not files and not missing:
         print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
-              "picture, video or document labelcheck reads)", file=sys.stderr)
+              "picture, video or document labelcheck reads)" if not args.crawl else
+              "labelcheck: nothing to scan (the pages show no picture or video labelcheck "
+              "may fetch)", file=sys.stderr)
     if args.summary:
         print(json.dumps(tally.to_dict()), file=sys.stderr)
     if missing or not files:
@@ -241,7 +263,8 @@ def _scan_files(files: list[str], policy, settings, results, args, stream,
     verdict occurred. One file on the local engine is scanned in this process (no pool to
     start)."""
     writer = WRITERS[args.format](stream, WriterOptions(policies_of(policy), args.sort))
-    positions = {display_name(path): number for number, path in reversed(list(enumerate(files)))}
+    positions = {as_task(path).display: number
+                 for number, path in reversed(list(enumerate(files)))}
     progress = progress_for(len(files), quiet=args.quiet or len(files) < 2)
     single = len(files) == 1 and args.engine == "local"
     workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
@@ -263,6 +286,21 @@ def _scan_files(files: list[str], policy, settings, results, args, stream,
     finally:
         progress.close()
     return matched
+
+
+def _crawled(args, skipped: list[tuple[str, str]]) -> list[Task]:
+    """The pictures and videos the pages given show (``--crawl``), as tasks that carry the
+    page each was found on; what the crawl left out goes to `skipped`."""
+    options = CrawlOptions(depth=max(0, args.depth), same_site=args.same_site,
+                           max_pages=max(1, args.max_pages), delay=max(0.0, args.crawl_delay))
+    log = CrawlLog()
+    found = [Task(item.url, name=display_name(item.url), found_on=item.page)
+             for item in crawl(args.paths, options, log)]
+    skipped.extend(log.skipped)
+    if not args.quiet:
+        print(f"labelcheck: read {len(log.pages)} page(s), found {len(found)} picture(s) and "
+              "video(s)", file=sys.stderr)
+    return found
 
 
 def _pack(args, policy) -> PackWriter | None:

@@ -236,6 +236,7 @@ class Report:
     elapsed_ms: float | None = None
     timeline: dict[str, Any] | None = None  # videos: when and where visible labels are shown
     verdicts: list[RegimeVerdict] = field(default_factory=list)  # one per policy, when several
+    found_on: str | None = None  # a crawled file: the page it was found on (a display string)
     evidence: Evidence | None = None  # for people (pictures, C2PA tree); never in the JSON
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,6 +265,8 @@ class Report:
             data["timeline"] = self.timeline
         if self.verdicts:
             data["verdicts"] = {regime.policy: regime.to_dict() for regime in self.verdicts}
+        if self.found_on is not None:
+            data["found_on"] = self.found_on
         return data
 
 

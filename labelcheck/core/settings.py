@@ -18,11 +18,13 @@ BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 mea
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-file limits of a guarded pool: wall seconds of one scan, and how many MB one scan
-    may add to its worker's resident memory. None switches a limit off."""
+    """Per-file limits of a guarded pool: wall seconds of one scan, how many MB one scan may
+    add to its worker's resident memory (None switches either off), and how many MB the scan
+    of a URL downloads at most (to a file, never into memory)."""
 
     timeout_s: float | None = 120.0
     memory_mb: int | None = 2048
+    download_mb: int = 2048  # the largest file a scan of a URL downloads
 
     def max_pixels(self) -> int:
         """The largest picture a scan may decode under `memory_mb`: the limit of pixels and
@@ -31,6 +33,32 @@ class Limits:
         if not self.memory_mb:
             return MAX_PIXELS
         return min(MAX_PIXELS, self.memory_mb * 2**20 // BYTES_PER_PIXEL)
+
+
+@dataclass(frozen=True)
+class NetworkRules:
+    """Where fetches may go (a crawl's pages, a URL to scan): `hosts`, names a host may have
+    (``example.com``, ``*.example.com``; ``*``: any host at a public address), and
+    `networks`, CIDR blocks whose addresses may be reached even when loopback or private.
+    The default reaches everything: the CLI fetches what its user asks. The web app passes
+    its operator's allow-list (`allow_list`), and fetches nothing without one."""
+
+    hosts: tuple[str, ...] = ("*",)
+    networks: tuple[str, ...] = ("0.0.0.0/0", "::/0")
+
+    @classmethod
+    def allow_list(cls, entries: list[str]) -> "NetworkRules":
+        """Rules from an operator's list: CIDR blocks (``10.0.0.0/8``, ``127.0.0.1/32``)
+        and host names; an address is private unless its block is listed."""
+        import ipaddress
+
+        hosts, networks = [], []
+        for entry in (item.strip() for item in entries if item.strip()):
+            try:
+                networks.append(str(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                hosts.append(entry)
+        return cls(tuple(hosts), tuple(networks))
 
 
 @dataclass(frozen=True)
@@ -57,6 +85,7 @@ class Settings:
     them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
     Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
     for the pictures and the C2PA tree that people look at (the HTML report, the web page).
+    `network` says which addresses the scan of a URL may fetch (`NetworkRules`).
     """
 
     pixels: bool = True
@@ -67,4 +96,5 @@ class Settings:
     as_of: dt.date | None = None
     role: str | None = None
     display: Display | None = None
+    network: NetworkRules = field(default_factory=NetworkRules)
 
