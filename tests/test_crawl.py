@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_MEDIA
+from conftest import TEST_MEDIA, text, wait_job, web_app
 from labelcheck.cli.main import main
 from labelcheck.core.settings import NetworkRules
 from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl, css_urls, largest_candidate
@@ -211,3 +211,50 @@ def test_a_redirect_to_a_private_address_is_refused(tmp_path):
             server.shutdown()
             server.server_close()
     assert inner_requests == []
+
+
+# -- the web app's field ------------------------------------------------------------------------
+
+def test_web_page_audit_is_off_without_an_allow_list(tmp_path):
+    with web_app(tmp_path) as app:
+        client = app.test_client()
+        response = client.post("/api/v1/crawls", data={"url": "http://127.0.0.1:9/"})
+        assert response.status_code == 403
+        assert "LABELCHECK_CRAWL_ALLOW" in response.json["error"]["message"]
+        assert "Auditing web pages is switched off" in client.get("/campaign").text
+
+
+def test_web_page_audit_within_the_allow_list(shop, tmp_path):
+    url, requests = shop
+    with web_app(tmp_path, CRAWL_ALLOW="127.0.0.1/32", CRAWL_DELAY=0) as app:
+        client = app.test_client()
+        assert 'name="url"' in client.get("/campaign").text
+        response = client.post("/api/v1/crawls", data={
+            "url": f"{url}/shop.html", "depth": "1", "same_site": "1",
+            "policy": ["default", "cn-gb45438"]})
+        assert response.status_code == 202 and response.json["kind"] == "crawl"
+        job = wait_job(client, response.json["id"])
+        names = [item["name"].rsplit("/", 1)[-1] for item in job["items"]]
+        assert names[:3] == ["plain_photo.jpg", "small.jpg", "ai_c2pa_signed.jpg"]
+        assert "ai_stripped.png" in names and "secret.jpg" not in names
+        reports = {item["name"].rsplit("/", 1)[-1]: item["report"] for item in job["items"]}
+        assert reports["ai_c2pa_tampered.jpg"]["verdict"] == "stripped"
+        assert reports["ai_stripped.png"]["found_on"] == f"{url}/page2.html"
+        assert reports["small.jpg"]["error"].startswith("could not download it: the server")
+        page = client.get(job["links"]["page"]).text
+        assert f"Web page audit: {url}/shop.html" in text(page)
+        assert page.count('<div class="meta">found on http:') == len(job["items"])
+        assert not any(path.startswith("/private/") for path, _ in requests)
+
+
+def test_web_page_audit_refuses_a_loopback_address_outside_the_list(shop, tmp_path):
+    url, requests = shop
+    before = len(requests)
+    with web_app(tmp_path, CRAWL_ALLOW="*") as app:  # any public host, nothing private
+        client = app.test_client()
+        job = wait_job(client, client.post("/api/v1/crawls", data={
+            "url": f"{url}/shop.html"}).json["id"])
+        [item] = job["items"]
+        assert item["verdict"] == "error"
+        assert "127.0.0.1 is at a loopback address" in item["report"]["error"]
+    assert len(requests) == before  # nothing reached the server

@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from labelcheck.version import __version__
 
 from labelcheck.core.model import VERDICT_TEXT
-from labelcheck.core.settings import Display, Limits, Settings
+from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
 from labelcheck.run import store
 from labelcheck.writers import view
 from labelcheck.writers.pack import load_private_key
@@ -52,6 +52,9 @@ DEFAULTS = {
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
     "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
     "PACK_KEY": None,  # Ed25519 private key (PEM file) that signs evidence packs; unset: unsigned
+    "CRAWL_ALLOW": None,  # sites the web page audit may fetch (hosts, CIDRs); unset: switched off
+    "CRAWL_MAX_PAGES": 20,  # pages one web page audit reads at most
+    "CRAWL_DELAY": 1.0,  # seconds between two requests to one host
     "MAX_CONTENT_LENGTH": 256 * 2**20,  # whole request, bytes
     "MAX_FILES": 100,  # files in one upload
     "ZIP_MAX_ENTRIES": 1000,
@@ -128,7 +131,8 @@ def _start_services(config) -> Services:
     settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
                         display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8,
-                                        manifest_store=True))
+                                        manifest_store=True),
+                        network=crawl_rules(config))
     retention = Retention(bool(config["KEEP_UPLOADS"]), float(config["KEEP_HOURS"]))
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
                       settings, retention)
@@ -139,6 +143,18 @@ def _start_services(config) -> Services:
                     zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
                                          int(config["ZIP_MAX_BYTES"]),
                                          int(config["ZIP_MAX_RATIO"])))
+
+
+def crawl_rules(config) -> NetworkRules:
+    """What a web page audit may fetch: the operator's ``CRAWL_ALLOW`` list (host names,
+    ``*.example.com``, ``*`` for any public host, CIDR blocks for addresses that would
+    otherwise be refused as private); nothing without it. Fetching a URL a visitor typed is
+    server-side request forgery by design: see README, Security."""
+    allowed = config["CRAWL_ALLOW"]
+    if not allowed:
+        return NetworkRules(hosts=(), networks=())
+    entries = allowed.split(",") if isinstance(allowed, str) else [str(item) for item in allowed]
+    return NetworkRules.allow_list(entries)
 
 
 def _security_headers(response):

@@ -45,6 +45,16 @@ def submit_campaign():
     return _accepted(job_id)
 
 
+@api.post("/crawls")
+@limiter.limit(submit_limit)
+def submit_crawl():
+    service.check_scan_token(service.bearer_token() or request.form.get("token"))
+    job_id = service.submit_crawl(request.form.get("url"), request.form.get("depth"),
+                                  request.form.get("same_site", "") in ("1", "true", "on"),
+                                  service.chosen_policy(request.form.getlist("policy")))
+    return _accepted(job_id)
+
+
 @api.get("/jobs/<job_id>")
 def job(job_id: str):
     return jsonify(_job_json(service.job_or_404(job_id)))

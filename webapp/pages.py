@@ -54,6 +54,16 @@ def campaign_submit():
     return redirect(url_for(".job", job_id=job_id), 303)
 
 
+@pages.post("/crawl")
+@limiter.limit(submit_limit)
+def crawl_submit():
+    service.check_scan_token(request.form.get("token"))
+    job_id = service.submit_crawl(request.form.get("url"), request.form.get("depth"),
+                                  bool(request.form.get("same_site")),
+                                  service.chosen_policy(request.form.getlist("policy")))
+    return redirect(url_for(".job", job_id=job_id), 303)
+
+
 @pages.get("/jobs/<job_id>")
 def job(job_id: str):
     return render_template("job.html", job=service.job_or_404(job_id), formats=sorted(WRITERS))

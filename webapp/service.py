@@ -20,12 +20,17 @@ from werkzeug.utils import secure_filename
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, available_policies, load_policies, policies_of
 from labelcheck.registry import Asset, Registry, RegistryError
+from labelcheck.run.crawl import CrawlOptions
+from labelcheck.run.fetch import FetchError, check_url
 from labelcheck.writers import WRITERS, audit
 from labelcheck.writers.base import WriterOptions
 from labelcheck.writers.pack import PackError, PackWriter
 from webapp import jobs as job_module
 from webapp.extensions import services
 from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
+
+MAX_URL = 2000  # characters of a web page's address
+MAX_DEPTH = 2  # links a web page audit follows at most
 
 DOWNLOAD_TYPES = {"json": ("application/json", "json"), "jsonl": ("application/x-ndjson", "jsonl"),
                   "csv": ("text/csv", "csv"), "text": ("text/plain", "txt"),
@@ -89,6 +94,32 @@ def submit_campaign(archive: FileStorage | None, policy: str) -> str:
                                   [(display_name(name), stored) for name, stored in files])
 
 
+def submit_crawl(url: str | None, depth: str | None, same_site: bool, policy: str) -> str:
+    """Queue the audit of a web page (README, Web app): switched off unless the operator
+    listed the sites it may fetch (``CRAWL_ALLOW``)."""
+    config = current_app.config
+    if not config["CRAWL_ALLOW"]:
+        raise Refusal("auditing web pages is switched off on this server: its operator has not "
+                      "listed the sites it may fetch (LABELCHECK_CRAWL_ALLOW)", 403)
+    url = (url or "").strip()
+    if not url or len(url) > MAX_URL:
+        raise Refusal("give the address of a web page (http:// or https://)")
+    try:
+        check_url(url)
+        levels = int(depth or 0)
+    except FetchError as exc:
+        raise Refusal(str(exc)) from None
+    except ValueError:
+        raise Refusal("the depth is a number of links: 0, 1 or 2") from None
+    if not 0 <= levels <= MAX_DEPTH:
+        raise Refusal(f"the depth is a number of links from 0 to {MAX_DEPTH}")
+    options = CrawlOptions(depth=levels, same_site=same_site,
+                           max_pages=int(config["CRAWL_MAX_PAGES"]),
+                           delay=float(config["CRAWL_DELAY"]),
+                           network=services().jobs.settings.network)
+    return services().jobs.submit_crawl(url, policy, options)
+
+
 def job_or_404(job_id: str) -> dict:
     job = services().jobs.job(job_id)
     if job is None:
@@ -146,7 +177,7 @@ def job_audit(job: dict) -> dict:
     """The audit view of a job: its regimes' columns, a row per finished file (a pending one
     has none yet), and the counts and sentences on top."""
     regimes = audit.regimes_for(list(policies_of(load_policies(job["policy"]))))
-    tally = audit.Tally(regimes, "creatives" if job["kind"] == "campaign" else "files")
+    tally = audit.Tally(regimes, "files" if job["kind"] == "files" else "creatives")
     rows = []
     for item in job["items"]:
         row = None
@@ -162,7 +193,7 @@ def job_audit(job: dict) -> dict:
 def writer_options(job: dict) -> WriterOptions:
     """How a job's reports are written: its policies' columns, in upload order."""
     return WriterOptions(policies_of(load_policies(job["policy"])),
-                         noun="creatives" if job["kind"] == "campaign" else "files")
+                         noun="files" if job["kind"] == "files" else "creatives")
 
 
 # -- registry ---------------------------------------------------------------------------------
