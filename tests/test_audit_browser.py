@@ -197,3 +197,11 @@ def test_trust_team_sees_tampered_credentials_without_ai_evidence(browser, serve
     page.select_option("#verdict", "")
     assert visible_rows(page).count() == 3
     assert overflow(page) <= 0, f"{overflow(page)} px wider than the {size} screen"
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_pages_fit_the_screen(browser, server, size):
+    page = browser.new_page(viewport=VIEWPORTS[size])
+    for path in ("/", "/campaign", "/registry", "/api"):
+        page.goto(server + path)
+        assert overflow(page) <= 0, f"{path}: {overflow(page)} px wider than the {size} screen"
