@@ -178,3 +178,11 @@ def test_html_rows_in_input_order_or_most_severe_first(tmp_path, order):
     else:
         assert shown == ["ai_c2pa_tampered.jpg", "ai_stripped.png", "truncated.jpg",
                          "ai_c2pa_signed.jpg", "iptc_ai.jpg", "plain_photo.jpg"]
+
+
+def test_text_report_says_why_a_requirement_does_not_apply(capsys):
+    assert main(["scan", str(TEST_MEDIA / "plain_photo.jpg"), "--no-ocr", "--policy",
+                 "cn-gb45438"]) == 0
+    out = capsys.readouterr().out
+    assert "implicit_label: not applicable (no AI evidence, so nothing to disclose)" in out
+    assert "NOT met" not in out
