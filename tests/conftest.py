@@ -41,6 +41,23 @@ def empty_database(kind: str, tmp_path, tables: list) -> str:
     return url
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it, nothing is downloaded
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                    reason="no /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, one per test module."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def media():
     """Path of a bundled test file by name."""

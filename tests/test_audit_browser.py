@@ -12,37 +12,22 @@ chromium driven by Playwright against a real server (waitress) on a loopback por
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import sys
 import urllib.request
 import zipfile
 
 import pytest
 
-from conftest import TEST_MEDIA, tampered_camera_photo
+from conftest import TEST_MEDIA, needs_chromium, tampered_camera_photo
 from labelcheck.cli.main import main
 from webapp.local_server import running_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 CAMPAIGN = ["ai_c2pa_signed.jpg", "ai_c2pa_tampered.jpg", "aigc_xmp.jpg", "ai_stripped.png",
             "plain_photo.jpg", "truncated.jpg"]
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
+pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -77,18 +77,20 @@ def item(job_id: str, position: int):
 
 @pages.get("/jobs/<job_id>/items/<int:position>/preview.jpg")
 def preview(job_id: str, position: int):
-    item = service.item_or_404(job_id, position)
-    if not item["extras"].get("preview"):
-        raise Refusal("this file has no picture to show", 404)
-    return _picture(item, "preview")
+    return _made_picture(job_id, position, "preview")
 
 
 @pages.get("/jobs/<job_id>/items/<int:position>/thumbnail.jpg")
 def thumbnail(job_id: str, position: int):
+    return _made_picture(job_id, position, "thumbnail")
+
+
+def _made_picture(job_id: str, position: int, role: str):
+    """The `role` picture (preview, thumbnail) the worker made of an item, if it made one."""
     item = service.item_or_404(job_id, position)
-    if not item["extras"].get("thumbnail"):
+    if not item["extras"].get(role):
         raise Refusal("this file has no picture to show", 404)
-    return _picture(item, "thumbnail")
+    return _picture(item, role)
 
 
 @pages.get("/jobs/<job_id>/items/<int:position>/frames/<int:number>.jpg")

@@ -257,47 +257,60 @@ def _broken(finding: dict) -> Check:
     return Check(False, f"{noun} changed after signing", f"carry {noun} changed after signing")
 
 
-# name -> (what is measured, how to show a value, reason when under the floor / over the ceiling)
+@dataclass(frozen=True)
+class Measure:
+    """How a measurement is worded: what it is, how a value and a rule's number are shown, and
+    why a finding fails when under the floor or over the ceiling (``{rule}`` is the number)."""
+
+    what: str
+    value: str = "{:g}"
+    rule: str = "{:g}"
+    under: str = ""
+    over: str = ""
+
+
+PERCENT = "{:.1%}"
 MEASURES = {
-    "height_ratio": ("label", lambda v: f"{100 * v:.1f}%", lambda r: f"{100 * r:g}%",
-                     "show a label under {rule}", "show a label over {rule}"),
-    "contrast": ("contrast", lambda v: f"{v:.1f}:1", lambda r: f"{r:g}:1",
-                 "show a label with contrast under {rule}", ""),
-    "opening_s": ("opening", lambda v: f"{v:.1f} s", lambda r: f"{r:g} s",
-                  "show the label for under {rule} at the opening", ""),
-    "first_label_s": ("first shown at", lambda v: f"{v:.1f} s", lambda r: f"{r:g} s",
-                      "", "show the label later than {rule}"),
-    "longest_gap_s": ("gap", lambda v: f"{v:.1f} s", lambda r: f"{r:g} s",
-                      "", "leave the label off screen for over {rule}"),
-    "coverage": ("shown", lambda v: f"{100 * v:.0f}% of the time", lambda r: f"{100 * r:g}%",
-                 "show the label under {rule} of the time", ""),
+    "height_ratio": Measure("label", PERCENT, "{:.0%}", "show a label under {rule}",
+                            "show a label over {rule}"),
+    "contrast": Measure("contrast", "{:.1f}:1", "{:g}:1", "show a label with contrast under {rule}"),
+    "opening_s": Measure("opening", "{:.1f} s", "{:g} s",
+                         "show the label for under {rule} at the opening"),
+    "first_label_s": Measure("first shown at", "{:.1f} s", "{:g} s",
+                             over="show the label later than {rule}"),
+    "longest_gap_s": Measure("gap", "{:.1f} s", "{:g} s",
+                             over="leave the label off screen for over {rule}"),
+    "coverage": Measure("shown", "{:.0%} of the time", "{:.0%}",
+                        "show the label under {rule} of the time"),
 }
 
 
-def _measure(name: str):
+def _measure(name: str) -> Measure:
     words = name.replace("_", " ")
-    return MEASURES.get(name, (words, lambda v: f"{v:g}", lambda r: f"{r:g}",
-                               f"have {words} under {{rule}}", f"have {words} over {{rule}}"))
+    return MEASURES.get(name, Measure(words, under=f"have {words} under {{rule}}",
+                                      over=f"have {words} over {{rule}}"))
 
 
 def _minimum(name: str, value, floor) -> Check:
-    what, show, rule_text, under, _ = _measure(name)
-    rule = rule_text(floor)
-    if not isinstance(value, (int, float)):
-        return Check(False, f"{what} not measured (needs ≥ {rule})",
-                     under.format(rule=rule) if under else f"lack a measured {what}")
-    ok = value >= floor
-    return Check(ok, f"{what} {show(value)} {'≥' if ok else '<'} {rule}", under.format(rule=rule))
+    return _bound(name, value, floor, at_least=True)
 
 
 def _maximum(name: str, value, ceiling) -> Check:
-    what, show, rule_text, _, over = _measure(name)
-    rule = rule_text(ceiling)
+    return _bound(name, value, ceiling, at_least=False)
+
+
+def _bound(name: str, value, limit, at_least: bool) -> Check:
+    """A measurement against a floor (`at_least`) or a ceiling: "label 3.1% < 5%"."""
+    measure = _measure(name)
+    rule = measure.rule.format(limit)
+    reason = (measure.under if at_least else measure.over).format(rule=rule) or \
+        f"lack a measured {measure.what}"
     if not isinstance(value, (int, float)):
-        return Check(False, f"{what} not measured (needs ≤ {rule})",
-                     over.format(rule=rule) if over else f"lack a measured {what}")
-    ok = value <= ceiling
-    return Check(ok, f"{what} {show(value)} {'≤' if ok else '>'} {rule}", over.format(rule=rule))
+        return Check(False, f"{measure.what} not measured (needs {'≥' if at_least else '≤'} "
+                            f"{rule})", reason)
+    ok = value >= limit if at_least else value <= limit
+    sign = ("≥" if ok else "<") if at_least else ("≤" if ok else ">")
+    return Check(ok, f"{measure.what} {measure.value.format(value)} {sign} {rule}", reason)
 
 
 def _one_of(name: str, value, allowed) -> Check:
