@@ -1,4 +1,4 @@
-"""Batch mode: scaling from one worker to two, memory over 10,000 files, the report screenshot.
+"""Batch mode: scaling from one worker to two, memory over 10,000 files.
 
 1. Scaling: 500 mixed files (300 small pictures of five kinds from
    ``test_media/generate_batch.py``: plain, A1111, AIGC, IPTC, camera EXIF; 200 ad-like
@@ -10,12 +10,11 @@
 2. Memory: ``labelcheck scan DIR --no-ocr --workers 2`` as a subprocess over 10,000 small files
    (metadata only, to keep the run short), JSONL and then HTML output, results stored in a
    SQLite file; the resident memory of the command and of its workers is sampled as it goes.
-3. ``--screenshot PNG``: a report of a few labelled ads and mixed files, shown by Debian's
-   chromium (playwright), for docs/batch-report.png.
+(The HTML report's screenshot is made by ``bench/web_screenshots.py``.)
 
 Usage: python bench/batch.py [--files 500] [--repeat 2] [--workers 2,1] [--memory-files 10000]
-[--skip-scaling] [--skip-memory] [--screenshot docs/batch-report.png]. Prints Markdown. The files
-are generated once under test_media/generated/.
+[--skip-scaling] [--skip-memory]. Prints Markdown. The files are generated once under
+test_media/generated/.
 """
 
 from __future__ import annotations
@@ -179,37 +178,6 @@ def memory(count: int, out_format: str, work: Path) -> list[str]:
     return lines
 
 
-def screenshot(target: Path) -> None:
-    """A small report (labelled ads with their boxes, mixed files) as Chromium shows it."""
-    from playwright.sync_api import sync_playwright
-
-    from labelcheck.run.batch import scan_many
-    from labelcheck.writers.html import HtmlWriter
-    from labelcheck.core.policy import Policy
-    from labelcheck.core.settings import Settings
-
-    paths = [os.path.relpath(path, ROOT) for path in mixed_files(500)]
-    os.chdir(ROOT)
-    ads = [p for p in paths if "/ads/pos_" in p][:4]
-    others = [p for p in paths if "/ads/" not in p][:5] + [p for p in paths if "/ads/neg_" in p][:1]
-    with tempfile.TemporaryDirectory() as work:
-        page_file = Path(work) / "report.html"
-        with open(page_file, "w", encoding="utf-8") as stream:
-            writer = HtmlWriter(stream)
-            for report in scan_many(ads + others, Policy.load("eu-ai-act"), Settings(), 2):
-                writer.write(report)
-            writer.close()
-        with sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1280, "height": 1500})
-            page.goto(page_file.as_uri())
-            page.locator("#files tr.file details summary").first.click()
-            page.screenshot(path=str(target), full_page=False)
-            browser.close()
-
-
 def main() -> int:
     from machine import cpu_model
 
@@ -222,7 +190,6 @@ def main() -> int:
     parser.add_argument("--memory-files", type=int, default=10_000)
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--screenshot", type=Path)
     args = parser.parse_args()
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f} at start\n")
@@ -233,9 +200,6 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as work:
             for out_format in ("jsonl", "html"):
                 print("\n".join(memory(args.memory_files, out_format, Path(work))) + "\n")
-    if args.screenshot:
-        screenshot(args.screenshot)
-        print(f"screenshot: {args.screenshot}")
     return 0
 
 

@@ -1,69 +1,160 @@
-"""Screenshots of the web app for docs/: the upload page, a report, a campaign audit, at
-desktop and phone widths, taken by Debian's chromium (Playwright) from a real server.
+"""Screenshots of the web app and the HTML report for docs/: every page at desktop (1366x900)
+and phone (390x844) widths, taken by Debian's chromium (Playwright) from a real server; each
+page's horizontal overflow is printed (it must be 0).
 
     python bench/web_screenshots.py [--out docs/screenshots]
+
+Pages: the upload form, reports (a disclosed, a stripped, a badge-labelled picture, a video
+with its label timeline), the campaign form, a campaign audited under two regimes, a trust
+team's queue with tampered credentials, a web page audit (a local site on 127.0.0.1), and the
+CLI's HTML report of the same campaign.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import http.server
 import io
+import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "test_media"))
 
 from webapp.local_server import running_server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-CAMPAIGN = ["ai_c2pa_signed.jpg", "ai_c2pa_tampered.jpg", "ai_c2pa_ingredient_only.jpg",
-            "iptc_ai.jpg", "ai_stripped.png", "plain_photo.jpg", "truncated.jpg"]
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+CAMPAIGN = ["ai_c2pa_signed.jpg", "ai_c2pa_tampered.jpg", "aigc_xmp.jpg", "iptc_ai.jpg",
+            "ai_stripped.png", "plain_photo.jpg", "truncated.jpg"]
+ADS = ["pos_0000_en.jpg", "pos_0001_zh.jpg", "pos_0009_ja.jpg"]
+REGIMES = ["cn-gb45438", "eu-ai-act"]
+SHOP = """<!doctype html><html><head><title>Spring sale</title>
+<meta property="og:image" content="/media/iptc_ai.jpg"></head><body>
+<h1>Spring sale</h1><img src="/media/ad_zh.jpg" alt="">
+<picture><source srcset="/media/ai_c2pa_signed.jpg 2x"></picture>
+<div style="background-image: url('/media/ai_c2pa_tampered.jpg')"></div>
+<a href="/more.html">more</a></body></html>"""
+MORE = """<html><body><img src="/media/ad_ja.jpg"><img src="/private/x.jpg"></body></html>"""
 
 
-def campaign_zip(folder: Path) -> Path:
+def campaign_files(folder: Path) -> dict[str, bytes]:
+    """The campaign: bundled files, a camera photo whose credentials were changed after
+    signing, and generated ads with visible labels (English, Chinese, a small Japanese one)."""
+    import generate_labels
+    from conftest import tampered_camera_photo
+
+    files = {name: (ROOT / "test_media" / name).read_bytes() for name in CAMPAIGN}
+    files["camera_edited.jpg"] = tampered_camera_photo()
+    generate_labels.generate(folder / "ads", 10, 0, workers=1)
+    for name in ADS:
+        files[f"ad_{name.split('_')[-1]}"] = (folder / "ads" / name).read_bytes()
+    return files
+
+
+def campaign_zip(folder: Path, files: dict[str, bytes]) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name in CAMPAIGN:
-            archive.write(ROOT / "test_media" / name, f"spring-campaign/{name}")
+        for name, data in files.items():
+            archive.writestr(f"spring-campaign/{name}", data)
     path = folder / "spring-campaign.zip"
     path.write_bytes(buffer.getvalue())
     return path
 
 
-def labelled_picture(folder: Path) -> Path:
-    """One generated ad with a visible "AI generated" badge (test_media/generate_labels.py)."""
-    import importlib.util
+@contextlib.contextmanager
+def local_site(folder: Path, files: dict[str, bytes]):
+    """A small shop site on 127.0.0.1 (a page, a linked page, robots.txt) for the web page
+    audit."""
+    site = folder / "site"
+    (site / "media").mkdir(parents=True)
+    for name, data in files.items():
+        (site / "media" / name).write_bytes(data)
+    (site / "index.html").write_text(SHOP)
+    (site / "more.html").write_text(MORE)
+    (site / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
 
-    spec = importlib.util.spec_from_file_location("generate_labels",
-                                                  ROOT / "test_media" / "generate_labels.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_labels"] = module
-    spec.loader.exec_module(module)
-    module.generate(folder / "labels", 1, 0)
-    return next((folder / "labels").glob("pos_*.jpg"))
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def labelled_video() -> Path:
     """A generated clip whose "AI generated" label shows only in its first 2 s
     (test_media/generate_videos.py): the report shows its label timeline and frames."""
-    sys.path.insert(0, str(ROOT / "test_media"))
     import generate_videos
 
     return generate_videos.ensure_clips()["label_first_2s"]
 
 
-def upload(page, url: str, path: str, field: str, button: str) -> str:
-    page.set_input_files(field, path)
-    page.get_by_role("button", name=button).click()
+def finished(page) -> str:
     page.wait_for_url("**/jobs/**")
     page.wait_for_selector(".downloads", timeout=300_000)  # shown once every file is done
     return page.url
+
+
+def upload(page, url: str, paths: list[str]) -> str:
+    page.goto(url + "/")
+    page.set_input_files("#files", paths)
+    page.get_by_role("button", name="Check").click()
+    return finished(page)
+
+
+def choose_regimes(page, form: str) -> None:
+    scope = page.locator(form)
+    for title in ("China GB 45438-2025", "EU AI Act Art. 50"):
+        scope.get_by_label(title).check()
+    scope.get_by_label("Any intact AI disclosure").uncheck()
+
+
+def audit(page, url: str, archive: Path) -> str:
+    page.goto(url + "/campaign")
+    page.set_input_files("#archive", str(archive))
+    choose_regimes(page, "form.upload")
+    page.get_by_role("button", name="Audit", exact=True).click()
+    return finished(page)
+
+
+def audit_site(page, url: str, site: str) -> str:
+    page.goto(url + "/campaign")
+    page.fill("#url", site + "/index.html")
+    page.select_option("#depth", "1")
+    choose_regimes(page, "form[action$='/crawl']")
+    page.get_by_role("button", name="Audit the page").click()
+    return finished(page)
+
+
+def html_report(folder: Path, files: dict[str, bytes]) -> str:
+    """The CLI's HTML report of the campaign, as a file:// address."""
+    source = folder / "spring-campaign"
+    source.mkdir()
+    for name, data in files.items():
+        (source / name).write_bytes(data)
+    out = folder / "report.html"
+    subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "scan", source.name,
+                    "--format", "html", "--out", str(out), "--policy", ",".join(REGIMES),
+                    "--quiet", "--no-store"], cwd=folder, check=True)
+    return out.as_uri()
 
 
 def main() -> int:
@@ -75,34 +166,41 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="labelcheck-shots-"))
-    with running_server(folder, workers=2) as url, sync_playwright() as playwright:
+    files = campaign_files(folder)
+    environment = {"LABELCHECK_CRAWL_ALLOW": "127.0.0.1/32", "LABELCHECK_CRAWL_DELAY": "0.2"}
+    with running_server(folder, workers=2, env=environment) as url, \
+            local_site(folder, files) as site, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORTS["desktop"])
-        page.goto(url + "/")
-        report = upload(page, url, str(ROOT / "test_media" / "ai_c2pa_ingredient_only.jpg"),
-                        "#files", "Check")
-        page.goto(url + "/")
-        stripped = upload(page, url, str(ROOT / "test_media" / "ai_c2pa_tampered.jpg"),
-                          "#files", "Check")
-        page.goto(url + "/")
-        badge = upload(page, url, str(labelled_picture(folder)), "#files", "Check")
-        page.goto(url + "/")
-        video = upload(page, url, str(labelled_video()), "#files", "Check")
-        page.goto(url + "/campaign")
-        campaign = upload(page, url, str(campaign_zip(folder)), "#archive", "Audit")
-        pages = {"upload": url + "/", "report": report, "report-stripped": stripped,
-                 "report-visible-label": badge, "report-video": video,
-                 "campaign": campaign}
+        media = ROOT / "test_media"
+        camera = folder / "IMG_2041.jpg"
+        camera.write_bytes(files["camera_edited.jpg"])
+        pages = {
+            "upload": url + "/",
+            "report": upload(page, url, [str(media / "ai_c2pa_ingredient_only.jpg")]),
+            "report-stripped": upload(page, url, [str(media / "ai_c2pa_tampered.jpg")]),
+            "report-visible-label": upload(page, url, [str(folder / "ads" / ADS[1])]),
+            "report-video": upload(page, url, [str(labelled_video())]),
+            "campaign-form": url + "/campaign",
+            "campaign": audit(page, url, campaign_zip(folder, files)),
+            "queue": upload(page, url, [str(camera), str(media / "plain_photo.jpg"),
+                                        str(media / "ai_c2pa_signed.jpg"),
+                                        str(media / "iptc_ai.jpg")]),
+            "web-page-audit": audit_site(page, url, site),
+            "html-report": html_report(folder, files),
+        }
         for width, viewport in VIEWPORTS.items():
             page.set_viewport_size(viewport)
             for name, address in pages.items():
                 page.goto(address)
                 page.wait_for_load_state("networkidle")  # every picture and video frame
                 page.wait_for_function("[...document.images].every(i => i.complete)")
+                wider = page.evaluate("document.documentElement.scrollWidth - innerWidth")
                 target = out / f"{name}-{width}.png"
                 page.screenshot(path=str(target), full_page=True)
-                print(target.relative_to(ROOT))
+                print(f"{target.relative_to(ROOT)} (overflow {wider} px)")
         browser.close()
+    shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

@@ -59,6 +59,23 @@ def pg_url():
         admin.dispose()
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it, nothing is downloaded
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                    reason="no /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, one per test module."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def media():
     """Path of a bundled test file by name."""
@@ -191,3 +208,19 @@ def submit(client, *files, policy="default", **headers):
                            content_type="multipart/form-data", headers=headers)
     assert response.status_code == 202, response.get_data(as_text=True)
     return response
+
+
+def tampered_camera_photo() -> bytes:
+    """A camera photo whose C2PA credentials say "digital capture" (not AI) and whose pixels
+    were changed after signing: no AI evidence, but a broken credential, which a trust team
+    must see (test_media/generate.py signs with its test CA)."""
+    import sys
+
+    sys.path.insert(0, str(TEST_MEDIA))
+    import generate
+
+    manifest = generate.ai_manifest("camera.jpg", source_type=generate.DIGITAL_CAPTURE,
+                                    generator="Labelcheck Test Camera")
+    signed = generate.c2pa_sign((TEST_MEDIA / "plain_photo.jpg").read_bytes(), "image/jpeg",
+                                manifest, generate.build_test_pki())
+    return generate.tamper_jpeg_scan(signed)

@@ -371,12 +371,12 @@ def test_html_report_in_chromium(report_folder, tmp_path):
         assert page.locator("svg.chart").count() == 2
         assert "eu-ai-act" in page.locator(".policy").inner_text()
 
-        assert page.locator("svg.pic image").count() == len(reports)  # gone.png's too
+        assert page.locator(".picture svg image").count() == len(reports)  # gone.png's too
         assert page.locator(".nothumb").count() == 0
         for report in labelled:
             row = rows.filter(has_text=report.path)
             box = next(f.location["box"] for f in report.findings if f.channel == "visible")
-            drawn = row.locator("rect.box").first
+            drawn = row.locator("g.box rect").first
             assert [int(float(drawn.get_attribute(k))) for k in ("x", "y", "width", "height")] \
                 == box
 
@@ -393,20 +393,29 @@ def test_html_report_in_chromium(report_folder, tmp_path):
         browser.close()
 
 
+def html_of(*reports) -> str:
+    out = io.StringIO()
+    writer = HtmlWriter(out)
+    for report in reports:
+        writer.write(report)
+    writer.close()
+    return out.getvalue()
+
+
 def test_html_row_shows_a_video_timeline(mixed):
     """A report carrying a video timeline (as the video source stores it) gets a bar with one
     span per labelled interval; a video that cannot be shown gets a placeholder picture."""
-    from labelcheck.writers.html import file_row
     from labelcheck.run.store import StoredReport
 
     base = scan(sorted(mixed[1])[0]).to_dict()
     timeline = {"duration_s": 10.0, "first_label_s": 2.0, "coverage": 0.5, "frames": [],
                 "intervals": [{"start_s": 2.0, "end_s": 7.0, "text": "AI generated", "lang": "en",
                                "box": [1, 2, 3, 4], "text_height_px": 12}]}
-    row = file_row(StoredReport({**base, "kind": "video", "timeline": timeline},
-                                "/nowhere/clip.mp4"), 1)
-    assert '<rect x="20.00" y="0" width="50.00" height="10" class="label-span">' in row
-    assert "label on screen 50% of 10.0 s" in row and 'class="nothumb">video<' in row
+    html = html_of(StoredReport({**base, "kind": "video", "timeline": timeline},
+                                "/nowhere/clip.mp4"))
+    assert '<rect class="span" x="200.0" y="8" width="500.0" height="32">' in html
+    assert "visible for <strong>50 %</strong> of the video (10.0 s long)" in html
+    assert 'class="nothumb">video<' in html
 
 
 def test_html_row_of_a_labelled_video():
@@ -414,8 +423,6 @@ def test_html_row_of_a_labelled_video():
     it, the timeline."""
     import generate_labels
     import generate_videos
-
-    from labelcheck.writers.html import file_row
 
     try:
         generate_labels.resolve_fonts()
@@ -425,8 +432,7 @@ def test_html_row_of_a_labelled_video():
     report = scan(clip, settings=Settings(display=HtmlWriter.display))
     seen = [f for f in report.timeline["frames"] if f["label_seen"]]
     assert seen
-    row = file_row(report, 1)
-    assert "data:image/jpeg;base64," in row and 'class="label-span"' in row
+    html = html_of(report)
+    assert "data:image/jpeg;base64," in html and 'class="span"' in html
     box = min(seen, key=lambda f: abs(f["time_s"] - report.timeline["first_label_s"]))["box"]
-    assert f'<rect x="{box[0]}" y="{box[1]}" width="{box[2]}" height="{box[3]}" class="box">' \
-        in row
+    assert f'<rect x="{box[0]}" y="{box[1]}" width="{box[2]}" height="{box[3]}"' in html

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -162,8 +163,10 @@ def test_several_policies_in_every_format(folder, tmp_path, capsys):
     assert f"policy {SEVERAL} / cn-gb45438:explicit_label: NOT met" in out
     assert f"policy {SEVERAL} / eu-ai-act:deepfake: manual check" in out
     _, out, _ = run(["scan", aigc, "--format", "html", "--policy", SEVERAL], capsys)
-    assert "cn-gb45438:explicit_label: NOT met" in out
-    assert "<h2>Policy eu-ai-act</h2>" in out and "<h2>Policy cn-gb45438</h2>" in out
+    assert re.search(r'data-status="not_met" data-label="Visible label \(cn-gb45438\)"[^>]*>'
+                     r'.*?<span class="value">visible label missing</span>', out)
+    assert "1 of 1 file fails China GB 45438-2025: 1 lacks the visible label." in out
+    assert "<code>eu-ai-act</code></h2>" in out and "<code>cn-gb45438</code></h2>" in out
     _, out, _ = run(["scan", aigc, "--format", "jsonl"], capsys)
     assert "verdicts" not in json.loads(out)
 

@@ -366,7 +366,11 @@ def test_campaign_zip_scans_every_file(client):
     assert verdicts == [EXPECTED[n]["verdict"] for n in names] + ["error"]
     assert "not a supported" in job["items"][3]["report"]["error"]
     page = client.get(job["links"]["page"]).text
-    assert "Campaign audit: campaign.zip" in page and "1 stripped" in page
+    assert "Campaign audit: campaign.zip" in page
+    assert ("1 of 4 creatives fails Any intact AI disclosure: 1 carries C2PA credentials "
+            "changed after signing. Of the rest, 1 meets it, 1 shows no AI evidence and 1 "
+            "could not be read.") in text(page)
+    assert re.search(r'data-filter="stripped"[^>]*><b>1</b> stripped', page)
     rows = list(csv.DictReader(io.StringIO(client.get(job["links"]["reports"]["csv"]).text)))
     assert len(rows) == 4
 

@@ -4,30 +4,15 @@ the verdict banners as a person would."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest import TEST_MEDIA, load_expected
+from conftest import TEST_MEDIA, load_expected, needs_chromium
 from webapp.local_server import running_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 HEADLINES = {"disclosed": "Disclosed: this is AI-made and it is labelled",
              "stripped": "Stripped: this is AI-made and its label was removed"}
 
-pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
-              pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import os
 import secrets
 from pathlib import Path
 
+import jinja2
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from platformdirs import user_data_dir
@@ -26,9 +27,11 @@ from werkzeug.exceptions import HTTPException
 
 from labelcheck.version import __version__
 
-from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
-from labelcheck.core.settings import Display, Limits, Settings
+from labelcheck.core.model import VERDICT_TEXT
+from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
 from labelcheck.run import store
+from labelcheck.writers import view
+from labelcheck.writers.pack import load_private_key
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
 from webapp.uploads import Refusal, ZipLimits
@@ -48,6 +51,10 @@ DEFAULTS = {
     "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
     "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
+    "PACK_KEY": None,  # Ed25519 private key (PEM file) that signs evidence packs; unset: unsigned
+    "CRAWL_ALLOW": None,  # sites the web page audit may fetch (hosts, CIDRs); unset: switched off
+    "CRAWL_MAX_PAGES": 20,  # pages one web page audit reads at most
+    "CRAWL_DELAY": 1.0,  # seconds between two requests to one host
     "MAX_CONTENT_LENGTH": 256 * 2**20,  # whole request, bytes
     "MAX_FILES": 100,  # files in one upload
     "ZIP_MAX_ENTRIES": 1000,
@@ -87,6 +94,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    if app.config["PACK_KEY"]:  # a key that cannot sign stops the start, not a download
+        load_private_key(app.config["PACK_KEY"])
     state = _start_services(app.config)
     app.extensions["labelcheck"] = state
     atexit.register(state.jobs.shutdown)  # the scans under way finish; queued ones wait
@@ -101,12 +110,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Refusal, _refusal)
+    # The web app's templates first, then the shared ones (labelcheck/writers/templates/):
+    # the report's badges, pictures, requirement lists and audit table are made by the same
+    # macros as the CLI's HTML report.
+    app.jinja_loader = jinja2.ChoiceLoader([app.jinja_loader, view.loader()])
+    view.install(app.jinja_env)
     app.jinja_env.globals["version"] = __version__
     app.jinja_env.filters["mebibytes"] = mebibytes
     app.jinja_env.globals["VERDICT_TEXT"] = {verdict.value: text
                                              for verdict, text in VERDICT_TEXT.items()}
-    app.jinja_env.globals["status_words"] = {status.value: words
-                                             for status, words in STATUS_WORDS.items()}
     return app
 
 
@@ -118,7 +130,9 @@ def _start_services(config) -> Services:
     limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
     settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
-                        display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8))
+                        display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8,
+                                        manifest_store=True),
+                        network=crawl_rules(config))
     retention = Retention(bool(config["KEEP_UPLOADS"]), float(config["KEEP_HOURS"]))
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
                       settings, retention)
@@ -129,6 +143,18 @@ def _start_services(config) -> Services:
                     zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
                                          int(config["ZIP_MAX_BYTES"]),
                                          int(config["ZIP_MAX_RATIO"])))
+
+
+def crawl_rules(config) -> NetworkRules:
+    """What a web page audit may fetch: the operator's ``CRAWL_ALLOW`` list (host names,
+    ``*.example.com``, ``*`` for any public host, CIDR blocks for addresses that would
+    otherwise be refused as private); nothing without it. Fetching a URL a visitor typed is
+    server-side request forgery by design: see README, Security."""
+    allowed = config["CRAWL_ALLOW"]
+    if not allowed:
+        return NetworkRules(hosts=(), networks=())
+    entries = allowed.split(",") if isinstance(allowed, str) else [str(item) for item in allowed]
+    return NetworkRules.allow_list(entries)
 
 
 def _security_headers(response):

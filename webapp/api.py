@@ -7,7 +7,7 @@ need ``Authorization: Bearer <token>``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, send_file, url_for
 
 from labelcheck.writers import WRITERS
 from webapp import service
@@ -32,7 +32,7 @@ def policies():
 def submit_scan():
     service.check_scan_token(service.bearer_token() or request.form.get("token"))
     job_id = service.submit_files(request.files.getlist("files"),
-                                  service.chosen_policy(request.form.get("policy")))
+                                  service.chosen_policy(request.form.getlist("policy")))
     return _accepted(job_id)
 
 
@@ -41,7 +41,17 @@ def submit_scan():
 def submit_campaign():
     service.check_scan_token(service.bearer_token() or request.form.get("token"))
     job_id = service.submit_campaign(request.files.get("archive"),
-                                     service.chosen_policy(request.form.get("policy")))
+                                     service.chosen_policy(request.form.getlist("policy")))
+    return _accepted(job_id)
+
+
+@api.post("/crawls")
+@limiter.limit(submit_limit)
+def submit_crawl():
+    service.check_scan_token(service.bearer_token() or request.form.get("token"))
+    job_id = service.submit_crawl(request.form.get("url"), request.form.get("depth"),
+                                  request.form.get("same_site", "") in ("1", "true", "on"),
+                                  service.chosen_policy(request.form.getlist("policy")))
     return _accepted(job_id)
 
 
@@ -55,6 +65,13 @@ def report(job_id: str, fmt: str):
     body, mime, filename = service.report_download(job_id, fmt)
     return Response(body, mimetype=mime,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@api.get("/jobs/<job_id>/evidence-pack")
+def evidence_pack(job_id: str):
+    stream, filename = service.evidence_pack(job_id)
+    return send_file(stream, mimetype="application/zip", as_attachment=True,
+                     download_name=filename)
 
 
 @api.get("/registry")
@@ -100,7 +117,8 @@ def _job_json(job: dict) -> dict:
         "links": {"self": url_for(".job", job_id=job_id),
                   "page": url_for("pages.job", job_id=job_id),
                   "reports": {fmt: url_for(".report", job_id=job_id, fmt=fmt)
-                              for fmt in sorted(WRITERS)}},
+                              for fmt in sorted(WRITERS)},
+                  "evidence_pack": url_for(".evidence_pack", job_id=job_id)},
         "items": [{"position": item["position"], "name": item["name"],
                    "status": item["status"], "verdict": item["verdict"],
                    "error": item["error"], "report": item["report"]}

@@ -36,15 +36,20 @@ from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, String, Tab
                         delete, insert, select, update)
 
 from labelcheck.core.model import Evidence, Picture, Report, report_from_dict
-from labelcheck.core.policy import Policy
+from labelcheck.core.policy import Policy, load_policies
 from labelcheck.core.settings import Settings
 from labelcheck.formats import SNIFF_BYTES, identify
 from labelcheck.run import store
-from labelcheck.run.pool import Task, guarded_pool, outcome, schedule
+from labelcheck.core.names import display_name
+from labelcheck.core.scanner import failed_report
+from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
+from labelcheck.run.pool import Task, guarded_pool, outcome, schedule, worker_context
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, ERROR = "queued", "running", "done", "error"
+CRAWL = "crawl"  # the kind of a job that audits a web page (the others: files, campaign)
+CRAWL_TIMEOUT_S = 600  # reading a site's pages, robots.txt and sitemaps
 MAX_ATTEMPTS = 3  # a file that stopped the server this often is given up on
 SMALL_BYTES = 16 * 2**20  # larger files, and every video and PDF, are "large"
 EXPIRE_EVERY_S = 600  # how often old jobs and files are looked for
@@ -131,6 +136,7 @@ class JobService:
         self.pool = guarded_pool(default, settings, self.workers + 1)
         self.interactive = guarded_pool(default, settings, 1)  # registry additions
         self.waiting = FairQueue()
+        self.crawler = None  # the process that reads pages (`submit_crawl`), once needed
         self.running: dict[Any, dict] = {}
         self.results: dict[str, store.ResultStore] = {}
         self._lock = threading.RLock()
@@ -156,10 +162,75 @@ class JobService:
         self._queue(self._rows(items.c.job_id == job_id))
         return job_id
 
+    def submit_crawl(self, url: str, policy: str, options: CrawlOptions) -> str:
+        """Record a job that audits the web page at `url` and start reading it (in a process
+        of its own, `crawl_media`); its items are the pictures and videos found, each
+        downloaded by its scan in the guarded pool. Returns the job id."""
+        job_id = secrets.token_urlsafe(16)
+        with self.engine.begin() as connection:
+            connection.execute(insert(jobs).values(id=job_id, kind=CRAWL,
+                                                   title=display_name(url), policy=policy,
+                                                   created_at=_now()))
+        future = self._crawler().schedule(crawl_media, (url, options),
+                                          timeout=CRAWL_TIMEOUT_S)
+        future.add_done_callback(lambda done: self._crawled(job_id, url, policy, done))
+        return job_id
+
+    def _crawler(self):
+        """The process that reads pages: one, started on the first crawl; pages from outside
+        are parsed there, never in the web process."""
+        with self._lock:
+            if self.crawler is None:
+                from pebble import ProcessPool
+
+                self.crawler = ProcessPool(max_workers=1, context=worker_context())
+            return self.crawler
+
+    def _crawled(self, job_id: str, url: str, policy: str, future) -> None:
+        """A crawl is over: queue what it found, or record why there is nothing to scan."""
+        if self._closed.is_set():
+            return
+        try:
+            found, pages, skipped = future.result()
+        except Exception as exc:  # noqa: BLE001 - a timeout, a dead process: say so
+            reason = "it took too long" if isinstance(exc, TimeoutError) else "it failed"
+            found, pages, skipped = [], 0, [(url, f"the page could not be read: {reason}")]
+        if not found:
+            why = skipped[0][1] if skipped else "the page shows no picture or video"
+            self.give_up(job_id, url, policy, f"nothing to scan: {why} ({pages} page(s) read)")
+            return
+        now = _now()
+        with self.engine.begin() as connection:
+            connection.execute(insert(items), [
+                {"job_id": job_id, "position": position, "name": display_name(media),
+                 "stored": secrets.token_hex(16), "status": QUEUED, "attempts": 0,
+                 "updated_at": now, "extras": {"fetch": media, "found_on": page}}
+                for position, (media, page) in enumerate(found, start=1)])
+        self._queue(self._rows(items.c.job_id == job_id))
+
+    def give_up(self, job_id: str, name: str, policy: str, reason: str,
+                name_shown: bool = False) -> None:
+        """Record a job that has nothing to scan as one `error` item saying why; `name` is
+        its URL, or its display string already with `name_shown`."""
+        name = name if name_shown else display_name(name)
+        report = failed_report(name, load_policies(policy), reason)
+        with self.engine.begin() as connection:
+            connection.execute(insert(items).values(
+                job_id=job_id, position=1, name=name, stored=secrets.token_hex(16),
+                status=DONE, attempts=0, verdict=report.verdict.value, updated_at=_now(),
+                report=json.dumps(report.to_dict(), ensure_ascii=False), extras={}))
+
     def recover(self) -> int:
         """Queue again what a previous server left queued or running; returns how many. One
         trivial task starts the pool's workers, so that the first upload does not wait for
-        them to start and load the OCR models."""
+        them to start and load the OCR models. A page that was being read when the server
+        stopped is not read again: its job says so."""
+        with self.engine.connect() as connection:
+            stopped = connection.execute(select(jobs.c.id, jobs.c.title, jobs.c.policy).where(
+                jobs.c.kind == CRAWL, ~jobs.c.id.in_(select(items.c.job_id)))).all()
+        for job_id, title, policy in stopped:
+            self.give_up(job_id, title, policy, "the server stopped while it read this page; "
+                                                "submit it again", name_shown=True)
         rows = self._rows(items.c.status.in_((QUEUED, RUNNING)))
         self._queue(rows)
         self.pool.schedule(os.getpid)
@@ -168,7 +239,7 @@ class JobService:
     def _rows(self, condition) -> list[dict]:
         with self.engine.connect() as connection:
             query = (select(items.c.id, items.c.job_id, items.c.name, items.c.stored,
-                            items.c.attempts, jobs.c.policy)
+                            items.c.attempts, items.c.extras, jobs.c.policy)
                      .join(jobs, jobs.c.id == items.c.job_id)
                      .where(condition).order_by(items.c.id))
             return [dict(row) for row in connection.execute(query).mappings()]
@@ -182,7 +253,8 @@ class JobService:
                           error=f"the scanner stopped {MAX_ATTEMPTS} times on this file (a "
                                 "crash or a server restart each time); not scanned")
                 continue
-            row["large"] = self._is_large(row["stored"])
+            row["large"] = bool((row["extras"] or {}).get("fetch")) or \
+                self._is_large(row["stored"])
             with self._lock:
                 self.waiting.add(row)
         self._pump()
@@ -210,8 +282,9 @@ class JobService:
 
     def _start(self, row: dict) -> None:
         self._set(row["id"], status=RUNNING, attempts=row["attempts"] + 1)
-        task = Task(self.file_path(row["stored"]), name=row["name"],
-                    policy=Policy.load(row["policy"]))
+        extras = row["extras"] or {}
+        task = Task(extras.get("fetch") or self.file_path(row["stored"]), name=row["name"],
+                    policy=load_policies(row["policy"]), found_on=extras.get("found_on"))
         row["task"] = task
         future = schedule(self.pool, task, self.settings)
         self.running[future] = row
@@ -268,6 +341,10 @@ class JobService:
         for number, frame in enumerate(evidence.frames):
             self._write_picture(stored, f"frame-{number}", frame)
             extras["frames"].append(_picture_facts(frame))
+        if evidence.c2pa_store:
+            with open(self.store_path(stored), "w", encoding="utf-8") as out:
+                out.write(evidence.c2pa_store)
+            extras["c2pa_store"] = True
         return extras
 
     def _write_picture(self, stored: str, role: str, picture: Picture) -> None:
@@ -280,7 +357,7 @@ class JobService:
         with self._lock:
             if policy_name not in self.results:
                 self.results[policy_name] = store.ResultStore(
-                    self.engine, Policy.load(policy_name), self.settings)
+                    self.engine, load_policies(policy_name), self.settings)
             results = self.results[policy_name]
             results.add(report)
             results.flush()
@@ -310,7 +387,9 @@ class JobService:
             return
         self._closed.set()
         self._dropping = cancel
-        for pool in (self.interactive, self.pool):
+        for pool in (self.interactive, self.pool, self.crawler):
+            if pool is None:
+                continue
             if cancel:
                 pool.stop()
             else:
@@ -386,25 +465,53 @@ class JobService:
         ``frame-N``)."""
         return os.path.join(self.upload_dir, f"{stored}.{role}.jpg")
 
-    def reports(self, job_id: str) -> list[Report]:
+    def reports(self, job_id: str, full: bool = False) -> list[Report]:
         """The finished reports of a job, in upload order, for the report writers, each with
-        the thumbnail its worker made."""
+        the thumbnail its worker made; `full` adds the large picture, the video frames and
+        the manifest store as read (an evidence pack)."""
         job = self.job(job_id) or {"items": []}
-        return [self._with_thumbnail(item) for item in job["items"] if item["report"]]
+        return [self.with_evidence(item, full) for item in job["items"] if item["report"]]
 
-    def _with_thumbnail(self, item: dict) -> Report:
+    def with_evidence(self, item: dict, full: bool = False) -> Report:
+        """An item's report with the display evidence its worker made (`Report.evidence`):
+        the thumbnail, and with `full` the preview as the picture, the frames and the C2PA
+        manifest store; what was not made is left out."""
         report = report_from_dict(item["report"])
-        facts = item["extras"].get("thumbnail")
+        extras = item["extras"]
+        evidence = Evidence(c2pa_tree=extras.get("c2pa"))
+        evidence.thumbnail = self._picture(item["stored"], "thumbnail", extras.get("thumbnail"))
+        if full:
+            evidence.picture = self._picture(item["stored"], "preview", extras.get("preview"))
+            evidence.frames = [frame for frame in (
+                self._picture(item["stored"], f"frame-{number}", facts)
+                for number, facts in enumerate(extras.get("frames") or [])) if frame]
+            evidence.c2pa_store = self._read_text(self.store_path(item["stored"])) \
+                if extras.get("c2pa_store") else None
+        report.evidence = evidence
+        return report
+
+    def _picture(self, stored: str, role: str, facts) -> Picture | None:
+        if not isinstance(facts, dict):
+            return None
         try:
-            with open(self.picture_path(item["stored"], "thumbnail"), "rb") as stream:
+            with open(self.picture_path(stored, role), "rb") as stream:
                 jpeg = stream.read()
         except OSError:
-            return report
-        if isinstance(facts, dict):
-            report.evidence = Evidence(picture=Picture(
-                jpeg, tuple(facts["size"]), facts.get("time_s"), bool(facts.get("label_seen")),
-                facts.get("box")))
-        return report
+            return None
+        return Picture(jpeg, tuple(facts["size"]), facts.get("time_s"),
+                       bool(facts.get("label_seen")), facts.get("box"))
+
+    @staticmethod
+    def _read_text(path: str) -> str | None:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                return stream.read()
+        except OSError:
+            return None
+
+    def store_path(self, stored: str) -> str:
+        """Where the C2PA manifest store of an upload, as the worker read it, lies."""
+        return os.path.join(self.upload_dir, f"{stored}.c2pa.json")
 
 
 def _picture_facts(picture: Picture) -> dict:
@@ -445,6 +552,14 @@ def _item_view(row) -> dict:
     item["report"] = json.loads(row["report"]) if row["report"] else None
     item["extras"] = row["extras"] or {}
     return item
+
+
+def crawl_media(url: str, options: CrawlOptions) -> tuple[list, int, list]:
+    """In the crawler process: ((media URL, page) found, pages read, (URL, reason) left out)
+    of the page at `url`."""
+    log = CrawlLog()
+    found = [(item.url, item.page) for item in crawl([url], options, log)]
+    return found, len(log.pages), log.skipped
 
 
 def register_file(db_url: str, path: str, owner: str, note: str | None) -> int:

@@ -13,7 +13,7 @@ import json
 from flask import (Blueprint, Response, current_app, redirect, render_template, request,
                    send_file, session, url_for)
 
-from labelcheck.writers import WRITERS
+from labelcheck.writers import WRITERS, view
 from webapp import service
 from webapp.extensions import limiter, services
 from webapp.uploads import Refusal
@@ -35,7 +35,7 @@ def index():
 def scan():
     service.check_scan_token(request.form.get("token"))
     job_id = service.submit_files(request.files.getlist("files"),
-                                  service.chosen_policy(request.form.get("policy")))
+                                  service.chosen_policy(request.form.getlist("policy")))
     return redirect(url_for(".job", job_id=job_id), 303)
 
 
@@ -50,7 +50,17 @@ def campaign():
 def campaign_submit():
     service.check_scan_token(request.form.get("token"))
     job_id = service.submit_campaign(request.files.get("archive"),
-                                     service.chosen_policy(request.form.get("policy")))
+                                     service.chosen_policy(request.form.getlist("policy")))
+    return redirect(url_for(".job", job_id=job_id), 303)
+
+
+@pages.post("/crawl")
+@limiter.limit(submit_limit)
+def crawl_submit():
+    service.check_scan_token(request.form.get("token"))
+    job_id = service.submit_crawl(request.form.get("url"), request.form.get("depth"),
+                                  bool(request.form.get("same_site")),
+                                  service.chosen_policy(request.form.getlist("policy")))
     return redirect(url_for(".job", job_id=job_id), 303)
 
 
@@ -67,10 +77,20 @@ def item(job_id: str, position: int):
 
 @pages.get("/jobs/<job_id>/items/<int:position>/preview.jpg")
 def preview(job_id: str, position: int):
+    return _made_picture(job_id, position, "preview")
+
+
+@pages.get("/jobs/<job_id>/items/<int:position>/thumbnail.jpg")
+def thumbnail(job_id: str, position: int):
+    return _made_picture(job_id, position, "thumbnail")
+
+
+def _made_picture(job_id: str, position: int, role: str):
+    """The `role` picture (preview, thumbnail) the worker made of an item, if it made one."""
     item = service.item_or_404(job_id, position)
-    if not item["extras"].get("preview"):
+    if not item["extras"].get(role):
         raise Refusal("this file has no picture to show", 404)
-    return _picture(item, "preview")
+    return _picture(item, role)
 
 
 @pages.get("/jobs/<job_id>/items/<int:position>/frames/<int:number>.jpg")
@@ -88,6 +108,26 @@ def _picture(item: dict, role: str):
                          mimetype="image/jpeg", max_age=3600)
     response.cache_control.private = True
     response.cache_control.public = False
+    return response
+
+
+@pages.get("/jobs/<job_id>/evidence-pack.zip")
+def evidence_pack(job_id: str):
+    stream, filename = service.evidence_pack(job_id)
+    response = send_file(stream, mimetype="application/zip", as_attachment=True,
+                         download_name=filename)
+    response.cache_control.private = True
+    return response
+
+
+@pages.get("/assets/<name>")
+def shared_asset(name: str):
+    """The stylesheet and script shared with the CLI's HTML report (`view.ASSETS`)."""
+    if name not in view.ASSETS:
+        raise Refusal("Nothing here: the link may be wrong, or the item was removed.", 404)
+    mimetype = "text/css" if name.endswith(".css") else "text/javascript"
+    response = Response(view.asset_text(name), mimetype=mimetype)
+    response.cache_control.max_age = 3600
     return response
 
 
@@ -159,32 +199,11 @@ def _require_unlocked() -> None:
         service.check_token(request.form.get("token"))
 
 
-# -- template helpers: presentation only ----------------------------------------------------
+# -- template helpers: presentation only (the shared ones: `labelcheck.writers.view`) --------
 
 @pages.app_template_global()
-def evidence_boxes(report: dict) -> list[tuple[int, dict, list[float]]]:
-    """(number, finding, [x, y, w, h]) for each finding located by a pixel box, numbered in
-    the order of the findings list, for the picture overlay."""
-    boxes = []
-    for finding in report.get("findings") or []:
-        location = finding.get("location")
-        box = location.get("box") if isinstance(location, dict) else None
-        if isinstance(box, list) and len(box) == 4 and all(
-                isinstance(value, (int, float)) for value in box):
-            boxes.append((len(boxes) + 1, finding, box))
-    return boxes
-
-
-@pages.app_template_global()
-def frame_boxes(facts: dict) -> list[tuple[int, dict, list]]:
-    """The label box of a video frame (the frame's facts from the scan), for the overlay."""
-    box = facts.get("box")
-    return [(1, {"kind": "ai_declaration"}, box)] if facts.get("label_seen") and box else []
-
-
-@pages.app_template_global()
-def box_number(boxes: list, finding: dict) -> int | None:
-    return next((number for number, boxed, _ in boxes if boxed is finding), None)
+def job_audit(job: dict) -> dict:
+    return service.job_audit(job)
 
 
 @pages.app_template_global()

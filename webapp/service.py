@@ -10,6 +10,7 @@ import hmac
 import io
 import os
 import shutil
+import tempfile
 from functools import cache
 
 from flask import current_app, request
@@ -17,12 +18,19 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy, available_policies
+from labelcheck.core.policy import Policy, available_policies, load_policies, policies_of
 from labelcheck.registry import Asset, Registry, RegistryError
-from labelcheck.writers import WRITERS
+from labelcheck.run.crawl import CrawlOptions
+from labelcheck.run.fetch import FetchError, check_url
+from labelcheck.writers import WRITERS, audit
+from labelcheck.writers.base import WriterOptions
+from labelcheck.writers.pack import PackError, PackWriter
 from webapp import jobs as job_module
 from webapp.extensions import services
 from webapp.uploads import Refusal, extract_zip, new_name, remove, save_media
+
+MAX_URL = 2000  # characters of a web page's address
+MAX_DEPTH = 2  # links a web page audit follows at most
 
 DOWNLOAD_TYPES = {"json": ("application/json", "json"), "jsonl": ("application/x-ndjson", "jsonl"),
                   "csv": ("text/csv", "csv"), "text": ("text/plain", "txt"),
@@ -39,11 +47,16 @@ def policy_choices() -> list[dict]:
              "description": Policy.load(name).description} for name in available_policies()]
 
 
-def chosen_policy(value: str | None) -> str:
-    name = (value or "default").strip()
-    if name not in available_policies():
-        raise Refusal(f"unknown policy {name!r}; choose one of {', '.join(available_policies())}")
-    return name
+def chosen_policy(values: list[str]) -> str:
+    """The policies a request chose (form checkboxes, or one comma-separated field), as one
+    comma-separated name: a job is judged under each (README, Policies)."""
+    names = list(dict.fromkeys(name.strip() for value in values for name in value.split(",")
+                               if name.strip())) or ["default"]
+    for name in names:
+        if name not in available_policies():
+            raise Refusal(f"unknown policy {name!r}; choose one of "
+                          f"{', '.join(available_policies())}")
+    return ",".join(names)
 
 
 # -- scans ------------------------------------------------------------------------------------
@@ -81,6 +94,32 @@ def submit_campaign(archive: FileStorage | None, policy: str) -> str:
                                   [(display_name(name), stored) for name, stored in files])
 
 
+def submit_crawl(url: str | None, depth: str | None, same_site: bool, policy: str) -> str:
+    """Queue the audit of a web page (README, Web app): switched off unless the operator
+    listed the sites it may fetch (``CRAWL_ALLOW``)."""
+    config = current_app.config
+    if not config["CRAWL_ALLOW"]:
+        raise Refusal("auditing web pages is switched off on this server: its operator has not "
+                      "listed the sites it may fetch (LABELCHECK_CRAWL_ALLOW)", 403)
+    url = (url or "").strip()
+    if not url or len(url) > MAX_URL:
+        raise Refusal("give the address of a web page (http:// or https://)")
+    try:
+        check_url(url)
+        levels = int(depth or 0)
+    except FetchError as exc:
+        raise Refusal(str(exc)) from None
+    except ValueError:
+        raise Refusal("the depth is a number of links: 0, 1 or 2") from None
+    if not 0 <= levels <= MAX_DEPTH:
+        raise Refusal(f"the depth is a number of links from 0 to {MAX_DEPTH}")
+    options = CrawlOptions(depth=levels, same_site=same_site,
+                           max_pages=int(config["CRAWL_MAX_PAGES"]),
+                           delay=float(config["CRAWL_DELAY"]),
+                           network=services().jobs.settings.network)
+    return services().jobs.submit_crawl(url, policy, options)
+
+
 def job_or_404(job_id: str) -> dict:
     job = services().jobs.job(job_id)
     if job is None:
@@ -97,16 +136,64 @@ def item_or_404(job_id: str, position: int) -> dict:
 
 def report_download(job_id: str, fmt: str) -> tuple[str, str, str]:
     """The job's reports in one of the CLI's formats: (body, MIME type, file name)."""
-    job_or_404(job_id)
+    job = job_or_404(job_id)
     if fmt not in WRITERS:
         raise Refusal(f"unknown format {fmt!r}; formats are {', '.join(sorted(WRITERS))}", 404)
     buffer = io.StringIO()
-    writer = WRITERS[fmt](buffer)
+    writer = WRITERS[fmt](buffer, writer_options(job))
     for report in services().jobs.reports(job_id):
         writer.write(report)
     writer.close()
     mime, extension = DOWNLOAD_TYPES.get(fmt, ("application/octet-stream", fmt))
     return buffer.getvalue(), mime, f"labelcheck-{job_id}.{extension}"
+
+
+def evidence_pack(job_id: str):
+    """The job's evidence pack (`labelcheck.writers.pack`) as an open zip file (deleted once
+    closed) and its download name; signed with the operator's key (``PACK_KEY``) when one
+    is set."""
+    job = job_or_404(job_id)
+    if job["status"] not in ("done", "error"):
+        raise Refusal("the evidence pack is made once every file is checked; try again when "
+                      "the job is done", 409)
+    folder = tempfile.mkdtemp(prefix="labelcheck-pack-")
+    path = os.path.join(folder, "pack.zip")
+    try:
+        writer = PackWriter(path, policies_of(load_policies(job["policy"])),
+                            current_app.config["PACK_KEY"], writer_options(job))
+        for item in job["items"]:
+            if item["report"]:
+                writer.write(services().jobs.with_evidence(item, full=True), item["position"] - 1)
+        writer.close()
+        stream = open(path, "rb")
+    except PackError as exc:
+        raise Refusal(f"the evidence pack could not be made: {exc}", 500) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the open file stays readable until closed
+    return stream, f"labelcheck-{job_id}-evidence.zip"
+
+
+def job_audit(job: dict) -> dict:
+    """The audit view of a job: its regimes' columns, a row per finished file (a pending one
+    has none yet), and the counts and sentences on top."""
+    regimes = audit.regimes_for(list(policies_of(load_policies(job["policy"]))))
+    tally = audit.Tally(regimes, "files" if job["kind"] == "files" else "creatives")
+    rows = []
+    for item in job["items"]:
+        row = None
+        if item["report"]:
+            row = audit.audit_row(item["report"], regimes, item["position"])
+            tally.add(row)
+        rows.append((item, row))
+    width = sum(len(regime.columns) + (len(regimes) > 1) for regime in regimes) + \
+        (len(regimes) == 1)
+    return {"regimes": regimes, "tally": tally, "rows": rows, "width": width}
+
+
+def writer_options(job: dict) -> WriterOptions:
+    """How a job's reports are written: its policies' columns, in upload order."""
+    return WriterOptions(policies_of(load_policies(job["policy"])),
+                         noun="files" if job["kind"] == "files" else "creatives")
 
 
 # -- registry ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import sys
 from importlib.metadata import entry_points
@@ -20,13 +21,20 @@ from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_ur
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.core.model import Verdict
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
+from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
+                                    policies_of)
 from labelcheck.core.settings import Limits, Settings
 from labelcheck.run.batch import ENGINES, scan_batch
-from labelcheck.run.inputs import iter_files
+from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
+from labelcheck.run.inputs import is_web_url, iter_files
+from labelcheck.run.pool import Task, as_task
 from labelcheck.run.progress import progress_for
 from labelcheck.run.store import StoreError
 from labelcheck.writers import WRITERS
+from labelcheck.writers.audit import Tally, audit_row, regimes_for
+from labelcheck.writers.base import WriterOptions
+from labelcheck.writers.html import SORTS
+from labelcheck.writers.pack import PackError, PackWriter, verify_pack
 
 COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
 
@@ -85,9 +93,48 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
                           default=frozenset(), help="exit 1 if any file gets one of these")
+    scan_cmd.add_argument("--sort", choices=SORTS, default="input",
+                          help="order of the HTML report's rows: as the files were given, or "
+                               "the most severe first (default %(default)s)")
+    scan_cmd.add_argument("--crawl", action="store_true",
+                          help="the URLs are web pages (or sitemaps): scan the pictures and "
+                               "videos they show; robots.txt is honoured")
+    scan_cmd.add_argument("--depth", type=int, default=0, metavar="N",
+                          help="with --crawl: also read the pages linked up to N links away "
+                               "(default 0: the pages given)")
+    scan_cmd.add_argument("--same-site", action="store_true",
+                          help="with --crawl: follow links to the start's site only")
+    scan_cmd.add_argument("--max-pages", type=int, default=50, metavar="N",
+                          help="with --crawl: read at most N pages (default %(default)d)")
+    scan_cmd.add_argument("--crawl-delay", type=float, default=1.0, metavar="SECONDS",
+                          help="with --crawl: at least this long between requests to one host "
+                               "(default %(default)g; longer when robots.txt asks)")
+    scan_cmd.add_argument("--evidence-pack", metavar="DIR|ZIP",
+                          help="also write an evidence pack: per file its report, pictures "
+                               "with the evidence boxed, video frames, C2PA manifest store; "
+                               "the policies; a SHA-256 manifest (see verify-pack)")
+    scan_cmd.add_argument("--sign-key", metavar="PEM",
+                          help="sign the evidence pack's manifest with this Ed25519 private "
+                               "key")
+    scan_cmd.add_argument("--summary", action="store_true",
+                          help="end stderr with one line of JSON: counts per verdict, per "
+                               "regime, and of files with tampered credentials")
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
+
+    verify_cmd = commands.add_parser(
+        "verify-pack", help="check that nothing in an evidence pack was changed",
+        description="Check an evidence pack (a folder or a zip made by scan --evidence-pack "
+                    "or the web app) against its manifest and its signature; say exactly what "
+                    "changed. Exit 0 when nothing did, 1 when something did.")
+    verify_cmd.add_argument("pack", metavar="PACK")
+    verify_cmd.add_argument("--key", metavar="PEM",
+                            help="the signer's Ed25519 public key: the pack must be signed by it")
+    verify_cmd.add_argument("--original", metavar="FILE", nargs="+", default=[],
+                            help="files to find among the originals the pack scanned (by "
+                                 "SHA-256)")
+    verify_cmd.set_defaults(run=run_verify_pack)
 
     policies_cmd = commands.add_parser(
         "policies", help="list the bundled policies (regimes) with citation, date and role")
@@ -145,6 +192,14 @@ def run_scan(args) -> int:
     if args.trust_anchors and not os.path.isfile(args.trust_anchors):
         print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
         return EXIT_USAGE
+    if args.crawl and (args.resume or not all(is_web_url(path) for path in args.paths)):
+        print("labelcheck: --crawl reads http(s) pages: give their URLs (and not --resume)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.sign_key and not args.evidence_pack:
+        print("labelcheck: --sign-key signs an evidence pack: give --evidence-pack too",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.resume and args.no_store:
         print("labelcheck: --resume reads the results store; it cannot go with --no-store",
               file=sys.stderr)
@@ -154,21 +209,29 @@ def run_scan(args) -> int:
     except OSError as exc:
         print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        pack = _pack(args, policy)
+    except PackError as exc:
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     limits = Limits(args.timeout or None, args.max_memory or None)
     settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db), limits=limits,
-                        max_pixels=limits.max_pixels(), display=WRITERS[args.format].display,
+                        max_pixels=limits.max_pixels(),
+                        display=pack.display if pack else WRITERS[args.format].display,
                         as_of=args.as_of, role=args.role)
     results = None if args.no_store else _open_store(policy, settings)
     if results is False:
         return EXIT_USAGE
     missing: list[str] = []
     skipped: list[tuple[str, str]] = []
+    tally = Tally(regimes_for(list(policies_of(policy))))
     try:
-        files = list(iter_files(args.paths, missing, skipped))
+        files = (_crawled(args, skipped) if args.crawl
+                 else list(iter_files(args.paths, missing, skipped)))
         for path, reason in skipped:  # before the scan, so that progress ends the log
             print(f"labelcheck: skipped {display_name(path)}: {reason}", file=sys.stderr)
-        matched = _scan_files(files, policy, settings, results, args, stream)
+        matched = _scan_files(files, policy, settings, results, args, stream, tally, pack)
         if stream is not sys.stdout:
             _written(stream.close)  # the last buffered bytes: a full disk shows here at last
     except OutputError as exc:
@@ -186,7 +249,11 @@ def run_scan(args) -> int:
         print(f"labelcheck: no such file or directory: {display_name(path)}", file=sys.stderr)
     if not files and not missing:
         print(f"labelcheck: nothing to scan ({len(skipped)} file(s) skipped, none is a "
-              "picture, video or document labelcheck reads)", file=sys.stderr)
+              "picture, video or document labelcheck reads)" if not args.crawl else
+              "labelcheck: nothing to scan (the pages show no picture or video labelcheck "
+              "may fetch)", file=sys.stderr)
+    if args.summary:
+        print(json.dumps(tally.to_dict()), file=sys.stderr)
     if missing or not files or not stored:
         return EXIT_USAGE
     return EXIT_MATCHED if matched else EXIT_OK
@@ -218,10 +285,14 @@ def _written(write, *args) -> None:
         raise OutputError(exc.strerror or str(exc)) from None
 
 
-def _scan_files(files: list[str], policy, settings, results, args, stream) -> bool:
-    """Scan, write, store and show progress; whether a `--fail-on` verdict occurred. One file
-    on the local engine is scanned in this process (no pool to start)."""
-    writer = WRITERS[args.format](stream)
+def _scan_files(files: list[str], policy, settings, results, args, stream,
+                tally: Tally, pack: PackWriter | None) -> bool:
+    """Scan, write (and pack), store, count and show progress; whether a `--fail-on`
+    verdict occurred. One file on the local engine is scanned in this process (no pool to
+    start)."""
+    writer = WRITERS[args.format](stream, WriterOptions(policies_of(policy), args.sort))
+    positions = {as_task(path).display: number
+                 for number, path in reversed(list(enumerate(files)))}
     progress = progress_for(len(files), quiet=args.quiet or len(files) < 2)
     single = len(files) == 1 and args.engine == "local"
     workers = min(args.workers or os.cpu_count() or 1, max(1, len(files)))
@@ -230,13 +301,56 @@ def _scan_files(files: list[str], policy, settings, results, args, stream) -> bo
         for report in scan_batch(files, policy, settings, results=results, resume=args.resume,
                                  workers=workers, guarded=not single, engine=args.engine,
                                  scheduler=args.scheduler):
-            _written(writer.write, report)
+            _written(writer.write, report, positions.get(report.path))
+            if pack is not None:
+                _written(pack.write, report, positions.get(report.path))
             progress.update(report)
+            if args.summary:
+                tally.add(audit_row(report.to_dict(), tally.regimes, 0))
             matched |= report.verdict in args.fail_on
         _written(writer.close)
+        if pack is not None:
+            _written(pack.close)
     finally:
         progress.close()
     return matched
+
+
+def _crawled(args, skipped: list[tuple[str, str]]) -> list[Task]:
+    """The pictures and videos the pages given show (``--crawl``), as tasks that carry the
+    page each was found on; what the crawl left out goes to `skipped`."""
+    options = CrawlOptions(depth=max(0, args.depth), same_site=args.same_site,
+                           max_pages=max(1, args.max_pages), delay=max(0.0, args.crawl_delay))
+    log = CrawlLog()
+    found = [Task(item.url, name=display_name(item.url), found_on=item.page)
+             for item in crawl(args.paths, options, log)]
+    skipped.extend(log.skipped)
+    if not args.quiet:
+        print(f"labelcheck: read {len(log.pages)} page(s), found {len(found)} picture(s) and "
+              "video(s)", file=sys.stderr)
+    return found
+
+
+def _pack(args, policy) -> PackWriter | None:
+    """The evidence pack writer of ``--evidence-pack``, or None."""
+    if not args.evidence_pack:
+        return None
+    options = WriterOptions(policies_of(policy), args.sort)
+    return PackWriter(args.evidence_pack, policies_of(policy), args.sign_key, options)
+
+
+def run_verify_pack(args) -> int:
+    """``verify-pack``: one line per problem or fact; exit 0 when nothing changed."""
+    try:
+        result = verify_pack(args.pack, args.key, args.original)
+    except PackError as exc:
+        print(f"labelcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in result.problems + [f"ok: {note}" for note in result.notes]:
+        print(line)
+    print("the pack is intact" if result.ok else
+          f"the pack does not check out: {len(result.problems)} problem(s)")
+    return EXIT_OK if result.ok else EXIT_MATCHED
 
 
 def _open_store(policy, settings):

@@ -199,14 +199,15 @@ class Picture:
 class Evidence:
     """What the HTML report and the web page show besides the report (`Settings.display`):
     the picture (a video: the frame where a label was first seen) and a smaller copy of it,
-    a video's timeline frames, and the C2PA manifest store as a tree. It travels with the
-    `Report` from the scan worker and is never part of the JSON: no writer and no page opens
-    a file to make it."""
+    a video's timeline frames, the C2PA manifest store as a tree and, for an evidence pack,
+    as read (`c2pa_store`: crJSON text). It travels with the `Report` from the scan worker
+    and is never part of the JSON: no writer and no page opens a file to make it."""
 
     picture: Picture | None = None
     thumbnail: Picture | None = None
     frames: list[Picture] = field(default_factory=list)
     c2pa_tree: dict[str, Any] | None = None
+    c2pa_store: str | None = None
 
 
 @dataclass
@@ -235,6 +236,7 @@ class Report:
     elapsed_ms: float | None = None
     timeline: dict[str, Any] | None = None  # videos: when and where visible labels are shown
     verdicts: list[RegimeVerdict] = field(default_factory=list)  # one per policy, when several
+    found_on: str | None = None  # a crawled file: the page it was found on (a display string)
     evidence: Evidence | None = None  # for people (pictures, C2PA tree); never in the JSON
 
     def to_dict(self) -> dict[str, Any]:
@@ -263,6 +265,8 @@ class Report:
             data["timeline"] = self.timeline
         if self.verdicts:
             data["verdicts"] = {regime.policy: regime.to_dict() for regime in self.verdicts}
+        if self.found_on is not None:
+            data["found_on"] = self.found_on
         return data
 
 

@@ -53,6 +53,11 @@ class Requirement:
     effective: dt.date | None = None
     check: str = "file"
     draft: bool = False
+    title: str = ""  # a short name for a column header ("Implicit label"); default: the id
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.id.replace("_", " ").capitalize()
 
     def applies_to(self, media_kind: str | None) -> bool:
         """Whether this requirement binds a file of `media_kind` (None: unknown, so only
@@ -131,6 +136,7 @@ class Policy:
     roles: tuple[str, ...] = ()
     draft: bool = False
     notes: str = ""
+    text: str = field(default="", repr=False, compare=False)  # the TOML as applied
 
     @classmethod
     def load(cls, name_or_path: str) -> "Policy":
@@ -155,7 +161,7 @@ class Policy:
                        citation=data.get("citation", ""), url=data.get("url", ""),
                        effective=_date(data.get("effective")),
                        roles=tuple(data.get("roles", ())), draft=draft,
-                       notes=data.get("notes", ""))
+                       notes=data.get("notes", ""), text=text)
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"policy {origin} is not valid: {exc}") from None
 
@@ -184,7 +190,8 @@ def _requirement(data: dict, policy_draft: bool) -> Requirement:
                        dict(data.get("one_of", {})), dict(data.get("maximum", {})),
                        tuple(data.get("kinds", ())), role=data.get("role", ""),
                        source=data.get("source", ""), effective=_date(data.get("effective")),
-                       check=check, draft=policy_draft or bool(data.get("draft", False)))
+                       check=check, draft=policy_draft or bool(data.get("draft", False)),
+                       title=data.get("title", ""))
 
 
 def _date(value) -> dt.date | None:

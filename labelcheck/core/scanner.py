@@ -80,7 +80,7 @@ def _evidence(media: Media, report: Report, settings: Settings):
     """The display hook: pictures and the C2PA tree for people (`labelcheck.writers.evidence`)."""
     from labelcheck.writers.evidence import gather
 
-    return gather(media, report, settings.display)
+    return gather(media, report, settings)
 
 
 def failed_report(path: str, policy: Policy | Regimes, reason: str, *,

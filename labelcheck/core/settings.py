@@ -18,11 +18,13 @@ BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 mea
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-file limits of a guarded pool: wall seconds of one scan, and how many MB one scan
-    may add to its worker's resident memory. None switches a limit off."""
+    """Per-file limits of a guarded pool: wall seconds of one scan, how many MB one scan may
+    add to its worker's resident memory (None switches either off), and how many MB the scan
+    of a URL downloads at most (to a file, never into memory)."""
 
     timeout_s: float | None = 120.0
     memory_mb: int | None = 2048
+    download_mb: int = 2048  # the largest file a scan of a URL downloads
 
     def max_pixels(self) -> int:
         """The largest picture a scan may decode under `memory_mb`: the limit of pixels and
@@ -34,15 +36,43 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class NetworkRules:
+    """Where fetches may go (a crawl's pages, a URL to scan): `hosts`, names a host may have
+    (``example.com``, ``*.example.com``; ``*``: any host at a public address), and
+    `networks`, CIDR blocks whose addresses may be reached even when loopback or private.
+    The default reaches everything: the CLI fetches what its user asks. The web app passes
+    its operator's allow-list (`allow_list`), and fetches nothing without one."""
+
+    hosts: tuple[str, ...] = ("*",)
+    networks: tuple[str, ...] = ("0.0.0.0/0", "::/0")
+
+    @classmethod
+    def allow_list(cls, entries: list[str]) -> "NetworkRules":
+        """Rules from an operator's list: CIDR blocks (``10.0.0.0/8``, ``127.0.0.1/32``)
+        and host names; an address is private unless its block is listed."""
+        import ipaddress
+
+        hosts, networks = [], []
+        for entry in (item.strip() for item in entries if item.strip()):
+            try:
+                networks.append(str(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                hosts.append(entry)
+        return cls(tuple(hosts), tuple(networks))
+
+
+@dataclass(frozen=True)
 class Display:
     """Display evidence a scan makes next to its report (`labelcheck.core.model.Evidence`):
     the picture scaled to `side` px (its longer side), the same as a `thumbnail` px one when
-    asked, and up to `frames` of a video's timeline frames. Made in the scan worker, from the
+    asked, up to `frames` of a video's timeline frames, and with `manifest_store` the C2PA
+    manifest store as read (crJSON, for an evidence pack). Made in the scan worker, from the
     scanned bytes, under its limits."""
 
     side: int = 240
     thumbnail: int | None = None
     frames: int = 0
+    manifest_store: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,7 @@ class Settings:
     them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
     Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
     for the pictures and the C2PA tree that people look at (the HTML report, the web page).
+    `network` says which addresses the scan of a URL may fetch (`NetworkRules`).
     """
 
     pixels: bool = True
@@ -65,4 +96,5 @@ class Settings:
     as_of: dt.date | None = None
     role: str | None = None
     display: Display | None = None
+    network: NetworkRules = field(default_factory=NetworkRules)
 

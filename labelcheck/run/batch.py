@@ -42,7 +42,8 @@ def scan_many(paths: Iterable[str | Task], policy: Policy, settings: Settings,
     workers = workers or os.cpu_count() or 1
     if engine == "local" and workers == 1 and not guarded:
         for task in map(as_task, paths):
-            yield scan_target(task.path, policy, settings, name=task.name, sha256=task.sha256)
+            yield scan_target(task.path, policy, settings, name=task.name, sha256=task.sha256,
+                              found_on=task.found_on)
         return
     if engine == "dask":
         from labelcheck.run.cluster import cluster_reports

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from labelcheck.core.model import MediaError, Report
 from labelcheck.core.names import display_name
@@ -19,19 +21,25 @@ from labelcheck.core.scanner import failed_report, scan
 from labelcheck.core.settings import Settings
 from labelcheck.formats import EXTENSIONS, SNIFF_BYTES, identify
 from labelcheck.formats.media import open_regular
+from labelcheck.run.fetch import SCHEMES, FetchError, download
+
+DOWNLOAD_TIMEOUT_S = 600.0  # a download's limit when scans have no time limit
 
 
 def iter_files(paths: list[str], missing: list[str],
                skipped: list[tuple[str, str]] | None = None) -> Iterator[str]:
     """Files named directly, then the media files found under directories (sorted, no symlink
-    loops); fsspec URLs likewise; paths that don't exist go to `missing`.
+    loops); fsspec URLs likewise (an http(s) URL is one file); paths that don't exist go to
+    `missing`.
 
     Under a directory a file is media when its extension is one labelcheck reads or, whatever
     its name (hash-named uploads have none), when its first bytes are (`identify`); the rest
     go to `skipped` as (path, reason), so that the caller can say what was not scanned."""
     skipped = [] if skipped is None else skipped
     for path in paths:
-        if is_url(path):
+        if is_web_url(path):  # one file; its scan downloads it (or says why)
+            yield path
+        elif is_url(path):
             yield from _iter_url(path, missing, skipped)
         elif os.path.isdir(path):
             for folder, dirs, files in os.walk(path):
@@ -98,6 +106,11 @@ def is_url(path: str) -> bool:
     return "://" in path
 
 
+def is_web_url(path: str) -> bool:
+    """An http(s) URL: fetched by `labelcheck.run.fetch` (the network rules), not fsspec."""
+    return urlsplit(path).scheme in SCHEMES
+
+
 def open_target(path: str):
     """A binary file object for a path (a regular file only) or an fsspec URL (s3://, gs://,
     http://, memory://...)."""
@@ -110,7 +123,10 @@ def open_target(path: str):
 
 def content_sha256(path: str) -> str | None:
     """SHA-256 of a file's bytes (path or fsspec URL), read in blocks; None when unreadable
-    or not a regular file (the scan then says why; a FIFO is never opened)."""
+    or not a regular file (the scan then says why; a FIFO is never opened), and for an http(s)
+    URL: only its scan downloads it, within the network rules."""
+    if is_web_url(path):
+        return None
     try:
         with open_target(path) as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -126,14 +142,41 @@ def file_size(path: str) -> int | None:
 
 
 def scan_target(path: str, policy: Policy, settings: Settings, *, name: str | None = None,
-                sha256: str | None = None) -> Report:
-    """`scan` a local path, or the bytes behind an fsspec URL, reported under `name` (a
-    display string; default: the path's or URL's display form). `sha256` is the content hash
-    when it is known already (``--resume``)."""
+                sha256: str | None = None, found_on: str | None = None) -> Report:
+    """`scan` a local path, an http(s) URL (downloaded to a temporary file within the network
+    rules and the download limit, `labelcheck.run.fetch`) or the bytes behind another fsspec
+    URL, reported under `name` (a display string; default: the path's or URL's display form).
+    `sha256` is the content hash when it is known already (``--resume``); `found_on` the page
+    a crawl found the file on."""
     name = name or display_name(path)
-    if not is_url(path):
-        return _hashed(scan(path, policy, settings=settings, name=name, sha256=sha256),
-                       lambda: content_sha256(path))
+    if is_web_url(path):
+        report = _scan_download(path, policy, settings, name)
+    elif not is_url(path):
+        report = _hashed(scan(path, policy, settings=settings, name=name, sha256=sha256),
+                         lambda: content_sha256(path))
+    else:
+        report = _scan_fsspec(path, policy, settings, name, sha256)
+    report.found_on = found_on
+    return report
+
+
+def _scan_download(url: str, policy: Policy, settings: Settings, name: str) -> Report:
+    """Download `url` to a temporary file (a video is then read from disk, never held) and
+    scan it; a download that fails is an `error` report saying why."""
+    limits = settings.limits
+    with tempfile.NamedTemporaryFile(prefix="labelcheck-", suffix=".download") as out:
+        try:
+            download(url, out, settings.network, limits.download_mb * 2**20,
+                     limits.timeout_s or DOWNLOAD_TIMEOUT_S)
+            out.flush()
+        except FetchError as exc:
+            return failed_report(name, policy, f"could not download it: {exc}")
+        return _hashed(scan(out.name, policy, settings=settings, name=name),
+                       lambda: content_sha256(out.name))
+
+
+def _scan_fsspec(path: str, policy: Policy, settings: Settings, name: str,
+                 sha256: str | None) -> Report:
     try:
         with open_target(path) as handle:
             data = handle.read()

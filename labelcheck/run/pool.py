@@ -20,7 +20,7 @@ from typing import Iterator
 
 from labelcheck.core.model import Report
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy
+from labelcheck.core.policy import Policy, Regimes
 from labelcheck.core.scanner import failed_report
 from labelcheck.core.settings import Settings
 from labelcheck.run.inputs import content_sha256, file_size, scan_target
@@ -35,12 +35,13 @@ class Task:
     """One file for a worker. `path` is what the worker opens (a local path or an fsspec URL);
     `name` is the report's display string (default: the path's display form); `sha256` the
     content hash when it is known already (``--resume``), so the file is hashed once; `policy`
-    when it is not the pool's (each web job has its own)."""
+    (one, or several `Regimes`) when it is not the pool's (each web job has its own)."""
 
     path: str
     name: str | None = None
     sha256: str | None = None
-    policy: Policy | None = None
+    policy: Policy | Regimes | None = None
+    found_on: str | None = None  # a crawled file: the page it was found on
 
     @property
     def display(self) -> str:
@@ -118,9 +119,11 @@ def outcome(future, task: Task, policy: Policy, settings: Settings) -> Report:
                   f"the scanning process died ({_exit_status(exc.exitcode)}) on this file")
     except Exception as exc:  # noqa: BLE001 - e.g. a report that cannot be sent back
         reason = f"the scan failed: {exc}"
-    return failed_report(task.display, task.policy or policy, reason,
-                         sha256=task.sha256 or content_sha256(task.path),
-                         size=file_size(task.path))
+    report = failed_report(task.display, task.policy or policy, reason,
+                           sha256=task.sha256 or content_sha256(task.path),
+                           size=file_size(task.path))
+    report.found_on = task.found_on
+    return report
 
 
 def _exit_status(code: int | None) -> str:
@@ -165,7 +168,7 @@ def scan_in_worker(task: Task) -> Report:
     policy, settings = _job
     with _guard or contextlib.nullcontext():
         return scan_target(task.path, task.policy or policy, settings, name=task.name,
-                           sha256=task.sha256)
+                           sha256=task.sha256, found_on=task.found_on)
 
 
 class MemoryGuard:

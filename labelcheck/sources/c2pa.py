@@ -73,6 +73,14 @@ def read_fragmented_store(media, fragments, trust_anchors: str | None = None) ->
     return json.loads(reader.json())
 
 
+def read_crjson(stream: BinaryIO, media_type: str, trust_anchors: str | None = None) -> str:
+    """The manifest store of the file in `stream` as c2pa-python reads and validates it, in
+    crJSON (the C2PA JSON serialisation, with its validation results): what an evidence pack
+    keeps for someone else to read. Raises `c2pa.C2paError`."""
+    with c2pa.Reader(media_type, stream, context=_context(trust_anchors)) as reader:
+        return reader.crjson()
+
+
 class C2paSource(Source):
     name = "c2pa"
     order = 10

@@ -41,8 +41,8 @@ class CsvWriter(Writer):
     """One row per file; scanned under several policies, one ``verdict:<policy>`` column per
     regime after ``verdict`` (the header is written with the first row, which names them)."""
 
-    def __init__(self, stream):
-        super().__init__(stream)
+    def __init__(self, stream, options=None):
+        super().__init__(stream, options)
         self.csv: csv.DictWriter | None = None
 
     def _start(self, report) -> None:
@@ -97,6 +97,15 @@ def _timeline_line(timeline: dict) -> str:
             f"{timeline['first_label_s']:.1f} s, shown {timeline['coverage']:.0%} of the time")
 
 
+def _detail(report, result) -> str:
+    """What met a requirement, or why it is not met or does not bind this file."""
+    if result.satisfied:
+        return result.satisfied_by[0]
+    if result.status is Status.NOT_APPLICABLE and not report.ai_generated:
+        return "no AI evidence, so nothing to disclose"
+    return result.missing
+
+
 class TextWriter(Writer):
     """A readable block per file and a tally at the end. A file's block starts with its path
     at the start of a line, and every other line is indented: strings from the file
@@ -107,9 +116,8 @@ class TextWriter(Writer):
         out = [report.path, f"  {report.verdict.value.upper()}: {report.summary}"]
         if report.verdict is not Verdict.ERROR:
             for result in report.requirements:
-                detail = (result.satisfied_by[0] if result.satisfied else result.missing)
                 out.append(f"  policy {report.policy} / {result.id}: "
-                           f"{STATUS_WORDS[result.status]} ({detail})")
+                           f"{STATUS_WORDS[result.status]} ({_detail(report, result)})")
         if report.timeline:
             out.append(_timeline_line(report.timeline))
         for finding in report.findings:

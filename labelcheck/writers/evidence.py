@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 
 from labelcheck.core.model import Evidence, Picture, Report
-from labelcheck.core.settings import Display
+from labelcheck.core.settings import Display, Settings
 from labelcheck.formats.media import Media
 from labelcheck.writers.c2pa_tree import store_tree
 
@@ -20,10 +20,14 @@ JPEG_QUALITY = 80
 FRAME_PX = 480  # longer side of a video's timeline frames (the page shows them small)
 
 
-def gather(media: Media, report: Report, display: Display) -> Evidence:
-    """The evidence of one scanned file; a picture that cannot be made is left out (the
-    report says why the file could not be read, when it could not)."""
+def gather(media: Media, report: Report, settings: Settings) -> Evidence:
+    """The evidence of one scanned file (`settings.display` says what to make); a picture that
+    cannot be made is left out (the report says why the file could not be read, when it
+    could not)."""
+    display = settings.display
     evidence = Evidence(c2pa_tree=store_tree(media.c2pa_store) if media.c2pa_store else None)
+    if display.manifest_store and media.c2pa_store:
+        evidence.c2pa_store = manifest_store(media, settings.trust_anchors)
     try:
         if report.media_kind == "image":
             image, shown = media.image, {}  # decoded once, for the scan and the picture
@@ -37,6 +41,21 @@ def gather(media: Media, report: Report, display: Display) -> Evidence:
     except Exception:  # noqa: BLE001 - undecodable pixels just get no picture
         evidence.picture = evidence.thumbnail = None
     return evidence
+
+
+def manifest_store(media: Media, trust_anchors: str | None) -> str | None:
+    """The C2PA manifest store as c2pa-python reads it (crJSON), for an evidence pack: a
+    second reading of a store the c2pa source has read already (its reader keeps the Reader's
+    JSON only), made only when a pack is asked for."""
+    from c2pa import C2paError
+
+    from labelcheck.sources.c2pa import read_crjson
+
+    try:
+        with media.stream() as stream:
+            return read_crjson(stream, media.media_type, trust_anchors)
+    except C2paError:
+        return None
 
 
 def picture(image, side: int, frame: dict) -> Picture:
