@@ -29,6 +29,7 @@ from labelcheck.version import __version__
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
 from labelcheck.run import store
+from labelcheck.sources.c2pa.trust import trust_setup
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
 from webapp.uploads import Refusal, ZipLimits
@@ -45,7 +46,9 @@ DEFAULTS = {
     "TIMEOUT": Limits.timeout_s,  # seconds one file's scan may take; 0: no limit
     "MAX_MEMORY": Limits.memory_mb,  # MB one file's scan may add to its worker; 0: no limit
     "PIXELS": True,  # pixel analysis (visible labels, watermarks); False = --no-ocr
-    "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
+    "TRUST": "official",  # C2PA signers trusted: official (bundled lists), anchors, none
+    "TRUST_ANCHORS": None,  # PEM or LoTE JSON file of C2PA trust anchors (added, or the only
+    # ones with TRUST=anchors)
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
     "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
     "MAX_CONTENT_LENGTH": 256 * 2**20,  # whole request, bytes
@@ -116,7 +119,9 @@ def _start_services(config) -> Services:
         user_data_dir("labelcheck", appauthor=False), "uploads")
     os.makedirs(upload_dir, mode=0o700, exist_ok=True)
     limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
-    settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
+    trust_setup(str(config["TRUST"]), config["TRUST_ANCHORS"])  # a bad file stops the start
+    settings = Settings(pixels=bool(config["PIXELS"]), trust=str(config["TRUST"]),
+                        trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
                         display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8))
     retention = Retention(bool(config["KEEP_UPLOADS"]), float(config["KEEP_HOURS"]))

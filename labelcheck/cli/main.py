@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
+from labelcheck.cli.trust import add_trust_options, add_trust_parser, checked_trust
 from labelcheck.core.model import Verdict
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
@@ -64,8 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--no-ocr", action="store_true",
                           help="metadata only: skip pixel analysis (watermarks, stealth text, "
                                "visible labels)")
-    scan_cmd.add_argument("--trust-anchors", metavar="PEM",
-                          help="C2PA trust anchors; with them an untrusted signer is a failure")
+    add_trust_options(scan_cmd)
     scan_cmd.add_argument("--workers", type=int, default=0, metavar="N",
                           help="parallel worker processes (default: all cores)")
     scan_cmd.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
+    add_trust_parser(commands)
 
     policies_cmd = commands.add_parser(
         "policies", help="list the bundled policies (regimes) with citation, date and role")
@@ -142,8 +143,7 @@ def run_scan(args) -> int:
     except PolicyError as exc:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.trust_anchors and not os.path.isfile(args.trust_anchors):
-        print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
+    if not checked_trust(args):
         return EXIT_USAGE
     if args.resume and args.no_store:
         print("labelcheck: --resume reads the results store; it cannot go with --no-store",
@@ -155,7 +155,8 @@ def run_scan(args) -> int:
         print(f"labelcheck: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     limits = Limits(args.timeout or None, args.max_memory or None)
-    settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
+    settings = Settings(pixels=not args.no_ocr, trust=args.trust,
+                        trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db), limits=limits,
                         max_pixels=limits.max_pixels(), display=WRITERS[args.format].display,
                         as_of=args.as_of, role=args.role)
