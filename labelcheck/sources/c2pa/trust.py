@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -183,7 +184,7 @@ def parse_pem(data: bytes, origin: str) -> TrustList:
         raise TrustError(f"{origin} holds no readable PEM certificate ({exc})") from None
     if data.count(b"-----BEGIN CERTIFICATE-----") != len(certs):
         raise TrustError(f"{origin}: some PEM certificates could not be read")
-    return TrustList("your trust anchors", origin,
+    return TrustList("trust anchors you gave", origin,
                      tuple(ListEntry(certificate_owner(cert), cert.subject.rfc4514_string(), cert)
                            for cert in certs))
 
@@ -257,8 +258,10 @@ class TrustSetup:
 
 
 def describe_list(trust_list: TrustList) -> str:
+    """A list in words for a report: its name, date and file name (never the folder it sits
+    in: reports travel, the server's paths stay on the server)."""
     issued = f" issued {trust_list.issued:%Y-%m-%d}" if trust_list.issued else ""
-    return f"{trust_list.name}{issued} ({trust_list.origin})"
+    return f"the {trust_list.name}{issued} (file {os.path.basename(trust_list.origin)})"
 
 
 def eku_config() -> str:

@@ -177,16 +177,17 @@ def signer_state(reading: ManifestStore, setup: TrustSetup,
     if hard:
         return SignerState(INVALID, signer, hard, timestamp=timestamp)
     if not setup.checked:
-        return SignerState(VALID_UNTRUSTED, signer, ["trust not checked (--trust none)"],
+        return SignerState(VALID_UNTRUSTED, signer, ["trust is not checked (--trust none)"],
                            timestamp=timestamp)
     if TRUSTED_CODE not in results.success or UNTRUSTED in results.codes():
-        return SignerState(VALID_UNTRUSTED, signer, [f"not on {setup.describe()}"],
+        return SignerState(VALID_UNTRUSTED, signer,
+                           [f"the signer is on no trust list in use: {setup.describe()}"],
                            timestamp=timestamp)
     hit = setup.entity_for(chains().get(reading.active or "") or [])
     if hit is None:
-        return SignerState(TRUSTED, signer, ["chains to an anchor in use; its entity could not "
-                                             "be named (the certificate chain could not be "
-                                             "read from this file)"], timestamp=timestamp)
+        return SignerState(TRUSTED, signer, ["its entity could not be named (the certificate "
+                                             "chain could not be read from this file)"],
+                           timestamp=timestamp)
     entry, trust_list = hit
     return SignerState(TRUSTED, signer, [], entry.entity, entry.service,
                        describe_list(trust_list), timestamp)
@@ -207,16 +208,16 @@ def state_finding(reading: ManifestStore, state: SignerState) -> Finding:
     where = f"C2PA active manifest {reading.active} > signature"
     details = state.details()
     if state.state == TRUSTED:
-        named = (f"{state.entity} on the {state.trust_list}" if state.entity
-                 else "an anchor in use")
+        named = (f"{state.entity}, listed in {state.trust_list}" if state.entity
+                 else f"an anchor in use; {state.reasons[0]}")
         return reading.info("c2pa.signer_trusted",
                             f"signer trusted: {state.signer}, whose certificate chains to "
                             f"{named}", location=where, details=details)
     if state.state == VALID_UNTRUSTED:
         return reading.info("c2pa.signer_untrusted",
-                            f"signer valid but untrusted: the signature and hashes hold, but "
-                            f"{state.signer} is {state.reasons[0]} (informational: anyone can "
-                            "sign)", location=where, details=details)
+                            f"signer valid but untrusted: the signature and hashes of "
+                            f"{state.signer} hold, but {state.reasons[0]} (informational: "
+                            "anyone can sign)", location=where, details=details)
     causes = "; ".join(dict.fromkeys(failure_words(code) for code in state.reasons))
     return reading.make(Kind.PROBLEM, "c2pa.signer_invalid",
                         f"signer invalid: {causes} ({', '.join(state.reasons)}); the manifest "
