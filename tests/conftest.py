@@ -66,6 +66,22 @@ def media():
 
 
 @pytest.fixture(scope="session")
+def clips():
+    """The generated test videos (`test_media/generate_videos.py`), written once."""
+    import sys
+
+    sys.path.insert(0, str(TEST_MEDIA))
+    import generate_labels
+    import generate_videos
+
+    try:
+        generate_labels.resolve_fonts()
+    except generate_labels.FontMissingError as exc:
+        pytest.skip(str(exc))
+    return generate_videos.ensure_clips(TEST_MEDIA / "generated" / "videos")
+
+
+@pytest.fixture(scope="session")
 def real_media():
     if not REAL_MEDIA.is_dir():
         pytest.skip("../shared/real_media is not available")

@@ -15,22 +15,12 @@ from labelcheck.writers import TextWriter
 from labelcheck.sources.visible_label import read_labels
 
 sys.path.insert(0, str(TEST_MEDIA))
-import generate_labels  # noqa: E402
 import generate_videos  # noqa: E402
 
 pytestmark = pytest.mark.slow  # deselect with -m "not slow"
 
 TOLERANCE_S = 0.5
 LABELLED = [clip for clip in generate_videos.CLIPS if clip.intervals]
-
-
-@pytest.fixture(scope="session")
-def clips():
-    try:
-        generate_labels.resolve_fonts()
-    except generate_labels.FontMissingError as exc:
-        pytest.skip(str(exc))
-    return generate_videos.ensure_clips(TEST_MEDIA / "generated" / "videos")
 
 
 @pytest.fixture(scope="session")

@@ -299,10 +299,10 @@ XSS_XMP = (
 def assert_neutralised(response, raw: list[str], escaped: list[str]):
     html = response.get_data(as_text=True)
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-    for text in raw:
-        assert text not in html
-    for text in escaped:
-        assert text in html
+    for unsafe in raw:
+        assert unsafe not in html
+    for safe in escaped:
+        assert safe in html
 
 
 def test_xss_in_xmp_and_file_name_is_escaped(client):

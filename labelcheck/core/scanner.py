@@ -1,8 +1,12 @@
 """`scan`: one file in, one `Report` out. Every shell (CLI, batch, web) calls this.
 
-The scanner reads the file once, lets every applicable source look at it, and hands the
-findings to the policy. A damaged file still gets every finding the sources could make before
-the damage; its verdict is `error` with the reason.
+The scanner reads the file once and runs the sources in two stages (`labelcheck.sources.base`):
+the layer detectors, each on its own, then the cross-checks, which receive what the layers
+found. A video's frames are decoded in one sampling pass before the detectors that read them,
+shared by all (`labelcheck.sources.video_frames`); its label timeline is the report's
+`timeline`. The findings go to the policy. A damaged file still gets every finding the sources
+could make before the damage; its verdict is `error` with the reason. A layer that could not be
+read is named in the summary, whatever the verdict.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
+from typing import Iterable
 
 from labelcheck.version import __version__
 from labelcheck.formats.media import Media
@@ -18,12 +23,12 @@ from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable,
 from labelcheck.core.names import display_name
 from labelcheck.core.plain import plain
 from labelcheck.core.policy import Policy, Regimes, decide, load_policies, policies_of
-from labelcheck.sources import active_sources
+from labelcheck.sources import LayerResults, Source, active_sources, read_frames
 from labelcheck.core.settings import Settings
 
+ALL_LAYERS = "metadata, C2PA, AIGC label, watermarks, visible labels"
+METADATA_LAYERS = "metadata, C2PA, AIGC label"
 PIXELS_UNCHECKED = ("media.pixels_not_decoded", "media.pixels_undecodable")
-
-
 # most severe first: a file scanned under several policies gets the worst of their verdicts
 SEVERITY = (Verdict.ERROR, Verdict.STRIPPED, Verdict.UNDISCLOSED, Verdict.DISCLOSED,
             Verdict.NO_AI_SIGNAL)
@@ -31,7 +36,8 @@ SEVERITY = (Verdict.ERROR, Verdict.STRIPPED, Verdict.UNDISCLOSED, Verdict.DISCLO
 
 def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regimes = "default",
          *, pixels: bool = True, trust_anchors: str | None = None, name: str | None = None,
-         settings: Settings | None = None, sha256: str | None = None) -> Report:
+         settings: Settings | None = None, sha256: str | None = None,
+         sources: Iterable[str] | None = None, layers: LayerResults | None = None) -> Report:
     """Scan a file path, raw bytes or a `Media` already opened, and return its `Report`.
 
     `policy` is a bundled policy name, a policy file path, several of them comma-separated
@@ -40,7 +46,10 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
     `name`, a display string used as given (an upload's name, a URL), else the display form of
     the path (`labelcheck.core.names.display_name`). `sha256` is the content hash when the
     caller already computed it (``--resume``). With `settings.display` the report carries the
-    `Evidence` people look at, made here from the scanned bytes.
+    `Evidence` people look at, made here from the scanned bytes. `sources` names the sources to
+    run (default: all; see `labelcheck.sources`). `layers`, when given, is filled with what the
+    stages produced, the video's sampling pass included (registering an original reads its
+    frames' fingerprints from there).
     """
     started = time.perf_counter()
     policy = load_policies(policy) if isinstance(policy, str) else policy
@@ -49,18 +58,18 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
     path = name or ("<bytes>" if is_bytes else display_name(
         target.path if isinstance(target, Media) else target))
     report = Report(path=path, policy=policy.name, labelcheck_version=__version__)
-    findings: list[Finding] = []
+    layers = layers if layers is not None else LayerResults()
     media = None
     try:
         media = _media(target, path, settings, sha256)
         _describe(report, media)
-        findings, report.error = _collect(media, settings)
-        report.timeline = media.timeline
+        report.error = _collect(media, settings, active_sources(sources), layers)
+        report.timeline = layers.frames.timeline if layers.frames else None
     except MediaError as exc:
         report.error = str(exc)
     if report.error:
         report.error = plain(report.error)
-    _conclude(report, findings, policy, settings)
+    _conclude(report, layers.findings, policy, settings)
     if settings.display and media is not None:
         report.evidence = _evidence(media, report, settings)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -97,7 +106,8 @@ def _conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
         report.visible_disclosure = decision.visible_disclosure
         report.machine_readable_disclosure = decision.machine_readable_disclosure
         report.verdicts.append(RegimeVerdict(regime.name, verdict, summarise(
-            report, verdict, regime.name, decision.requirements), decision.requirements))
+            report, verdict, regime.name, decision.requirements, settings.pixels),
+            decision.requirements))
     if len(report.verdicts) == 1:
         only = report.verdicts.pop()
         report.verdict, report.summary, report.requirements = \
@@ -125,25 +135,36 @@ def _describe(report: Report, media: Media) -> None:
     report.size = media.size
 
 
-def _collect(media: Media, settings: Settings) -> tuple[list[Finding], str | None]:
-    """Run every source; keep what they found even when the media turns out damaged."""
-    findings: list[Finding] = []
-    error = None
+def _collect(media: Media, settings: Settings, sources: list[Source],
+             layers: LayerResults) -> str | None:
+    """Run the two stages into `layers`; keep what was found even when the media turns out
+    damaged, and return the damage (None when the file read well)."""
     claimed = media.extension_mismatch
     if claimed:
-        findings.append(Finding("media", Kind.INFO, "media.mislabelled",
-                                f"named like a {claimed.upper()} file but the content is "
-                                f"{media.format.upper()}; read as {media.format.upper()}",
-                                location="file signature"))
-    for source in active_sources():
+        layers.findings.append(Finding(
+            "media", Kind.INFO, "media.mislabelled",
+            f"named like a {claimed.upper()} file but the content is {media.format.upper()}; "
+            f"read as {media.format.upper()}", location="file signature"))
+    applicable = [source for source in sources if source.applies(media, settings)]
+    error = None
+    if media.media_kind == "video" and any(source.reads_frames for source in applicable):
         try:
-            findings.extend(source.run(media, settings))
+            layers.frames = read_frames(media, labels=any(
+                source.reads_frames and not source.cross_check for source in applicable))
+        except PixelsUnavailable as exc:  # no frame decodes: the rest of the file still counts
+            media.pixels_problem = exc
         except MediaError as exc:
-            findings.extend(exc.findings)
+            error = str(exc)
+    for source in applicable:  # layer detectors first: `Source.known` puts cross-checks last
+        try:
+            layers.findings.extend(source.run(media, settings, layers))
+        except MediaError as exc:
+            layers.findings.extend(exc.findings)
             error = error or str(exc)
+        layers.ran.add(source.name)
     if media.pixels_problem is not None:
-        findings.append(_pixels_finding(media.pixels_problem))
-    return findings, media.damage or error
+        layers.findings.append(_pixels_finding(media.pixels_problem))
+    return media.damage or error
 
 
 def _pixels_finding(problem: PixelsUnavailable) -> Finding:
@@ -161,10 +182,18 @@ def _pixels_finding(problem: PixelsUnavailable) -> Finding:
 
 
 def summarise(report: Report, verdict: Verdict, policy: str,
-              requirements: list[RequirementResult]) -> str:
-    """One plain sentence a person can read: the verdict under `policy` and the evidence."""
+              requirements: list[RequirementResult], pixels: bool = True) -> str:
+    """One plain sentence a person can read: the verdict under `policy` and the evidence
+    behind it, and the layers that could not be read."""
     if verdict is Verdict.ERROR:
         return f"Could not read the file: {report.error}."
+    unread = [f"Not read: {f.message}." for f in report.findings if "layer_unread" in f.details]
+    sentence = _verdict_sentence(report, verdict, policy, requirements, pixels, bool(unread))
+    return " ".join([sentence] + unread)
+
+
+def _verdict_sentence(report: Report, verdict: Verdict, policy: str,
+                      requirements: list[RequirementResult], pixels: bool, unread: bool) -> str:
     ranked = sorted((f for f in report.findings if f.is_ai_evidence),
                     key=lambda f: (f.kind is not Kind.AI_DECLARATION, -f.confidence, f.message))
     evidence = list(dict.fromkeys(f.message for f in ranked))
@@ -174,8 +203,10 @@ def summarise(report: Report, verdict: Verdict, policy: str,
             return ("No AI signal found in the file's metadata (C2PA, XMP/IPTC, EXIF, AIGC "
                     f"label); its pixels were not checked ({unchecked.details['reason']}). "
                     "This is not proof that a person made it.")
-        return ("No AI signal found in the layers labelcheck reads (metadata, C2PA, AIGC label, "
-                "watermarks, visible labels). This is not proof that a person made it.")
+        layers = ("the layers that could be read" if unread else
+                  f"the layers labelcheck reads ({ALL_LAYERS})" if pixels else
+                  f"the metadata layers ({METADATA_LAYERS}; pixels were not analysed)")
+        return f"No AI signal found in {layers}. This is not proof that a person made it."
     first = evidence[0] if evidence else ""
     more = f" and {len(evidence) - 1} more" if len(evidence) > 1 else ""
     ai = f"AI-made: {first}{more}."

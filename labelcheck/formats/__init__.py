@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from labelcheck.core.model import MediaError
 from labelcheck.formats.base import FileType, Format
+from labelcheck.formats.asf import Asf
 from labelcheck.formats.bmff import Bmff
+from labelcheck.formats.dv import Dv
+from labelcheck.formats.flv import Flv
 from labelcheck.formats.gif import Gif
 from labelcheck.formats.jpeg import Jpeg
 from labelcheck.formats.jpeg2000 import Jpeg2000
 from labelcheck.formats.jxl import Jxl
 from labelcheck.formats.matroska import Matroska
+from labelcheck.formats.mpeg import MpegProgram, MpegVideo
+from labelcheck.formats.mpegts import MpegTs
+from labelcheck.formats.mxf import Mxf
 from labelcheck.formats.pdf import Pdf
 from labelcheck.formats.png import Png
 from labelcheck.formats.psd import Psd
@@ -28,9 +34,10 @@ from labelcheck.formats.tiff import Tiff
 # some of them share (CR2 is a TIFF, CR3 an ISO BMFF file); Pillow's loosely signed raster
 # formats last.
 FORMATS: tuple[Format, ...] = (Jpeg(), Png(), Riff(), Raw(), Tiff(), Gif(), Pdf(), Matroska(),
-                               Jpeg2000(), Jxl(), Bmff(), Psd(), Svg(), Raster())
+                               Jpeg2000(), Jxl(), Bmff(), MpegTs(), MpegProgram(), MpegVideo(),
+                               Flv(), Asf(), Mxf(), Dv(), Psd(), Svg(), Raster())
 SNIFF_BYTES = 4096  # how much of a file `identify` needs (an SVG's root element may follow a
-# long XML prologue; PhotoCD's signature is at byte 2048)
+# long XML prologue; PhotoCD's signature is at byte 2048; MPEG-TS: three 192-byte packets)
 EXTENSIONS = {ext: name for fmt in FORMATS for ext, name in fmt.extensions.items()}
 _BY_NAME = {name: fmt for fmt in FORMATS for name in fmt.names}
 
@@ -52,4 +59,4 @@ def format_of(name: str) -> Format:
     return _BY_NAME[name]
 
 
-__all__ = ["EXTENSIONS", "FORMATS", "FileType", "Format", "format_of", "identify"]
+__all__ = ["EXTENSIONS", "FORMATS", "SNIFF_BYTES", "FileType", "Format", "format_of", "identify"]

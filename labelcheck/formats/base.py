@@ -170,6 +170,10 @@ class Format:
         FFmpeg's demuxer without decoding a frame; formats with a walker override this."""
         return ffmpeg_video_info(media)
 
+    def fragments(self, media):
+        """How a fragmented file splits into an initialisation segment and media segments
+        (`labelcheck.formats.bmff.Fragmented`, for C2PA's per-fragment hashes), or None."""
+        return None
 
 def contiguous_jumbf(data) -> bytes | None:
     """The first C2PA manifest store kept in one piece in `data` (bytes or `FileBytes`), found
@@ -184,12 +188,32 @@ def contiguous_jumbf(data) -> bytes | None:
     return data[start:start + length]
 
 
-def ffmpeg_video_info(media) -> dict:
+class DemuxedVideo(Format):
+    """A video container whose streams, duration and tags FFmpeg's demuxer reads (Matroska
+    ``SimpleTag``, FLV ``onMetaData``, the MPEG-TS service description...): the tags are its
+    text fields. `probe` is how much FFmpeg may read to find the streams."""
+
+    probe: ClassVar[dict[str, str]] = PROBE_ONLY
+
+    def text_fields(self, media):
+        return container_tags(media)
+
+    def video_info(self, media):
+        return ffmpeg_video_info(media, self.probe)
+
+
+def container_tags(media) -> Iterator[TextField]:
+    """A video's container tags as FFmpeg reads them, as text fields."""
+    for key, value in media.video_info["tags"].items():
+        yield TextField(f"container tag {key}", key.split(":", 1)[-1], str(value))
+
+
+def ffmpeg_video_info(media, probe: dict[str, str] = PROBE_ONLY) -> dict:
     import av
 
     try:
         with media.stream() as stream, av.open(stream, mode="r",
-                                               options=PROBE_ONLY) as container:
+                                               options=probe) as container:
             tags = {f"format:{k}": v for k, v in container.metadata.items()}
             streams = []
             for stream in container.streams:

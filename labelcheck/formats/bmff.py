@@ -24,6 +24,8 @@ IMAGE_BRANDS = {
 }
 QUICKTIME_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 SEGMENT_FIRST_BOXES = (b"styp", b"moof", b"sidx")
+JOIN_SEGMENTS = ("scan the initialisation segment and its media segments joined into one file, "
+                 "in order (cat init.mp4 segment-*.m4s > video.mp4)")
 XMP_UUID = "be7acfcb97a942e89c71999491e3afac"
 # Boxes whose payload is a list of boxes; `meta` is a full box (4 bytes of version/flags) in
 # ISO files but a plain container in QuickTime files, which `_children_start` tells apart.
@@ -64,9 +66,44 @@ def identify_bmff(head: bytes) -> FileType | None:
     if box in QUICKTIME_FIRST_BOXES:
         return FileType("mov", "video/quicktime", "video")
     if box in SEGMENT_FIRST_BOXES:
-        raise MediaError("a fragment of a streamed video (DASH/fMP4 media segment): it cannot "
-                         "be read without its initialisation segment")
+        raise MediaError("a media segment of a streamed video (DASH/fMP4): it cannot be read "
+                         f"without its initialisation segment; {JOIN_SEGMENTS}")
     return None
+
+
+@dataclass(frozen=True)
+class Fragmented:
+    """A fragmented MP4 given as one file (an initialisation segment followed by its media
+    segments, as DASH and HLS serve them): the bytes up to `init_end` are the initialisation
+    segment; `segments` are the byte ranges of the media segments, each from its ``styp`` (or,
+    in a file without them, its ``moof`` or the ``sidx`` before it)."""
+
+    init_end: int
+    segments: list[tuple[int, int]]
+
+
+def fragmented(boxes: list[Box]) -> Fragmented | None:
+    """The segments of a fragmented MP4 from its top-level boxes; None when it is not one."""
+    first = next((i for i, box in enumerate(boxes) if box.type in ("styp", "sidx", "moof")),
+                 None)
+    if first is None or not any(box.type == "moov" for box in boxes[:first]):
+        return None
+    tail = boxes[first:]
+    by_styp = any(box.type == "styp" for box in tail)
+    starts = [box.offset for i, box in enumerate(tail)
+              if (box.type == "styp" if by_styp else
+                  box.type == "sidx" or (box.type == "moof"
+                                         and (i == 0 or tail[i - 1].type != "sidx")))]
+    end = tail[-1].offset + tail[-1].size
+    return Fragmented(starts[0], list(zip(starts, starts[1:] + [end])))
+
+
+def initialisation_only(boxes: list[Box]) -> bool:
+    """Whether the file is a fragmented MP4's initialisation segment alone: its ``moov``
+    announces fragments (``mvex``) and none follows."""
+    moov = next((box for box in boxes if box.type == "moov"), None)
+    return (moov is not None and any(child.type == "mvex" for child in moov.children)
+            and not any(box.type == "moof" for box in boxes))
 
 
 def walk_bmff(data: bytes) -> Walk:
@@ -223,8 +260,8 @@ def _mvhd_duration(payload: bytes) -> float | None:
 
 class Bmff(Format):
     names = ("mp4", "mov", "heif", "avif")
-    extensions = {"mp4": "mp4", "m4v": "mp4", "mov": "mov", "qt": "mov", "heic": "heif",
-                  "heif": "heif", "avif": "avif"}
+    extensions = {"mp4": "mp4", "m4v": "mp4", "m4s": "mp4", "mov": "mov", "qt": "mov",
+                  "heic": "heif", "heif": "heif", "avif": "avif"}
     c2pa = True
 
     def identify(self, head, name):
@@ -258,4 +295,10 @@ class Bmff(Format):
             yield TextField(f"{path} key {key!r}", key, value)
 
     def video_info(self, media):
+        if initialisation_only(media.boxes):
+            raise MediaError("an initialisation segment of a streamed video (DASH/fMP4): it "
+                             f"holds no frames; {JOIN_SEGMENTS}")
         return bmff_video_info(media.data, media.boxes)
+
+    def fragments(self, media):
+        return fragmented(media.boxes)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from labelcheck.formats.base import FileType, Format, TextField
+from labelcheck.formats.base import DemuxedVideo, FileType
 
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 
 
-class Matroska(Format):
+class Matroska(DemuxedVideo):
     names = ("webm",)
     extensions = {"webm": "webm", "mkv": "webm"}
 
@@ -15,7 +15,3 @@ class Matroska(Format):
         if head.startswith(EBML_MAGIC):
             return FileType("webm", "video/webm", "video")
         return None
-
-    def text_fields(self, media):
-        for key, value in media.video_info["tags"].items():
-            yield TextField(f"container tag {key}", key.split(":", 1)[-1], str(value))

@@ -155,7 +155,6 @@ class Media:
         self.path = path
         self.max_pixels = max_pixels
         self.type = file_type or identify(data[:SNIFF_BYTES], path)
-        self.timeline: dict | None = None  # a video's label timeline, set by video_frames
         self.pixels_problem: PixelsUnavailable | None = None  # why `image` has no pixels
         self.c2pa_store: dict | None = None  # the manifest store the c2pa source read
         if sha256:

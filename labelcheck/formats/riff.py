@@ -6,8 +6,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from labelcheck.formats.base import (FileType, Format, Packet, TextField, Walk, decode_xmp,
-                                     type_name)
+from labelcheck.formats.base import (FileType, Format, Packet, Walk, container_tags,
+                                     decode_xmp, type_name)
 
 
 @dataclass
@@ -61,6 +61,5 @@ class Riff(Format):
         return next((chunk.data for chunk in media.riff_chunks if chunk.fourcc == "EXIF"), None)
 
     def text_fields(self, media):
-        if media.media_kind == "video":
-            for key, value in media.video_info["tags"].items():
-                yield TextField(f"container tag {key}", key.split(":", 1)[-1], str(value))
+        """AVI ``LIST``/``INFO`` tags as FFmpeg reads them (WebP keeps none)."""
+        return container_tags(media) if media.media_kind == "video" else iter(())

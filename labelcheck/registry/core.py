@@ -42,10 +42,11 @@ class Registry:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, media, report, owner: str, note: str | None = None) -> int:
+    def add(self, media, report, owner: str, note: str | None = None, frames=None) -> int:
         """Register an original, opened as `media` and scanned into `report` by the caller
         (`labelcheck.registry.enrol.register_file` does both); returns its id (the existing
-        id when this owner already registered the same bytes). Raises `RegistryError` when
+        id when this owner already registered the same bytes). A video needs `frames`, the
+        scan's sampling pass (`labelcheck.sources.VideoFrames`). Raises `RegistryError` when
         the file cannot be registered."""
         if not owner or not owner.strip():
             raise RegistryError("an owner is required")
@@ -57,7 +58,7 @@ class Registry:
             if media.media_kind == "video":
                 if report.error:
                     raise MediaError(report.error)
-                rgb, prints = self._video_original(media, report)
+                rgb, prints = self._video_original(media, report, frames)
             else:
                 rgb = media.rgb
                 prints = [("full", None, *pdq(rgb)),
@@ -67,13 +68,17 @@ class Registry:
         return self.storage.add(_original(media, report, owner.strip(), note, rgb, prints))
 
     @staticmethod
-    def _video_original(media, report) -> tuple[np.ndarray, list[tuple]]:
+    def _video_original(media, report, frames) -> tuple[np.ndarray, list[tuple]]:
         """A registered video's representative frame (where its label was first seen, else
-        its first frame) and the PDQ of every sampled frame, with its time."""
+        its first frame) and the PDQ of every sampled frame of the scan's pass, with its
+        time."""
         from labelcheck.vision import video
 
+        if frames is None or not frames.kept or report.timeline is None:
+            raise MediaError("its frames were not read (pixel analysis is needed to register "
+                             "a video)")
         prints = [("full", time_s, code, 100) for time_s, code in video_prints(
-            (sample.time_s, sample.rgb) for sample in video.Sampler(media.source))]
+            (kept.time_s, kept.rgb) for kept in frames.kept)]
         seen = [frame["time_s"] for frame in report.timeline["frames"] if frame["label_seen"]]
         frame = video.frame_at(media.source, seen[0] if seen else 0.0)
         return np.asarray(frame.convert("RGB")), prints

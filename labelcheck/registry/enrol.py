@@ -2,7 +2,8 @@
 
 The registry itself never scans (its matcher is part of the scan), so the scan happens here,
 with the registry's own database in the settings: the original's scan reads the same registry
-that it is added to.
+that it is added to. A video's per-frame fingerprints come from the scan's own sampling pass
+(`LayerResults.frames`), so registering decodes its frames once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from labelcheck.core.model import MediaError
 from labelcheck.core.scanner import scan
 from labelcheck.core.settings import Settings
 from labelcheck.formats.media import Media
+from labelcheck.sources import LayerResults
 from labelcheck.registry.core import Registry
 from labelcheck.registry.tables import RegistryError
 
@@ -29,4 +31,6 @@ def register_file(registry: Registry, path: str | os.PathLike, owner: str,
         media = Media.open(path, settings.max_pixels)
     except MediaError as exc:
         raise RegistryError(f"{path}: {exc}") from None
-    return registry.add(media, scan(media, settings=settings), owner, note)
+    layers = LayerResults()
+    report = scan(media, settings=settings, layers=layers)
+    return registry.add(media, report, owner, note, frames=layers.frames)

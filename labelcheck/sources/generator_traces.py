@@ -175,7 +175,8 @@ def _named_tool(keys: set[str], values: dict[str, object]) -> str | None:
     """The tool the document names: a marker key of its own, or a generator's name under a
     key such as ``software``."""
     marked = next((TOOL_KEYS[key] for key in sorted(keys) if key in TOOL_KEYS), None)
-    named = (terms.match_generator(str(values.get(key, ""))) for key in sorted(keys & TOOL_VALUE_KEYS))
+    named = (terms.match_generator(str(values.get(key, "")))
+             for key in sorted(keys & TOOL_VALUE_KEYS))
     return marked or next((name for name in named if name), None)
 
 

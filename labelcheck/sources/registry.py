@@ -1,9 +1,14 @@
 """Registered originals recognised in the picture: proof that a copy lost its disclosure.
 
+This is a cross-check (`labelcheck.sources.base.CrossCheck`): it runs after the layer
+detectors and reads what they found, so it never runs a detector again.
+
 Videos are matched by the PDQ hashes of their sampled frames and a vote on the time offset
-(`Registry.match_video`): ``registry.video_match`` names the original and the time mapping, a
-``registry.badge_removed`` says that the original showed a label in its frames and no frame of
-the copy does, and ``registry.metadata_removed`` as for pictures.
+(`Registry.match_video`). The frames are those of the scan's one sampling pass
+(`LayerResults.frames`: every sample's fingerprint square), not decoded again.
+``registry.video_match`` names the original and the time mapping, a ``registry.badge_removed``
+says that the original showed a label in its frames and no frame of the copy does, and
+``registry.metadata_removed`` as for pictures.
 
 When the reference registry (`labelcheck.registry`) holds the disclosed original of this
 picture, a `registry.match` finding names it (id, owner, note) and how strong the match is,
@@ -17,9 +22,9 @@ and every disclosure of the original that the copy lacks becomes a `removal` fin
 - ``registry.badge_mirrored``: it is still there, but the copy is flipped, so the label reads
   backwards;
 - ``registry.metadata_removed``: the original declared AI in C2PA, IPTC or a GB 45438 AIGC
-  label and the copy carries no such layer. The checks are cheap: C2PA by its JUMBF label
-  ``c2pa`` anywhere in the bytes; IPTC and AIGC by running the core's own XMP/IPTC and AIGC
-  sources on the copy and looking for an AI declaration on that channel.
+  label and the copy carries no such layer: C2PA by its JUMBF label ``c2pa`` anywhere in the
+  bytes; IPTC and AIGC by the findings of the XMP/IPTC and AIGC detectors (a layer whose
+  detector did not run is not called removed).
 
 A badge still in place (and not mirrored) is a visible disclosure, ``registry.badge_present``,
 measured in the copy by the visible-label source's `measure_label` (position, text height,
@@ -41,8 +46,8 @@ import numpy as np
 from labelcheck.vision import lexicon, ocr
 from labelcheck.core.model import Kind
 from labelcheck.registry import MIN_INLIERS, Match, MappedBadge, Registry
-from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.aigc import AigcSource
+from labelcheck.sources.base import PIXELS, CrossCheck, LayerResults
 from labelcheck.sources.visible_label import measure_label
 from labelcheck.sources.xmp_iptc import XmpIptcSource
 
@@ -52,6 +57,7 @@ VIDEO_SAME_TIME_S = 0.5  # offsets below this are sampling jitter, not a trim
 OCR_TEXT_PX = 32  # the badge crop is enlarged so its text is about this tall for OCR
 LAYER_NAMES = {"c2pa": "a C2PA manifest", "iptc": "an IPTC Digital Source Type",
                "aigc": "a GB 45438 AIGC label"}
+LAYER_DETECTORS = {"iptc": XmpIptcSource.name, "aigc": AigcSource.name}  # C2PA: bytes
 
 _registries: dict[str, Registry] = {}
 
@@ -72,35 +78,37 @@ def registry_for(url: str) -> Registry | None:
     return _registries[url]
 
 
-class RegistrySource(Source):
+class RegistrySource(CrossCheck):
     name = "registry"
     tier = PIXELS
     media_kinds = frozenset({"image", "video"})
     order = 80
+    reads_frames = True  # a video's samples, from the scan's sampling pass
 
-    def find(self, media, settings):
+    def check(self, media, settings, layers: LayerResults):
         from labelcheck.run.store import default_url
 
         registry = registry_for(settings.db_url or default_url())
         if registry is None or not registry.refresh():
             return
         if media.media_kind == "video":
-            yield from self._video(media, settings, registry)
+            yield from self._video(media, layers, registry)
             return
         for match in registry.match(media.rgb):
             yield self._match(media, match)
             for badge in match.badges:
                 yield self._badge(media, match, badge)
-            yield from self._layers(media, settings, match)
+            yield from self._layers(media, layers, match)
 
-    def _video(self, media, settings, registry):
+    def _video(self, media, layers: LayerResults, registry):
         """A video copy: its sampled frames matched to registered original videos, the time
         mapping, and the disclosures the copy lost (metadata layers; a label the original
         shows in its frames and the copy shows in none)."""
-        from labelcheck.vision import video
-
-        samples = ((sample.time_s, sample.rgb) for sample in video.Sampler(media.source))
-        for match in registry.match_video(samples):
+        frames = layers.frames
+        if frames is None:  # no frame could be read: the scan's error says why
+            return
+        frames.raise_failure()
+        for match in registry.match_video((kept.time_s, kept.rgb) for kept in frames.kept):
             asset = match.asset
             trimmed = (f"original time = copy time + {-match.offset_s:.1f} s"
                        if abs(match.offset_s) >= VIDEO_SAME_TIME_S else "same timing")
@@ -116,13 +124,13 @@ class RegistrySource(Source):
                          "registered_disclosures": asset.disclosures,
                          "offset_s": match.offset_s, "frames_matched": match.frames_matched,
                          "frames_compared": match.frames_compared})
-            yield from self._video_badges(media, match)
-            yield from self._layers(media, settings, match)
+            yield from self._video_badges(layers, match)
+            yield from self._layers(media, layers, match)
 
-    def _video_badges(self, media, match):
-        """The original's visible labels, when no frame of the copy shows any."""
-        shown = media.timeline and media.timeline["intervals"]
-        if shown or media.timeline is None:
+    def _video_badges(self, layers: LayerResults, match):
+        """The original's visible labels, when no frame of the copy shows any (known only when
+        the labels were followed through the frames)."""
+        if layers.frames.labels is None or layers.disclosed("visible"):
             return
         for badge in match.asset.disclosures.get("visible", []):
             yield self.finding(
@@ -197,9 +205,9 @@ class RegistrySource(Source):
                           "touches_border": measure.touches_border, "partial": False},
             **fields)
 
-    def _layers(self, media, settings, match: Match):
+    def _layers(self, media, layers: LayerResults, match: Match):
         for layer in ("c2pa", "iptc", "aigc"):
-            if match.asset.disclosures.get(layer) and not _carries(media, settings, layer):
+            if match.asset.disclosures.get(layer) and _lost(media, layers, layer):
                 yield self.finding(
                     Kind.REMOVAL, "registry.metadata_removed",
                     f"registered original {match.asset.label} declares AI in "
@@ -207,12 +215,12 @@ class RegistrySource(Source):
                     channel=layer, intact=False, location=f"file metadata ({layer})")
 
 
-def _carries(media, settings, layer: str) -> bool:
-    """Whether the copy has an AI declaration on `layer` (see the module docstring)."""
+def _lost(media, layers: LayerResults, layer: str) -> bool:
+    """Whether the copy is known to lack the AI declaration on `layer` (see the module
+    docstring)."""
     if layer == "c2pa":
-        return b"c2pa" in media.data
-    source = XmpIptcSource() if layer == "iptc" else AigcSource()
-    return any(f.channel == layer and f.is_disclosure for f in source.run(media, settings))
+        return b"c2pa" not in media.data
+    return LAYER_DETECTORS[layer] in layers.ran and not layers.disclosed(layer)
 
 
 def reads_label(rgb: np.ndarray, box: list[int]) -> bool:

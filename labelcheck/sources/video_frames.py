@@ -1,14 +1,19 @@
-"""Visible AI labels across a video's time: when they are shown, where, and for how long.
+"""A video's one sampling pass, and the visible AI labels across its time: when they are shown,
+where, and for how long.
 
-The sampler (`labelcheck.vision.video`) hands out frames at most `video.GRID_S` apart (closer in the
-opening seconds). Reading every one of them with OCR would cost more than decoding the video, so
+`read_frames` is the pass: the scanner runs it once per video (`labelcheck.core.scanner`) and
+hands its result (`VideoFrames`) to every source that reads frames, so the label timeline below
+and the registry's per-frame fingerprints come from the same decoded samples. The sampler
+(`labelcheck.vision.video`) hands out frames at most `video.GRID_S` apart (closer in the opening
+seconds). Reading every one of them with OCR would cost more than decoding the video, so
 whole-frame OCR runs only where something new may have appeared:
 
 - in the opening seconds (every `OPENING_READ_S`), which the rules single out;
-- on a scene change (the thumbnail differs from the previous one);
+- on a scene cut (the thumbnail differs from the previous one, and not by one shift: a camera
+  that pans or shakes is not a cut), at most every `CUT_READ_GAP_S`;
 - when a new static overlay shows up: pixels with edges in them (text) that changed and then
   stayed put over the last samples, not explained by text already read (moving things do not
-  stay put);
+  stay put), and letter-like outlines around them; only that region is read;
 - when a label seen before is gone from its place (it may have moved);
 - and at least every `READ_EVERY_S` as a safety net for labels that move.
 
@@ -26,7 +31,8 @@ which policies test; the timeline goes into the report (``Report.timeline``).
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,7 +50,15 @@ from labelcheck.sources.visible_label import (
 OPENING_READ_S = 1.0  # whole-frame reads in the opening seconds, this far apart
 READ_EVERY_S = 10.0  # whole-frame reads at least this often
 PRESENT_NCC = 0.55  # a label patch correlating this well with its first sight is still there
-SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut
+SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut...
+SAME_VIEW = 0.45  # ...unless phase correlation finds one shift (pans: >= 0.6, cuts: <= 0.35)
+VIEW_WIDTH = 160  # thumbnails are compared for a shift at this width
+CUT_READ_GAP_S = 2.0  # reads for cuts at most this often (a cut every second is common)
+REGION_PAD = 3  # text heights around new overlays read by OCR (a label's strokes may be part)
+REGION_MAX_SHARE = 0.35  # new overlays spread over more of the frame: read it whole
+MIN_LETTERS = 3  # letter-sized edge outlines a region needs to be worth a read
+LETTER_EDGES = (60, 160)  # Canny thresholds for those outlines
+LETTER_SHARE = 0.6  # an outline taller than this share of the region is not a letter
 STILL_RANGE = 6  # a thumbnail pixel varying less than this over the window stays put
 MOVED = 10  # a thumbnail pixel changing more than this between samples moved
 EDGE = 40  # morphological gradient (grey levels) of text strokes in a thumbnail
@@ -89,6 +103,37 @@ def _correlates(template: np.ndarray, patch: np.ndarray) -> bool:
     return float(cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED).max()) >= PRESENT_NCC
 
 
+def _has_letters(grey: np.ndarray, region: tuple[int, int, int, int]) -> bool:
+    """Whether `region` of the full-resolution picture holds at least `MIN_LETTERS` separate
+    letter-sized outlines (Canny edges): even a bare "AI" has three (A, its hole, I), while a
+    moving thing that stopped (the usual false overlay) leaves one or two long curves."""
+    import cv2
+
+    x, y, w, h = region
+    edges = cv2.Canny(grey[y:y + h, x:x + w], *LETTER_EDGES)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_HEIGHT] < LETTER_SHARE * h)) >= MIN_LETTERS
+
+
+def _same_view(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether `after` shows `before`'s view moved by one shift (a pan, a shaking hand): the
+    phase correlation of the two has a clear peak."""
+    import cv2
+
+    height = max(1, round(before.shape[0] * VIEW_WIDTH / before.shape[1]))
+    small = [cv2.resize(thumb, (VIEW_WIDTH, height), interpolation=cv2.INTER_AREA)
+             .astype(np.float32) for thumb in (before, after)]
+    _, response = cv2.phaseCorrelate(*small, _hanning(small[0].shape))
+    return response >= SAME_VIEW
+
+
+@functools.cache
+def _hanning(shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.createHanningWindow((shape[1], shape[0]), cv2.CV_32F)
+
+
 def _same_label(track: Track, label: Label) -> bool:
     return (track.label.match.phrase, track.label.match.lang) == (label.match.phrase,
                                                                   label.match.lang)
@@ -110,7 +155,8 @@ class LabelTimeline:
         self.last_read_s = -1e9
         self.previous_s: float | None = None
         self.first_s: float | None = None
-        self.reads = 0
+        self.reads = 0  # whole frames read by OCR
+        self.region_reads = 0  # regions around new overlays read by OCR
         self.unlabelled_s: list[float] = []  # a few sample times showing no label
         self.size = (0, 0)
 
@@ -122,8 +168,9 @@ class LabelTimeline:
             self.first_s = sample.time_s
         self.size = (grey.shape[1], grey.shape[0])
         lost = self._check_tracks(sample.time_s, grey)
-        if self._should_read(sample, lost):
-            self._read(sample, grey)
+        region = self._to_read(sample, lost)
+        if region is not None:
+            self._read(sample, grey, region)
         self._close_lost(sample.time_s)
         if not any(track.showing for track in self.tracks) and len(self.unlabelled_s) < 2:
             self.unlabelled_s.append(sample.time_s)
@@ -157,31 +204,66 @@ class LabelTimeline:
             if track.showing and track.last_present_s != t:
                 track.runs[-1][1] = (track.last_present_s + t) / 2
 
-    def _should_read(self, sample: video.Sample, lost: bool) -> bool:
+    def _to_read(self, sample: video.Sample, lost: bool) -> tuple[int, int, int, int] | None:
+        """The part of the sample to read by OCR (x, y, w, h; the whole frame, or the
+        neighbourhood of new overlays), or None."""
         t = sample.time_s
+        whole = (0, 0, *self.size)
         if t - self.last_read_s >= (OPENING_READ_S if t < video.OPENING_S else READ_EVERY_S):
-            return True
-        if lost or self._scene_changed(sample.thumb):
-            return True
-        return self._new_overlay(sample.thumb)
+            return whole
+        if lost:
+            return whole
+        if self._scene_changed(sample.thumb) and t - self.last_read_s >= CUT_READ_GAP_S:
+            return whole
+        blobs = self._new_overlay(sample.thumb)
+        if not blobs:
+            return None
+        region = self._around(blobs, sample.thumb)
+        return region if region == whole or _has_letters(sample.grey, region) else None
+
+    def _around(self, blobs: list[tuple[int, int, int, int]],
+                thumb: np.ndarray) -> tuple[int, int, int, int]:
+        """The frame region to read for new overlays (`blobs`, thumbnail pixels): their union,
+        widened on each side by its width (and at least `REGION_PAD` text heights) and by
+        `REGION_PAD` text heights up and down, since a label's strokes that changed may be only
+        part of it; the whole frame when that covers more than `REGION_MAX_SHARE` of it."""
+        width, height = self.size
+        scale = width / thumb.shape[1]
+        x0, y0 = min(x for x, _, _, _ in blobs), min(y for _, y, _, _ in blobs)
+        x1 = max(x + w for x, _, w, _ in blobs)
+        y1 = max(y + h for _, y, _, h in blobs)
+        text = max(h for _, _, _, h in blobs)
+        pad_x, pad_y = max(x1 - x0, REGION_PAD * text), REGION_PAD * text
+        left, top = max(0, round((x0 - pad_x) * scale)), max(0, round((y0 - pad_y) * scale))
+        right = min(width, round((x1 + pad_x) * scale))
+        bottom = min(height, round((y1 + pad_y) * scale))
+        if (right - left) * (bottom - top) > REGION_MAX_SHARE * width * height:
+            return (0, 0, width, height)
+        return (left, top, right - left, bottom - top)
 
     def _scene_changed(self, thumb: np.ndarray) -> bool:
+        """Whether the picture cut to another scene (then the overlays read so far are
+        forgotten). A camera that pans or shakes over a detailed scene changes most pixels
+        too, but the two thumbnails then differ by one shift, which phase correlation finds:
+        that is the same view, not a cut (OCR on every sample of a handheld clip was what made
+        long phone videos slow)."""
         if not self.thumbs or self.thumbs[-1].shape != thumb.shape:
             return True
         change = float(np.abs(thumb.astype(np.int16) - self.thumbs[-1]).mean())
-        if change > SCENE_CHANGE:
+        if change > SCENE_CHANGE and not _same_view(self.thumbs[-1], thumb):
             self.explained.clear()
             return True
         return False
 
-    def _new_overlay(self, thumb: np.ndarray) -> bool:
-        """Whether text-like pixels appeared that no read has explained yet: pixels with
-        edges that changed and then stayed put, as an overlay does when it appears, whether
-        the picture under it moves or not (moving things do not stay put)."""
+    def _new_overlay(self, thumb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Text-like pixels that appeared and no read has explained yet (their blobs, in
+        thumbnail pixels): pixels with edges that changed and then stayed put, as an overlay
+        does when it appears, whether the picture under it moves or not (moving things do not
+        stay put)."""
         import cv2
 
         if len(self.thumbs) < WINDOW - 1:
-            return False
+            return []
         stack = np.stack([*self.thumbs, thumb]).astype(np.int16)
         settled = (stack[1:].max(axis=0) - stack[1:].min(axis=0)) < STILL_RANGE
         candidates = settled & (np.abs(stack[1] - stack[0]) > MOVED)
@@ -196,19 +278,30 @@ class LabelTimeline:
                  and stats[i, 3] >= MIN_OVERLAY_HEIGHT
                  and stats[i, 4] >= TEXT_DENSITY * stats[i, 2] * stats[i, 3]]
         self.explained.extend(blobs)
-        return bool(blobs)
+        return blobs
 
     def _tracked_in_thumbnail(self, thumb: np.ndarray) -> list[tuple[int, ...]]:
         """Boxes of the tracked labels in thumbnail pixels (with their badge around them)."""
         scale = thumb.shape[1] / self.size[0]
         return [tuple(round(v * scale) for v in track.label.box) for track in self.tracks]
 
-    # -- whole-frame reads -------------------------------------------------------------------
+    # -- reads -------------------------------------------------------------------------------
 
-    def _read(self, sample: video.Sample, grey: np.ndarray) -> None:
-        self.last_read_s = sample.time_s
-        self.reads += 1
-        for label in read_labels(sample.rgb, threads=OCR_THREADS):
+    def _read(self, sample: video.Sample, grey: np.ndarray,
+              region: tuple[int, int, int, int]) -> None:
+        """Read `region` of the sample by OCR; follow or start the tracks of its labels. Only
+        a whole-frame read resets the clock of the reads that come at least every so often."""
+        x, y, w, h = region
+        if (w, h) == self.size:
+            self.last_read_s = sample.time_s
+            self.reads += 1
+            labels = read_labels(sample.rgb, threads=OCR_THREADS)
+        else:
+            self.region_reads += 1
+            crop = np.ascontiguousarray(sample.rgb[y:y + h, x:x + w])
+            labels = [replace(label, box=(label.box[0] + x, label.box[1] + y, *label.box[2:]))
+                      for label in read_labels(crop, threads=OCR_THREADS)]
+        for label in labels:
             track = self._matching_track(label)
             if track is None:
                 if len(self.tracks) < MAX_TRACKS:
@@ -316,42 +409,108 @@ def video_measurements(timeline: dict) -> dict:
             "coverage": timeline["coverage"], "longest_gap_s": round(max(gaps), 3)}
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What the pass keeps of every sample: its time and a small grey square (the
+    fingerprint size, `video.FINGERPRINT_SIDE`), for the registry's per-frame PDQ."""
+
+    time_s: float
+    small: np.ndarray
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The square as an RGB picture (grey in all three channels), as PDQ takes it."""
+        return np.repeat(self.small[:, :, None], 3, axis=2)
+
+
+@dataclass
+class VideoFrames:
+    """A video's one sampling pass: what every source that reads frames shares.
+
+    `stream` says what was decoded; `kept` holds every sample's fingerprint square; `labels`
+    followed the visible labels (None when no label source runs). `damage` is the damage met
+    after some frames (those before it still count); `failure` is a crash of the pass (a bug,
+    not damaged media), which each source that reads frames reports as its own failure.
+    """
+
+    stream: video.Stream | None = None
+    kept: list[Kept] = field(default_factory=list)
+    labels: LabelTimeline | None = None
+    duration_s: float = 0.0
+    damage: MediaError | None = None
+    failure: Exception | None = None
+
+    @functools.cached_property
+    def timeline(self) -> dict | None:
+        """The report's ``timeline`` (see README, "Report format")."""
+        if self.labels is None or self.failure:
+            return None
+        return self.labels.timeline(self.duration_s)
+
+    def raise_failure(self) -> None:
+        """Make a crash of the pass the calling source's own failure (`Source.run` logs it
+        and turns it into its ``failed`` problem finding)."""
+        if self.failure is not None:
+            raise self.failure
+
+
+def read_frames(media, labels: bool = True) -> VideoFrames:
+    """Decode `media`'s samples once (`video.Sampler`), following its labels (`labels`) and
+    keeping every sample's fingerprint square. Raises `MediaError` when no frame could be
+    read; damage after the first frame is kept in the result."""
+    media.video_info  # refuses files without a video stream, with the reason
+    sampler = video.Sampler(media.source)
+    frames = VideoFrames(labels=LabelTimeline() if labels else None)
+    try:
+        for sample in sampler:
+            if frames.labels is not None:
+                frames.labels.add(sample)
+            frames.kept.append(Kept(sample.time_s, sample.small))
+    except MediaError as exc:
+        if not frames.kept:
+            raise
+        frames.damage = exc
+    except Exception as exc:  # noqa: BLE001 - a bug in the pass must not lose the file
+        frames.failure = exc
+    frames.stream = sampler.stream
+    last_s = frames.kept[-1].time_s if frames.kept else 0.0
+    stream_s = (sampler.stream.duration_s or sampler.stream.end_s) if sampler.stream else 0.0
+    frames.duration_s = last_s if frames.damage else (stream_s or last_s)
+    if frames.labels is not None:
+        frames.labels.finish(frames.duration_s)
+    return frames
+
+
 class VideoFramesSource(Source):
+    """The visible labels of a video, from the label timeline of the scan's sampling pass."""
+
     name = "video_frames"
     tier = PIXELS
     media_kinds = frozenset({"video"})
     order = 75
+    reads_frames = True
 
-    def find(self, media, settings):
-        media.video_info  # refuses files without a video stream, with the reason
-        sampler = video.Sampler(media.source)
-        follower = LabelTimeline()
-        damage = None
-        try:
-            for sample in sampler:
-                follower.add(sample)
-        except MediaError as exc:
-            if follower.previous_s is None:
-                raise
-            damage = exc  # the timeline up to the damage is still evidence
-        stream = sampler.stream
-        duration = (follower.previous_s if damage else stream.duration_s) or \
-            (follower.previous_s or 0.0)
-        follower.finish(duration)
-        media.timeline = follower.timeline(duration)
-        timing = video_measurements(media.timeline)
+    def check(self, media, settings, layers):
+        frames: VideoFrames | None = layers.frames
+        if frames is None:  # the pass could not read a frame: the scan's error says why
+            return
+        frames.raise_failure()
+        follower, stream = frames.labels, frames.stream
+        timing = video_measurements(frames.timeline)
         yield self.finding(
             Kind.INFO, "video.frames_read",
             f"{stream.samples} frames sampled (at most {video.GRID_S} s apart, every "
             f"{video.OPENING_STEP_S} s in the first {video.OPENING_S} s), {stream.frames_decoded}"
-            f" decoded, {follower.reads} read in full by OCR", location="video frames",
+            f" decoded, {follower.reads} read in full by OCR, {follower.region_reads} regions "
+            "with new overlays read", location="video frames",
             details={"codec": stream.codec, "size": [stream.width, stream.height],
-                     "skipped_frames": stream.skip,
-                     "duration_s": round(duration, 3)})
+                     "rotation": stream.rotation, "skipped_frames": stream.skip,
+                     "duration_s": round(frames.duration_s, 3)})
         for track, start, end, _ in follower.intervals():
             yield self._label(track, start, end, timing)
-        if damage:  # the frames after it were not checked; the rest of the file was read
-            raise PixelsUnavailable(f"{damage} (frames read up to {follower.previous_s:.1f} s)")
+        if frames.damage:  # the frames after it were not checked; the rest of the file was read
+            raise PixelsUnavailable(f"{frames.damage} (frames read up to "
+                                    f"{frames.kept[-1].time_s:.1f} s)")
 
     def _label(self, track: Track, start: float, end: float, timing: dict):
         measured = track.measured

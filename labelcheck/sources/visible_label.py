@@ -255,8 +255,8 @@ def has_icon_shape(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
 
 def _read_unreadable_starts(rgb, lines, threads: int | None = None):
     """Lines the model could not read (empty, or a letter or two across a wide box: a script
-    outside its alphabet, like Hangul) get their first half read alone: "AI 생성" then reads "AI", and the line becomes
-    "AI [unreadable]", which the lexicon's Korean entry accepts."""
+    outside its alphabet, like Hangul) get their first half read alone: "AI 생성" then reads
+    "AI", and the line becomes "AI [unreadable]", which the lexicon's Korean entry accepts."""
     blank = [index for index, line in enumerate(lines)
              if not line.text or (len(line.text) <= 2 and line.box[2] >= 2.5 * line.box[3])]
     if not blank:

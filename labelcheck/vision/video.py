@@ -1,33 +1,41 @@
-"""Video frames for the label checks: a sampler that decodes only what the question needs.
+"""Video frames for the label checks: one pass over a video that decodes only what is needed.
 
 A label shown for a second cannot hide between samples taken less than a second apart, and a
 label's start and end are known to half the gap between samples. So the sampler hands out one
 frame per `GRID_S` (closer, every `OPENING_STEP_S`, in the opening seconds that GB 45438 and the
-EU code care about) and every keyframe, and decodes as little else as it can:
+EU code care about), and decodes as little else as it can, in one pass over the container (it
+is opened once; every source that needs frames shares the pass, see `labelcheck.core.scanner`):
 
 - non-reference frames are never decoded (``skip_frame``: no other frame needs them), and the
   loop filter is skipped (``skip_loop_filter``: block edges stay a little sharper, which the OCR
   does not mind);
-- B-frames are not decoded at all when the stream's P-frames do not use them as references.
-  Encoders differ (x264 with one reference frame never does; with several, its pyramid B-frames
-  can be references of P-frames, which then decode with ghosts), so the sampler decodes the
-  first `PROBE_S` seconds both ways and skips all B-frames only when the I- and P-frames come
-  out identical;
-- when the next sample is due after the next keyframe, packets up to that keyframe are not sent
-  to the decoder at all (the keyframe positions come from a demux pass, which reads packets but
-  decodes nothing);
+- in H.264 and H.265, B-frames are not decoded at all when the stream's P-frames do not use
+  them as references. Encoders differ (x264 with one reference frame never does; with several,
+  its pyramid B-frames can be references of P-frames, which then decode with ghosts), so a
+  second decoder gets the packets of the first `PROBE_S` seconds skipping every B-frame, and
+  all B-frames are skipped from then on only when its I- and P-frames come out identical to
+  the main decoder's;
+- packets are held back until it is known whether they are needed: when a keyframe arrives
+  before the next sample is due, the packets before it are dropped undecoded (a short GOP, or
+  an all-intra stream, costs only the frames near the samples). The held packets span less
+  than a sample step, so no index and no demux pre-pass is needed: MPEG-TS, FLV and raw
+  streams work like MP4;
 - the decoder uses slice threads, not frame threads: a chain of P-frames, each the reference of
   the next, gains nothing from frame threads (measured: same wall time as one thread, more CPU),
   while a stream encoded in several slices per frame decodes ~1.7x faster on 2 cores.
 
-Only sampled frames are converted to RGB; nothing but the current frame and a few small
-thumbnails is held, so memory does not grow with the duration. `frame_at` re-extracts one frame
-for display (the report's sample frames).
+Frames are handed out the way a viewer sees them: turned upright by the stream's display matrix
+(a phone's portrait clip is stored landscape with a 90 or 270 degree rotation), as C-contiguous
+arrays whatever the frame's width and line padding, and timed from the first frame (MPEG-TS
+timestamps start anywhere). Only sampled frames are converted; nothing but the current frame and
+a few small thumbnails is held by the sampler, so memory does not grow with the duration.
+`frame_at` re-extracts one frame for display (the report's sample frames).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import os
@@ -46,7 +54,10 @@ GRID_S = 0.8  # largest gap between samples: a label shown >= 1 s always lands o
 OPENING_S = 2.5  # the opening, sampled closely
 OPENING_STEP_S = 0.25
 THUMB_WIDTH = 320  # thumbnails for scene-change and static-overlay analysis
-PROBE_S = 1.0  # seconds decoded twice to learn whether B-frames are references
+FINGERPRINT_SIDE = 64  # the small square kept of every sample: PDQ works at this size anyway
+PROBE_S = 1.0  # seconds decoded by the B-frame probe
+PROBE_LIMIT_S = 3.0  # the probe answers by this time even when a decoder lags
+PROBED_CODECS = frozenset({"h264", "hevc"})  # codecs whose B-frames may be references
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES = 1 << 20
 PREFETCH = 2  # samples decoded ahead of the analysis
@@ -54,38 +65,75 @@ _DONE = object()
 FRAME_SLACK_S = 0.02  # a frame this close before its due time is on time
 
 
+def picture(frame, pixel_format: str, turns: int = 0) -> np.ndarray:
+    """`frame` as a C-contiguous array in `pixel_format` (``gray``, ``rgb24``), turned
+    counter-clockwise by `turns` quarter turns.
+
+    PyAV returns a view that skips each line's alignment padding, which is not contiguous
+    whenever the width is not a multiple of the padding (1080, 1000, 190, 568 px...); OpenCV,
+    hashlib and the OCR need contiguous pixels, so every frame goes through here.
+    """
+    array = frame.to_ndarray(format=pixel_format)
+    if turns:
+        array = np.rot90(array, turns)
+    return np.ascontiguousarray(array)
+
+
+def quarter_turns(frame) -> int:
+    """Counter-clockwise quarter turns that show `frame` upright, from its display matrix."""
+    rotation = frame.rotation or 0
+    return round(rotation / 90) % 4
+
+
 class Sample:
-    """One sampled frame: its time, full-resolution grey (luma) picture, a small grey thumbnail
-    and, converted on first use, full-resolution RGB."""
+    """One sampled frame, upright: its time (seconds from the first frame), full-resolution grey
+    (luma) picture, a small grey thumbnail, and, converted on first use, full-resolution RGB and
+    the `FINGERPRINT_SIDE` square kept for fingerprints."""
 
     def __init__(self, frame, time_s: float):
-        import cv2
-
         self.frame = frame
         self.time_s = round(time_s, 3)
-        self.grey = frame.to_ndarray(format="gray")
+        self.turns = quarter_turns(frame)
+        self.grey = picture(frame, "gray", self.turns)
+        self.thumb = self._thumbnail()
+
+    def _thumbnail(self) -> np.ndarray:
+        """The grey picture `THUMB_WIDTH` wide, area-averaged by FFmpeg's scaler from the
+        frame itself (4x faster than OpenCV's INTER_AREA from the grey picture at 1080p)."""
         height, width = self.grey.shape
         thumb_width = min(THUMB_WIDTH, width)
-        self.thumb = cv2.resize(self.grey, (thumb_width, max(1, round(height * thumb_width
-                                                                     / width))),
-                                interpolation=cv2.INTER_AREA)
+        thumb_height = max(1, round(height * thumb_width / width))
+        stored = (thumb_height, thumb_width) if self.turns % 2 else (thumb_width, thumb_height)
+        small = self.frame.reformat(width=stored[0], height=stored[1], format="gray",
+                                    interpolation="AREA")
+        return picture(small, "gray", self.turns)
 
     @cached_property
     def rgb(self) -> np.ndarray:
-        return self.frame.to_ndarray(format="rgb24")
+        return picture(self.frame, "rgb24", self.turns)
+
+    @cached_property
+    def small(self) -> np.ndarray:
+        import cv2
+
+        return cv2.resize(self.thumb, (FINGERPRINT_SIDE, FINGERPRINT_SIDE),
+                          interpolation=cv2.INTER_AREA)
 
 
 @dataclass
 class Stream:
-    """What the sampler learnt about the video stream (filled as it goes)."""
+    """What the sampler learnt about the video stream (filled as it goes). `width` and
+    `height` are those of the upright picture; `rotation` is the display matrix's turn."""
 
     codec: str
     width: int
     height: int
     duration_s: float
+    rotation: int = 0
     skip: str = ""  # which frames the decoder skipped (FFmpeg's skip_frame)
     frames_decoded: int = 0
     samples: int = 0
+    end_s: float = 0.0  # where the last decoded frame ends (the duration, for a raw stream)
 
 
 def _open(source: str | os.PathLike | bytes):
@@ -102,7 +150,10 @@ def _open(source: str | os.PathLike | bytes):
 def _video_stream(container):
     if not container.streams.video:
         raise MediaError("the file has no video stream")
-    return container.streams.video[0]
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise MediaError("the video stream's codec is not one FFmpeg can decode")
+    return stream
 
 
 def _duration(container, stream) -> float:
@@ -111,56 +162,61 @@ def _duration(container, stream) -> float:
     return container.duration / 1e6 if container.duration else 0.0
 
 
-def keyframe_times(source) -> list[float]:
-    """Times of the stream's keyframes, from packet flags alone (nothing is decoded)."""
-    import av
-
-    container = _open(source)
-    try:
-        stream = _video_stream(container)
-        times = [float(packet.pts * stream.time_base) for packet in container.demux(stream)
-                 if packet.is_keyframe and packet.pts is not None]
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"the video data is damaged: {ffmpeg_reason(exc)}") from None
-    finally:
-        container.close()
-    return sorted(times)
+def _start(container, stream) -> float:
+    """The time of the stream's first frame: frame times are given from it."""
+    if stream.start_time is not None and stream.time_base:
+        return float(stream.start_time * stream.time_base)
+    return container.start_time / 1e6 if container.start_time else 0.0
 
 
-def _reference_frames(source, skip: str, until_s: float) -> dict:
-    """Digests of the luma of the I- and P-frames of the first `until_s` seconds, decoded
-    skipping `skip` (digests, not pictures: nothing large is held)."""
-    import hashlib
-
-    from av.video.frame import PictureType
-
-    container = _open(source)
-    try:
-        stream = _video_stream(container)
-        stream.codec_context.options = {"skip_loop_filter": "all"}
-        stream.codec_context.skip_frame = skip
-        digests = {}
-        for frame in container.decode(stream):
-            if frame.time is not None and frame.time > until_s:
-                break
-            if frame.pict_type in (PictureType.I, PictureType.P):
-                digests[frame.pts] = hashlib.sha1(frame.to_ndarray(format="gray")).digest()
-        return digests
-    finally:
-        container.close()
+def _digest(frame) -> bytes:
+    return hashlib.sha1(picture(frame, "gray")).digest()
 
 
-def b_frames_unreferenced(source) -> bool:
-    """Whether the P-frames of the first `PROBE_S` seconds decode the same without any
-    B-frame (then no B-frame needs decoding; see the module docstring)."""
-    import av
+class BFrameProbe:
+    """Whether the stream's P-frames use B-frames as references, learnt from its first
+    `PROBE_S` seconds: a second decoder gets the same packets and skips every B-frame; when
+    its I- and P-frames come out identical to the main decoder's, no B-frame needs decoding."""
 
-    try:
-        without_b = _reference_frames(source, "BIDIR", PROBE_S)
-        exact = _reference_frames(source, "NONREF", PROBE_S)
-    except av.error.FFmpegError:
-        return False
-    return bool(exact) and exact == without_b
+    def __init__(self, stream, start_s: float):
+        import av
+
+        self.start_s = start_s
+        self.decoder = av.CodecContext.create(stream.codec_context.name, "r")
+        self.decoder.extradata = stream.codec_context.extradata
+        self.decoder.options = {"skip_loop_filter": "all"}
+        self.decoder.skip_frame = "BIDIR"
+        self.without_b: dict[int, bytes] = {}
+        self.exact: dict[int, bytes] = {}
+        self.seen_past = {"main": False, "probe": False}
+
+    def feed(self, packet) -> None:
+        """Decode `packet` skipping B-frames (the probe's side)."""
+        for frame in self.decoder.decode(packet):
+            self._record(frame, self.without_b, "probe")
+
+    def record(self, frame) -> None:
+        """Note a frame of the main decoder (which decodes every reference frame)."""
+        self._record(frame, self.exact, "main")
+
+    def _record(self, frame, digests: dict, side: str) -> None:
+        from av.video.frame import PictureType
+
+        if frame.time is None:
+            return
+        if frame.time - self.start_s > PROBE_S:
+            self.seen_past[side] = True
+        elif frame.pict_type in (PictureType.I, PictureType.P):
+            digests[frame.pts] = _digest(frame)
+
+    def answered(self, packet_s: float | None) -> bool:
+        """Whether both decoders are past the probed seconds (or the time is up)."""
+        late = packet_s is not None and packet_s > PROBE_LIMIT_S
+        return late or all(self.seen_past.values())
+
+    def b_frames_unreferenced(self) -> bool:
+        common = self.exact.keys() & self.without_b.keys()
+        return bool(common) and all(self.exact[pts] == self.without_b[pts] for pts in common)
 
 
 @cache
@@ -190,17 +246,10 @@ class Sampler:
         _return_large_buffers()
         self.source = source
         self.grid_s, self.opening_s, self.opening_step_s = grid_s, opening_s, opening_step_s
-        self.keyframes = keyframe_times(source)
         self.stream: Stream | None = None
 
     def _step(self, t: float) -> float:
         return self.opening_step_s if t < self.opening_s else self.grid_s
-
-    def _next_keyframe(self, t: float) -> float | None:
-        import bisect
-
-        index = bisect.bisect_right(self.keyframes, t + 1e-6)
-        return self.keyframes[index] if index < len(self.keyframes) else None
 
     def __iter__(self) -> Iterator[Sample]:
         """Samples in time order. Decoding runs in a thread `PREFETCH` samples ahead, so it
@@ -249,7 +298,7 @@ class Sampler:
             stream.thread_type = "SLICE"
             context = stream.codec_context
             context.options = {"skip_loop_filter": "all"}
-            context.skip_frame = "BIDIR" if b_frames_unreferenced(self.source) else "NONREF"
+            context.skip_frame = "NONREF"
             self.stream = Stream(context.name, context.width, context.height,
                                  _duration(container, stream), skip=context.skip_frame)
             yield from self._decode(container, stream)
@@ -261,65 +310,120 @@ class Sampler:
 
     def _decode(self, container, stream) -> Iterator[Sample]:
         self._due, self._held = 0.0, None
+        self._start = _start(container, stream)
+        probe = (BFrameProbe(stream, self._start)
+                 if stream.codec_context.name in PROBED_CODECS else None)
+        pending: list = []  # packets not yet decoded (see `_hold`)
         for packet in container.demux(stream):
             if packet.size == 0:  # the demuxer's final flush packet
                 break
-            if not self._needed(packet, stream.time_base):
-                continue
-            yield from self._take(stream.decode(packet))
-        yield from self._take(stream.decode(None))
+            packet_s = self._time(packet)
+            if probe is not None:
+                probe.feed(packet)
+            for ready in self._hold(pending, packet, packet_s):
+                yield from self._take(stream.decode(ready), probe)
+            if probe is not None and probe.answered(packet_s):
+                self._decide(stream.codec_context, probe)
+                probe = None
+        for ready in pending:
+            yield from self._take(stream.decode(ready), probe)
+        yield from self._take(stream.decode(None), probe)
         if self._held is not None:  # the last frame, so that the end is sampled too
             yield self._sample(self._held)
 
-    def _needed(self, packet, time_base) -> bool:
-        """Whether `packet` must be decoded: a keyframe, or a frame before the next keyframe
-        when a sample is due before that keyframe (the decoder's output lags its input by a
-        few frames, so `_due` is a little behind: this errs towards decoding)."""
-        if packet.is_keyframe or packet.pts is None:
-            return True
-        following = self._next_keyframe(float(packet.pts * time_base))
-        return following is None or following > self._due + FRAME_SLACK_S
+    def _time(self, packet) -> float | None:
+        """The packet's presentation time from the first frame (its decoding time if it has
+        none), or None when it has neither."""
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        if stamp is None or packet.time_base is None:
+            return None
+        return float(stamp * packet.time_base) - self._start
 
-    def _take(self, frames) -> Iterator[Sample]:
-        """The frames among `frames` that are due, and every keyframe, as samples. A frame
-        that is not due is held: when the next one comes too late, the held one is taken, so
-        no two samples are more than a step apart even when few frames are decoded."""
+    def _hold(self, pending: list, packet, packet_s: float | None) -> list:
+        """The packets to decode now, `pending` keeping those not known to be needed yet.
+
+        A packet is needed when the next keyframe after it comes after the next sample is due
+        (the decoder's output lags its input by a few frames, so `_due` is a little behind:
+        this errs towards decoding). A keyframe that comes before the due time makes every
+        packet held before it unneeded; a packet past the due time makes them needed. A
+        keyframe past the due time is held itself, since nothing before it needs it: in an
+        all-intra stream (MJPEG, ProRes) only the frames next to the samples are decoded.
+        """
+        if packet_s is None:
+            ready = pending + [packet]
+            pending.clear()
+            return ready
+        if packet.is_keyframe:
+            ready = [] if packet_s <= self._due + FRAME_SLACK_S else list(pending)
+            pending[:] = [packet]
+            return ready
+        pending.append(packet)
+        if packet_s <= self._due + FRAME_SLACK_S:
+            return []
+        ready = list(pending)
+        pending.clear()
+        return ready
+
+    def _decide(self, context, probe: BFrameProbe) -> None:
+        if probe.b_frames_unreferenced():
+            context.skip_frame = "BIDIR"
+            self.stream.skip = "BIDIR"
+
+    def _take(self, frames, probe: BFrameProbe | None) -> Iterator[Sample]:
+        """The frames among `frames` that are due, as samples. A frame that is not due is
+        held: when the next one comes too late, the held one is taken, so no two samples are
+        more than a step apart even when few frames are decoded."""
         for frame in frames:
             self.stream.frames_decoded += 1
-            t = frame.time
-            if t is None or not math.isfinite(t):
+            if probe is not None:
+                probe.record(frame)
+            if frame.time is None or not math.isfinite(frame.time):
                 continue
+            t = frame.time - self._start
+            shown_s = float(frame.duration * frame.time_base) if frame.duration else 0.0
+            self.stream.end_s = max(self.stream.end_s, t + shown_s)
             if t > self._due + FRAME_SLACK_S and self._held is not None:
                 yield self._sample(self._held)
-            if t + FRAME_SLACK_S >= self._due or frame.key_frame:
+            if t + FRAME_SLACK_S >= self._due:
                 yield self._sample(frame)
             else:
                 self._held = frame
 
     def _sample(self, frame) -> Sample:
-        t = float(frame.time)
-        self._due, self._held = t + self._step(t), None
+        sample = Sample(frame, float(frame.time) - self._start)
+        self._due, self._held = sample.time_s + self._step(sample.time_s), None
         self.stream.samples += 1
-        return Sample(frame, t)
+        if self.stream.samples == 1:
+            self._upright(sample)
+        return sample
+
+    def _upright(self, sample: Sample) -> None:
+        """Record the picture's displayed size and turn (known from the first frame)."""
+        self.stream.height, self.stream.width = sample.grey.shape
+        self.stream.rotation = sample.turns * 90
 
 
 def frame_at(path: str | os.PathLike | bytes, time_s: float):
-    """The frame shown at `time_s` as a Pillow image, decoded in full (for display)."""
+    """The frame shown at `time_s` (seconds from the first frame) as an upright Pillow image,
+    decoded in full (for display)."""
     import av
+    from PIL import Image
 
     container = _open(path)
     try:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
-        container.seek(max(0, int(time_s / stream.time_base)), stream=stream, backward=True)
+        start = _start(container, stream)
+        target = start + time_s
+        container.seek(max(0, int(target / stream.time_base)), stream=stream, backward=True)
         last = None
         for frame in container.decode(stream):
-            if frame.time is not None and frame.time > time_s + 1e-3 and last is not None:
+            if frame.time is not None and frame.time > target + 1e-3 and last is not None:
                 break
             last = frame
         if last is None:
             raise MediaError(f"no frame at {time_s:.2f} s")
-        return last.to_image()
+        return Image.fromarray(picture(last, "rgb24", quarter_turns(last)))
     except av.error.FFmpegError as exc:
         raise MediaError(f"the video data is damaged: {ffmpeg_reason(exc)}") from None
     finally:

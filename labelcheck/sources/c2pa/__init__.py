@@ -21,7 +21,7 @@ from labelcheck.sources.base import Source
 from labelcheck.sources.c2pa.assertions import assertion_findings, remote_finding
 from labelcheck.sources.c2pa.chain import signer_chains
 from labelcheck.sources.c2pa.declarations import declaration_findings
-from labelcheck.sources.c2pa.reading import is_remote_only, read_store
+from labelcheck.sources.c2pa.reading import is_remote_only, read_media_store
 from labelcheck.sources.c2pa.signals import signal_findings
 from labelcheck.sources.c2pa.store import ManifestStore, generator_info
 from labelcheck.sources.c2pa.trust import trust_setup
@@ -31,7 +31,7 @@ from labelcheck.sources.c2pa.validation import (STATE_WORDS, failure_findings,
 
 MANIFEST_MARKERS = (b"c2pa", b"provenance")
 
-__all__ = ["C2paSource", "generator_info", "read_store"]
+__all__ = ["C2paSource", "generator_info"]
 
 
 class C2paSource(Source):
@@ -48,9 +48,7 @@ class C2paSource(Source):
 
     def find(self, media, settings):
         try:
-            with media.stream() as stream:
-                views = read_store(stream, media.media_type, settings.trust,
-                                   settings.trust_anchors)
+            views = read_media_store(media, settings.trust, settings.trust_anchors)
         except c2pa.C2paError as exc:
             yield from self._reader_error(exc)
             return

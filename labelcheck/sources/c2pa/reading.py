@@ -9,10 +9,11 @@ are written against.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 import c2pa
 
@@ -41,12 +42,32 @@ def reader_settings(setup: TrustSetup) -> dict:
 
 
 def read_store(stream: BinaryIO, media_type: str, mode: str = "official",
-               anchors: str | None = None) -> StoreViews:
+               anchors: str | None = None,
+               fragments: Iterable[tuple[BinaryIO, BinaryIO]] = ()) -> StoreViews:
     """The manifest store of the file in `stream`, validated under the trust setting; raises
-    `c2pa.C2paError`. The Reader holds native memory and is closed as soon as both views are
-    read; it borrows `stream`, which the caller closes."""
+    `c2pa.C2paError`. A fragmented MP4's `stream` is its initialisation segment and
+    `fragments` gives (initialisation segment, media segment) for each segment it hashes.
+    The Reader holds native memory and is closed as soon as both views are read; it borrows
+    the streams, which the caller closes."""
     with c2pa.Reader(media_type, stream, context=_context(mode, anchors)) as reader:
+        for init, fragment in fragments:
+            reader.with_fragment(media_type, init, fragment)
         return StoreViews(json.loads(reader.json()), json.loads(reader.crjson()))
+
+
+def read_media_store(media, mode: str, anchors: str | None) -> StoreViews:
+    """The manifest store of `media`. A fragmented MP4 given as one file keeps its manifest in
+    the initialisation segment, which hashes that segment and each media segment apart: the
+    reader gets the initialisation segment, then each media segment as a fragment (read
+    whole, the file would fail its own hash); one segment is held at a time."""
+    fragments = media.file_format.fragments(media)
+    if fragments is None:
+        with media.stream() as stream:
+            return read_store(stream, media.media_type, mode, anchors)
+    init = media.data[:fragments.init_end]
+    segments = ((io.BytesIO(init), io.BytesIO(media.data[start:stop]))
+                for start, stop in fragments.segments)
+    return read_store(io.BytesIO(init), media.media_type, mode, anchors, segments)
 
 
 def is_remote_only(exc: c2pa.C2paError) -> bool:
