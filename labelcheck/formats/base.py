@@ -194,18 +194,23 @@ class DemuxedVideo(Format):
     text fields. `probe` is how much FFmpeg may read to find the streams."""
 
     probe: ClassVar[dict[str, str]] = PROBE_ONLY
+    tag_place: ClassVar[str] = "container tag"  # where the format keeps its tags, in words
 
     def text_fields(self, media):
-        return container_tags(media)
+        return container_tags(media, self.tag_place)
 
     def video_info(self, media):
         return ffmpeg_video_info(media, self.probe)
 
 
-def container_tags(media) -> Iterator[TextField]:
-    """A video's container tags as FFmpeg reads them, as text fields."""
+def container_tags(media, place: str = "container tag") -> Iterator[TextField]:
+    """A video's container tags as FFmpeg reads them, as text fields. A file-level tag is
+    located by the `place` its format keeps it in (``FLV onMetaData AIGC``), a stream's by
+    its stream (``container tag stream0:title``)."""
     for key, value in media.video_info["tags"].items():
-        yield TextField(f"container tag {key}", key.split(":", 1)[-1], str(value))
+        scope, _, tag = key.partition(":")
+        where = f"{place} {tag}" if scope == "format" else f"container tag {key}"
+        yield TextField(where, tag, str(value))
 
 
 def ffmpeg_video_info(media, probe: dict[str, str] = PROBE_ONLY) -> dict:
