@@ -333,3 +333,67 @@ def test_web_app_takes_the_trust_options(tmp_path, anchors):
     with pytest.raises(trust.TrustError, match="needs a --trust-anchors file"):
         with web_app(tmp_path, TRUST="anchors"):
             pass
+
+
+# -- the states in every output --------------------------------------------------------------
+
+@pytest.fixture
+def three_states(signed, anchors):
+    """Reports of the same kind of file in each of the three signer states."""
+    tampered = bytearray(signed)
+    tampered[-10] ^= 0xFF
+    return {"trusted": scan_bytes(signed, trust_anchors=anchors["lote"]),
+            "untrusted": scan_bytes(signed),
+            "invalid": scan_bytes(bytes(tampered), trust_anchors=anchors["lote"])}
+
+
+def test_html_report_keeps_the_states_apart(three_states):
+    import io
+
+    from labelcheck.writers import WRITERS
+
+    out = io.StringIO()
+    writer = WRITERS["html"](out)
+    for report in three_states.values():
+        writer.write(report)
+    writer.close()
+    html = out.getvalue()
+    assert '<div class="signer s-trusted">C2PA signer trusted: Example Generator Inc.</div>' \
+        in html
+    assert '<div class="signer s-valid_untrusted">C2PA signer valid but untrusted: Test Signer' \
+        in html
+    assert '<div class="signer s-invalid">C2PA signer invalid: Test Signer' in html
+
+
+def test_text_report_keeps_the_states_apart(three_states):
+    import io
+
+    from labelcheck.writers import WRITERS
+
+    lines = {}
+    for state, report in three_states.items():
+        out = io.StringIO()
+        WRITERS["text"](out).write(report)
+        lines[state] = [line for line in out.getvalue().splitlines() if "c2pa: signer" in line]
+    assert lines["trusted"][0].startswith("  [  ] c2pa: signer trusted: Test Signer")
+    assert lines["untrusted"][0].startswith("  [  ] c2pa: signer valid but untrusted:")
+    assert lines["invalid"][0].startswith("  [! ] c2pa: signer invalid: the content changed")
+
+
+def test_web_page_keeps_the_states_apart(tmp_path, three_states):
+    from conftest import text, web_app
+
+    words = {"trusted": "C2PA signer Trusted: Example Generator Inc., listed in the Test Trust "
+                        "List issued 2026-01-01 (file test-list.json)",
+             "untrusted": "C2PA signer Valid but untrusted: Test Signer (Example "
+                          "Generator) (integrity holds; the signer is on no trust list in use)",
+             "invalid": "C2PA signer Invalid: Test Signer (Example Generator) "
+                        "(assertion.dataHash.mismatch)"}
+    with web_app(tmp_path) as app, app.test_request_context("/"):
+        macro = app.jinja_env.get_template("_report.html").module.report_view
+        for state, report in three_states.items():
+            item = {"position": 1, "status": "done", "verdict": report.verdict.value,
+                    "report": report.to_dict(), "extras": {}, "name": "x.jpg"}
+            html = str(macro({"id": "J", "total": 1}, item))
+            assert words[state] in text(html), text(html)
+            assert f'class="signer signer-{report.findings[1].details["signer_state"]}"' in html

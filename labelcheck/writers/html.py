@@ -22,6 +22,7 @@ from html import escape
 from labelcheck.version import __version__
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Report, Status, Verdict
 from labelcheck.core.settings import Display
+from labelcheck.sources.c2pa.validation import SIGNER_CODES, STATE_WORDS
 from labelcheck.writers.base import Writer
 from labelcheck.writers.evidence import is_box
 
@@ -78,9 +79,20 @@ def file_row(report: Report, number: int) -> str:
             f'<td class="num">{number}</td><td class="thumb">{thumbnail(report)}</td>'
             f'<td><div class="path">{escape(report.path)}</div>'
             f'<div class="meta">{escape(report.media_type or "")} '
-            f'{_size(report.size)}</div></td>'
+            f'{_size(report.size)}</div>{_signer(report)}</td>'
             f'<td><span class="verdict v-{verdict}">{verdict}</span></td>'
             f'<td>{escape(report.summary)}{_timeline(report)}{_evidence(report)}</td></tr>\n')
+
+
+def _signer(report: Report) -> str:
+    """The C2PA signer's state, one of three kept apart: trusted (with the entity the trust
+    list names), valid but untrusted, invalid."""
+    state = next((f.details for f in report.findings if f.code in SIGNER_CODES), None)
+    if state is None:
+        return ""
+    who = state.get("entity") or state.get("signer", "")
+    return (f'<div class="signer s-{escape(state["signer_state"])}">C2PA signer '
+            f'{escape(STATE_WORDS[state["signer_state"]])}: {escape(who)}</div>')
 
 
 def _size(size: int | None) -> str:
@@ -232,6 +244,7 @@ def _table_start(total: int) -> str:
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{margin:0}.meta{color:#666;font-size:12px}
+.signer{font-size:12px}.s-trusted{color:#1b6e35}.s-invalid{color:#a4161a}
 .cards{display:flex;gap:.5em;flex-wrap:wrap;margin:1em 0}
 .card{border:2px solid;border-radius:6px;padding:.4em .8em;background:#fff;cursor:pointer}
 .card b{font-size:20px}.charts{display:flex;gap:2em;flex-wrap:wrap}

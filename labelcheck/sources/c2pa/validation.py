@@ -27,6 +27,7 @@ from labelcheck.sources.c2pa.trust import TrustSetup, describe_list
 
 TRUSTED, VALID_UNTRUSTED, INVALID = "trusted", "valid_untrusted", "invalid"
 STATE_WORDS = {TRUSTED: "trusted", VALID_UNTRUSTED: "valid but untrusted", INVALID: "invalid"}
+SIGNER_CODES = ("c2pa.signer_trusted", "c2pa.signer_untrusted", "c2pa.signer_invalid")
 
 # Failure codes sorted by meaning (C2PA specification, validation status codes).
 CONTENT_CHANGED = {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch",
