@@ -193,6 +193,9 @@ def test_cawg_metadata_names_the_ai_system(ca):
     (finding,) = [f for f in report.findings if f.code == "c2pa.ai_system"]
     assert finding.kind is Kind.AI_TRACE
     assert finding.details == {"AISystemUsed": "ExampleGen", "AISystemVersionUsed": "2.1"}
+    (metadata,) = [f for f in report.findings if f.code == "c2pa.cawg_metadata"]
+    assert metadata.details["fields"] == {"Iptc4xmpExt:AISystemUsed": "ExampleGen",
+                                          "Iptc4xmpExt:AISystemVersionUsed": "2.1"}
 
 
 def test_training_mining_and_repository_receipt_are_reported(ca):

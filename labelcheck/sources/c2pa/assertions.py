@@ -10,6 +10,7 @@ here" (never met on a declaration, never "absent").
 from __future__ import annotations
 
 from functools import cache
+from itertools import islice
 from typing import Iterator
 
 from labelcheck.core.model import Finding, Kind
@@ -34,7 +35,19 @@ def assertion_findings(reading: ManifestStore) -> list[Finding]:
                 out.append(soft_binding(reading, where, data))
             elif base == "c2pa.repository-receipt":
                 out.append(repository_receipt(reading, where, data))
+            elif base == "cawg.metadata":
+                out.append(cawg_metadata(reading, where, data))
     return out
+
+
+def cawg_metadata(reading: ManifestStore, where: str, data: dict) -> Finding:
+    """Signed descriptive metadata (CAWG, JSON-LD with XMP names): reported as found. Its AI
+    fields and source type are also read as declarations (`declarations`)."""
+    fields = {key: value for key, value in islice(_flat(data), MAX_LISTED)
+              if not key.startswith("@context")}
+    said = ", ".join(f"{key} {value!r}" for key, value in fields.items())
+    return reading.info("c2pa.cawg_metadata", f"signed CAWG metadata: {said or 'no fields'}",
+                        location=where, details={"fields": fields})
 
 
 def identity(reading: ManifestStore, where: str, data: dict) -> Finding:
@@ -121,18 +134,21 @@ def soft_binding(reading: ManifestStore, where: str, data: dict) -> Finding:
 def repository_receipt(reading: ManifestStore, where: str, data: dict) -> Finding:
     """C2PA 2.4's receipt of a manifest repository (durable content credentials): reported
     with what it says; any address in it is shown, never opened."""
-    said = ", ".join(f"{key} {value}" for key, value in list(_flat(data))[:MAX_LISTED])
+    fields = dict(islice(_flat(data), MAX_LISTED))
+    said = ", ".join(f"{key} {value}" for key, value in fields.items())
     return reading.info("c2pa.repository_receipt",
                         f"a manifest repository holds a copy of this manifest"
                         f"{': ' + said if said else ''} (not contacted: offline)",
-                        location=where, details={"fields": dict(list(_flat(data))[:MAX_LISTED])})
+                        location=where, details={"fields": fields})
 
 
-def _flat(data: dict, prefix: str = "") -> Iterator[tuple[str, str]]:
+def _flat(data: dict, prefix: str = "", depth: int = 4) -> Iterator[tuple[str, str]]:
+    """The scalar fields of nested maps as ``a.b`` keys (lists left out; no deeper than
+    `depth`: an assertion's data comes from the file)."""
     for key, value in data.items():
-        if isinstance(value, dict):
-            yield from _flat(value, f"{prefix}{key}.")
-        elif not isinstance(value, list):
+        if isinstance(value, dict) and depth:
+            yield from _flat(value, f"{prefix}{key}.", depth - 1)
+        elif not isinstance(value, (dict, list)):
             yield f"{prefix}{key}", str(value)
 
 

@@ -25,6 +25,8 @@ IPTC_PREFIX = "Iptc4xmpExt:"
 IPTC_AI_FIELDS = ("AISystemUsed", "AISystemVersionUsed", "AIPromptInformation",
                   "AIPromptWriterName")
 BROKEN = " (but the content no longer matches the signed hash)"
+MAX_DEPTH = 4  # how deep into an assertion's maps a field is looked for
+MAX_VALUES = 16  # values of one metadata field that are read
 INGREDIENT_NOTE = ("declared in an ingredient's manifest: the Asset Rubrics give its signal to "
                    "that manifest only; labelcheck counts it for the file")
 
@@ -168,25 +170,26 @@ def _wider(label: str, field_name: str, action: object, value: str) -> str:
     return ""
 
 
-def _lookup(data: dict, key: str) -> str:
+def _lookup(data: dict, key: str, depth: int = MAX_DEPTH) -> str:
     """A field of `data` or of a map inside it (C2PA 2.4 nests ``humanOversightLevel`` in
-    ``contentProfile``), matched without regard to case or underscores."""
+    ``contentProfile``), matched without regard to case or underscores; a hostile assertion
+    nested deeper than `depth` is not searched further."""
     wanted = key.lower()
     for name, value in data.items():
         if str(name).replace("_", "").lower() == wanted and not isinstance(value, (dict, list)):
             return str(value)
-    for value in data.values():
+    for value in data.values() if depth else ():
         if isinstance(value, dict):
-            found = _lookup(value, key)
+            found = _lookup(value, key, depth - 1)
             if found:
                 return found
     return ""
 
 
-def _values(value) -> list[str]:
+def _values(value, depth: int = MAX_DEPTH) -> list[str]:
     """A JSON-LD value as strings: a string, a list of them, or ``{"@value": ...}``."""
-    if isinstance(value, list):
-        return [text for item in value for text in _values(item)]
-    if isinstance(value, dict):
-        return _values(value.get("@value"))
+    if isinstance(value, list) and depth:
+        return [text for item in value[:MAX_VALUES] for text in _values(item, depth - 1)]
+    if isinstance(value, dict) and depth:
+        return _values(value.get("@value"), depth - 1)
     return [str(value)] if isinstance(value, (str, int, float)) and str(value).strip() else []

@@ -185,8 +185,13 @@ def parse_pem(data: bytes, origin: str) -> TrustList:
     if data.count(b"-----BEGIN CERTIFICATE-----") != len(certs):
         raise TrustError(f"{origin}: some PEM certificates could not be read")
     return TrustList("trust anchors you gave", origin,
-                     tuple(ListEntry(certificate_owner(cert), cert.subject.rfc4514_string(), cert)
+                     tuple(ListEntry(certificate_owner(cert), certificate_name(cert), cert)
                            for cert in certs))
+
+
+def certificate_name(cert: x509.Certificate) -> str:
+    """A certificate as a person tells it from its siblings: its subject and serial number."""
+    return f"{cert.subject.rfc4514_string()} (serial {cert.serial_number:x})"
 
 
 def certificate_owner(cert: x509.Certificate) -> str:

@@ -41,6 +41,9 @@ UNTRUSTED = "signingCredential.untrusted"
 TRUSTED_CODE = "signingCredential.trusted"
 SIGNER_PREFIXES = ("signingCredential.", "claimSignature.")
 OFFLINE_SUFFIXES = ("_unavailable", ".inaccessible")
+INGREDIENT_TAMPER = ("; labelcheck counts it as tampering with the file's provenance chain (read "
+                     "wider than the Asset Rubrics, whose signals do not look at ingredients' "
+                     "validation)")
 
 
 @dataclass
@@ -143,8 +146,8 @@ def ingredient_failures(reading: ManifestStore) -> list[Finding]:
                 Kind.TAMPER if altered else Kind.PROBLEM,
                 "c2pa.ingredient_manifest_altered" if altered else "c2pa.ingredient_failure",
                 f"ingredient manifest fails validation: {code} "
-                f"({status.get('explanation', '')})", location=uri,
-                details={"status_code": code}))
+                f"({status.get('explanation', '')})" + (INGREDIENT_TAMPER if altered else ""),
+                location=uri, details={"status_code": code}))
     return out
 
 
