@@ -1,8 +1,8 @@
 """What validating C2PA against the official trust list costs, per file.
 
 Over the files of ``../shared/real_media`` that carry a C2PA manifest, in one run, each
-configuration timed file by file (median of ``--repeat`` reads per file, then the mean and the
-median over files):
+configuration timed file by file, the configurations taking turns on each file (median of
+``--repeat`` reads per file, then the mean and the median over files):
 
 * a bare c2pa-python ``Reader(...).json()`` with no settings: what a user of the SDK (or
   c2patool) gets, no trust list (the comparison);
@@ -52,16 +52,20 @@ def c2pa_files(folder: Path) -> list[Path]:
     return found
 
 
-def per_file(files, repeat: int, run) -> list[float]:
-    """The median ms of `repeat` runs of `run(path)`, for each file."""
-    times = []
+def per_file(files, repeat: int, runs: list) -> list[list[float]]:
+    """For each of `runs`, the median ms of `repeat` runs per file. The configurations take
+    turns on each file (interleaved), so that a change of the machine's load while the bench
+    runs falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in runs]
     for path in files:
-        samples = []
+        samples: list[list[float]] = [[] for _ in runs]
         for _ in range(repeat):
-            started = time.perf_counter()
-            run(path)
-            samples.append((time.perf_counter() - started) * 1000)
-        times.append(statistics.median(samples))
+            for index, run in enumerate(runs):
+                started = time.perf_counter()
+                run(path)
+                samples[index].append((time.perf_counter() - started) * 1000)
+        for index, taken in enumerate(samples):
+            times[index].append(statistics.median(taken))
     return times
 
 
@@ -104,8 +108,7 @@ def main() -> int:
           f"{cpu_model()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
     print("| configuration | mean ms/file | median ms/file | max ms |")
     print("|---|---:|---:|---:|")
-    for name, run in rows:
-        times = per_file(files, args.repeat, run)
+    for (name, _), times in zip(rows, per_file(files, args.repeat, [run for _, run in rows])):
         print(f"| {name} | {statistics.mean(times):.1f} | {statistics.median(times):.1f} | "
               f"{max(times):.1f} |")
     load = os.getloadavg()
