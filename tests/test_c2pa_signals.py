@@ -11,7 +11,7 @@ import pytest
 
 import labelcheck
 from c2pa_signing import C2PA_TYPES, IPTC, created, make_ca, manifest, picture, sign
-from conftest import jpeg_with_xmp, xmp_packet
+from conftest import TEST_MEDIA, jpeg_with_xmp, xmp_packet
 from labelcheck import Kind, Verdict
 from labelcheck.core.model import Status
 from labelcheck.core.settings import Settings
@@ -90,7 +90,7 @@ def test_loosely_written_source_type_is_read_wider(ca):
         "https://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")]), ca))
     signal = signals_of(report).details["signals"]["fullyGenAIMedia"]
     assert signal["read_by"] == "labelcheck (wider than the rubric)"
-    assert "not as the exact URI" in signal["because"][0]
+    assert "not written as the exact URI" in signal["because"][0]
     (declaration,) = [f for f in report.findings if f.code == "c2pa.ai_source_type"]
     assert "not written as the exact URI" in declaration.message
 
@@ -122,8 +122,8 @@ def test_v1_actions_are_read_wider_and_say_so(real_media):
     reads them and says that the rubric does not."""
     report = labelcheck.scan(real_media / "c2pa-rs" / "ocsp.jpg", pixels=False)
     signal = signals_of(report).details["signals"]["partlyGenAICreation"]
-    assert signal["because"] == ["read from c2pa.actions (the rubric reads only "
-                                 "c2pa.actions.v2)"]
+    assert signal["because"] == ["read from v1 c2pa.actions, which the Asset Rubrics 1.0 do "
+                                 "not read"]
     ingredient = signals_of(report, "ingredient manifest")
     assert "fullyGenAIMedia" in ingredient.details["signals"]
     assert "Adobe Firefly" in ingredient.details["asserted_by"]
@@ -133,6 +133,16 @@ def test_v1_actions_are_read_wider_and_say_so(real_media):
     assert any("declared in an ingredient's manifest" in f.message for f in declared)
     assert any(f.code == "c2pa.ai_generator" and "which the Asset Rubrics do not read"
                in f.message for f in report.findings)
+
+
+def test_adobe_parameter_is_read_wider_and_says_so():
+    report = labelcheck.scan(TEST_MEDIA / "ai_c2pa_legacy_param.jpg", pixels=False)
+    because = signals_of(report).details["signals"]["fullyGenAIMedia"]["because"]
+    assert because == ["read from Adobe's com.adobe.digitalSourceType parameter, which the "
+                       "rubric does not read"]
+    (declaration,) = [f for f in report.findings if f.code == "c2pa.ai_source_type"]
+    assert declaration.details["wider_than_rubric"] == because[0]
+    assert declaration.location.endswith("parameters.com.adobe.digitalSourceType")
 
 
 # -- the vocabulary aligned with the rubric --------------------------------------------------

@@ -14,7 +14,8 @@ from typing import Iterator
 
 from labelcheck.core.model import Finding, Kind
 from labelcheck.sources import terms
-from labelcheck.sources.c2pa.signals import ACTIONS_V2, ADOBE_SOURCE_TYPE, action_signals
+from labelcheck.sources.c2pa.signals import (ACTIONS_V2, ADOBE_SOURCE_TYPE, action_signals,
+                                             wider_reason)
 from labelcheck.sources.c2pa.store import ManifestStore, base_label, generator_info
 
 LEGACY_GENAI_ASSERTION = "com.adobe.generative-ai"
@@ -27,8 +28,9 @@ IPTC_AI_FIELDS = ("AISystemUsed", "AISystemVersionUsed", "AIPromptInformation",
 BROKEN = " (but the content no longer matches the signed hash)"
 MAX_DEPTH = 4  # how deep into an assertion's maps a field is looked for
 MAX_VALUES = 16  # values of one metadata field that are read
-INGREDIENT_NOTE = ("declared in an ingredient's manifest: the Asset Rubrics give its signal to "
-                   "that manifest only; labelcheck counts it for the file")
+INGREDIENT_NOTE = "declared in an ingredient's manifest: labelcheck counts it for the file"
+INGREDIENT_SIGNAL = ("declared in an ingredient's manifest: the Asset Rubrics give its signal to "
+                     "that manifest only; labelcheck counts it for the file")
 
 
 def declaration_findings(reading: ManifestStore) -> list[Finding]:
@@ -81,7 +83,7 @@ class Declarations:
         """An AI declaration on the ``c2pa`` channel, broken when the content changed."""
         intact = self.reading.intact
         if self.ingredient:
-            message += f"; {INGREDIENT_NOTE}"
+            message += "; " + (INGREDIENT_SIGNAL if details.get("signals") else INGREDIENT_NOTE)
         return self.reading.make(Kind.AI_DECLARATION, code, message + ("" if intact else BROKEN),
                                  location=f"{self.where} > {path}", confidence=confidence,
                                  channel="c2pa", intact=intact,
@@ -94,14 +96,15 @@ class Declarations:
         parameters = action.get("parameters") if isinstance(action.get("parameters"),
                                                             dict) else {}
         for field_name, value in (("digitalSourceType", action.get("digitalSourceType")),
-                                  (f"parameters.{ADOBE_SOURCE_TYPE}",
-                                   parameters.get(ADOBE_SOURCE_TYPE))):
+                                  (ADOBE_SOURCE_TYPE, parameters.get(ADOBE_SOURCE_TYPE))):
             if not isinstance(value, str):
                 continue
             category = terms.classify_source_type(value)
             term = terms.describe_source_type(value)
             signals = sorted(action_signals(name, value, by_term=True))
-            wider = _wider(label, field_name, name, value)
+            wider = wider_reason(label, field_name, name, value)
+            field_name = field_name if field_name == "digitalSourceType" else \
+                f"parameters.{field_name}"
             said = f"{name} with digital source type {term}" + (
                 f" (Asset Rubrics signal {', '.join(signals)}{'; ' + wider if wider else ''})"
                 if signals else "")
@@ -155,19 +158,6 @@ class Declarations:
                 "signed CAWG metadata names the AI system used: " + ", ".join(
                     f"{key} {value!r}" for key, value in fields.items()),
                 location=f"{self.where} > {name}", confidence=0.9, details=fields)
-
-
-def _wider(label: str, field_name: str, action: object, value: str) -> str:
-    """Why the Asset Rubrics would not give this action's signal ('' when they would)."""
-    if base_label(label) == "c2pa.actions":
-        return f"read from v1 {label}, which the Asset Rubrics 1.0 do not read"
-    if label != ACTIONS_V2:
-        return f"read from {label}; the Asset Rubrics read only {ACTIONS_V2}"
-    if field_name != "digitalSourceType":
-        return f"read from Adobe's {ADOBE_SOURCE_TYPE} parameter, which the rubric does not read"
-    if action_signals(action, value) != action_signals(action, value, by_term=True):
-        return "the source type is not written as the exact URI the rubric compares"
-    return ""
 
 
 def _lookup(data: dict, key: str, depth: int = MAX_DEPTH) -> str:

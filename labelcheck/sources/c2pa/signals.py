@@ -141,20 +141,24 @@ def _action_readings(label: str, action: dict):
     values = [(field_name, value) for field_name, value in
               (("digitalSourceType", action.get("digitalSourceType")),
                (ADOBE_SOURCE_TYPE, parameters.get(ADOBE_SOURCE_TYPE))) if isinstance(value, str)]
-    if label != ACTIONS_V2:
-        for signal in action_signals(name, None) if not values else ():
-            yield signal, f"read from {label} (the rubric reads only {ACTIONS_V2})"
-    for field_name, value in values:
-        if label != ACTIONS_V2:
-            why = f"read from {label} (the rubric reads only {ACTIONS_V2})"
-        elif field_name == ADOBE_SOURCE_TYPE:
-            why = f"read from Adobe's {ADOBE_SOURCE_TYPE} parameter"
-        elif action_signals(name, value) == action_signals(name, value, by_term=True):
-            continue  # the rubric reads this one as labelcheck does
-        else:
-            why = f"digital source type written {value!r}, not as the exact URI"
-        for signal in action_signals(name, value, by_term=True):
+    for field_name, value in values or [("digitalSourceType", None)]:
+        why = wider_reason(label, field_name, name, value)
+        for signal in action_signals(name, value, by_term=True) if why else ():
             yield signal, why
+
+
+def wider_reason(label: str, field_name: str, action: object, value: str | None) -> str:
+    """Why the Asset Rubrics would not give the signal of this action's source type (read
+    from `field_name` of an action in the assertion `label`); '' when they would."""
+    if base_label(label) == "c2pa.actions":
+        return f"read from v1 {label}, which the Asset Rubrics 1.0 do not read"
+    if label != ACTIONS_V2:
+        return f"read from {label}; the Asset Rubrics read only {ACTIONS_V2}"
+    if field_name == ADOBE_SOURCE_TYPE:
+        return f"read from Adobe's {ADOBE_SOURCE_TYPE} parameter, which the rubric does not read"
+    if action_signals(action, value) != action_signals(action, value, by_term=True):
+        return "the source type is not written as the exact URI the rubric compares"
+    return ""
 
 
 def _manifest_of(ingredient) -> bool:
