@@ -29,6 +29,7 @@ from labelcheck.version import __version__
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
 from labelcheck.run import store
+from labelcheck.cli.trust import warn_stale
 from labelcheck.sources.c2pa.trust import trust_setup
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
@@ -119,7 +120,8 @@ def _start_services(config) -> Services:
         user_data_dir("labelcheck", appauthor=False), "uploads")
     os.makedirs(upload_dir, mode=0o700, exist_ok=True)
     limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
-    trust_setup(str(config["TRUST"]), config["TRUST_ANCHORS"])  # a bad file stops the start
+    # a file that cannot be used stops the start; a list past its next update is named
+    warn_stale(trust_setup(str(config["TRUST"]), config["TRUST_ANCHORS"]).lists)
     settings = Settings(pixels=bool(config["PIXELS"]), trust=str(config["TRUST"]),
                         trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
