@@ -158,11 +158,11 @@ def test_cli_html_pictures_come_from_the_scan(tmp_path):
 
 
 def test_c2pa_store_is_read_once_for_the_verdict_and_the_tree(monkeypatch):
-    from labelcheck.sources import c2pa as c2pa_source
+    from labelcheck.sources.c2pa import reading
 
     calls = []
-    read = c2pa_source.read_store
-    monkeypatch.setattr(c2pa_source, "read_store", lambda *a: calls.append(a) or read(*a))
+    read = reading.read_store
+    monkeypatch.setattr(reading, "read_store", lambda *a: calls.append(a) or read(*a))
     report = scan(TEST_MEDIA / "ai_c2pa_signed.jpg",
                   settings=Settings(pixels=False, display=Display(side=64)))
     assert len(calls) == 1

@@ -32,6 +32,8 @@ from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
 from labelcheck.run import store
 from labelcheck.writers import view
 from labelcheck.writers.pack import load_private_key
+from labelcheck.cli.trust import warn_stale
+from labelcheck.sources.c2pa.trust import trust_setup
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
 from webapp.uploads import Refusal, ZipLimits
@@ -48,7 +50,9 @@ DEFAULTS = {
     "TIMEOUT": Limits.timeout_s,  # seconds one file's scan may take; 0: no limit
     "MAX_MEMORY": Limits.memory_mb,  # MB one file's scan may add to its worker; 0: no limit
     "PIXELS": True,  # pixel analysis (visible labels, watermarks); False = --no-ocr
-    "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
+    "TRUST": "official",  # C2PA signers trusted: official (bundled lists), anchors, none
+    "TRUST_ANCHORS": None,  # PEM or LoTE JSON file of C2PA trust anchors (added, or the only
+    # ones with TRUST=anchors)
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
     "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
     "PACK_KEY": None,  # Ed25519 private key (PEM file) that signs evidence packs; unset: unsigned
@@ -128,7 +132,10 @@ def _start_services(config) -> Services:
         user_data_dir("labelcheck", appauthor=False), "uploads")
     os.makedirs(upload_dir, mode=0o700, exist_ok=True)
     limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
-    settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
+    # a file that cannot be used stops the start; a list past its next update is named
+    warn_stale(trust_setup(str(config["TRUST"]), config["TRUST_ANCHORS"]).lists)
+    settings = Settings(pixels=bool(config["PIXELS"]), trust=str(config["TRUST"]),
+                        trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
                         display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8,
                                         manifest_store=True),

@@ -19,6 +19,7 @@ from importlib.metadata import entry_points
 from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
+from labelcheck.cli.trust import add_trust_options, add_trust_parser, checked_trust
 from labelcheck.core.model import Verdict
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
@@ -72,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--no-ocr", action="store_true",
                           help="metadata only: skip pixel analysis (watermarks, stealth text, "
                                "visible labels)")
-    scan_cmd.add_argument("--trust-anchors", metavar="PEM",
-                          help="C2PA trust anchors; with them an untrusted signer is a failure")
+    add_trust_options(scan_cmd)
     scan_cmd.add_argument("--workers", type=int, default=0, metavar="N",
                           help="parallel worker processes (default: all cores)")
     scan_cmd.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
+    add_trust_parser(commands)
 
     verify_cmd = commands.add_parser(
         "verify-pack", help="check that nothing in an evidence pack was changed",
@@ -189,8 +190,7 @@ def run_scan(args) -> int:
     except PolicyError as exc:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.trust_anchors and not os.path.isfile(args.trust_anchors):
-        print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
+    if not checked_trust(args):
         return EXIT_USAGE
     if args.crawl and (args.resume or not all(is_web_url(path) for path in args.paths)):
         print("labelcheck: --crawl reads http(s) pages: give their URLs (and not --resume)",
@@ -215,7 +215,8 @@ def run_scan(args) -> int:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     limits = Limits(args.timeout or None, args.max_memory or None)
-    settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
+    settings = Settings(pixels=not args.no_ocr, trust=args.trust,
+                        trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db), limits=limits,
                         max_pixels=limits.max_pixels(),
                         display=pack.display if pack else WRITERS[args.format].display,

@@ -106,6 +106,10 @@ class Requirement:
         if self.check == "detector" and not satisfied_by:
             missing = (f"no {' or '.join(self.channels)} found by the detectors labelcheck has; "
                        "not verifiable here (a mark they cannot read may be present)")
+            declared = [f"{f.detector}: {f.message}" for f in findings
+                        if f.channel in self.channels and not f.is_marking]
+            if declared:  # e.g. a C2PA soft binding naming a watermark no detector here reads
+                missing += "; declared, not decodable here: " + "; ".join(declared)
             outcome = Status.NOT_VERIFIABLE
         if self.draft:
             outcome = Status.DRAFT

@@ -1,7 +1,7 @@
 """One settings object, made by each shell (CLI, web app, API) and passed down.
 
 Everything that changes what a scan does or where its results go travels here: the scan
-options (pixel analysis, trust anchors, the decompression-bomb limit), the database of the
+options (pixel analysis, C2PA trust, the decompression-bomb limit), the database of the
 results store and the registry, and the per-file limits. Nothing below the
 shells reads environment variables: a shell reads its flags and its environment once and
 builds a `Settings`, so ``registry add --db X`` and the scan it runs use the same database.
@@ -79,17 +79,22 @@ class Display:
 class Settings:
     """What a scan needs besides the file and the policy.
 
-    `pixels=False` is the CLI's ``--no-ocr``. `db_url` is the SQLAlchemy URL of the results
-    store and the registry (None: the SQLite file in the user data directory). `as_of` is the
-    date whose rules the policies apply (None: today; the CLI's ``--as-of``); `role` limits
-    them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
+    `pixels=False` is the CLI's ``--no-ocr``. `trust` says which C2PA signers count as
+    trusted: ``official`` (default: the bundled C2PA Trust List and TSA Trust List, plus
+    `trust_anchors` if given), ``anchors`` (only `trust_anchors`: a PEM or C2PA LoTE JSON file)
+    or ``none`` (trust not checked); see `labelcheck.sources.c2pa.trust`. `db_url` is the
+    SQLAlchemy URL of the results store and the registry (None: the SQLite file in the user
+    data directory). `as_of` is the date whose rules the policies apply (None: today; the
+    CLI's ``--as-of``); `role` limits them to the requirements that bind one role
+    (``provider``, ``deployer``...; None: all).
     Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
     for the pictures and the C2PA tree that people look at (the HTML report, the web page).
     `network` says which addresses the scan of a URL may fetch (`NetworkRules`).
     """
 
     pixels: bool = True
-    trust_anchors: str | None = None  # PEM file of C2PA trust anchors
+    trust: str = "official"
+    trust_anchors: str | None = None  # PEM or LoTE JSON file of C2PA trust anchors
     max_pixels: int = MAX_PIXELS
     db_url: str | None = None
     limits: Limits = field(default_factory=Limits)

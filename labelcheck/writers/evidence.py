@@ -10,6 +10,7 @@ under the scan worker's time and memory limits, and they travel with the `Report
 from __future__ import annotations
 
 import io
+import json
 
 from labelcheck.core.model import Evidence, Picture, Report
 from labelcheck.core.settings import Display, Settings
@@ -26,8 +27,8 @@ def gather(media: Media, report: Report, settings: Settings) -> Evidence:
     could not)."""
     display = settings.display
     evidence = Evidence(c2pa_tree=store_tree(media.c2pa_store) if media.c2pa_store else None)
-    if display.manifest_store and media.c2pa_store:
-        evidence.c2pa_store = manifest_store(media, settings.trust_anchors)
+    if display.manifest_store and media.c2pa_crjson:
+        evidence.c2pa_store = json.dumps(media.c2pa_crjson, ensure_ascii=False, indent=1)
     try:
         if report.media_kind == "image":
             image, shown = media.image, {}  # decoded once, for the scan and the picture
@@ -41,21 +42,6 @@ def gather(media: Media, report: Report, settings: Settings) -> Evidence:
     except Exception:  # noqa: BLE001 - undecodable pixels just get no picture
         evidence.picture = evidence.thumbnail = None
     return evidence
-
-
-def manifest_store(media: Media, trust_anchors: str | None) -> str | None:
-    """The C2PA manifest store as c2pa-python reads it (crJSON), for an evidence pack: a
-    second reading of a store the c2pa source has read already (its reader keeps the Reader's
-    JSON only), made only when a pack is asked for."""
-    from c2pa import C2paError
-
-    from labelcheck.sources.c2pa import read_crjson
-
-    try:
-        with media.stream() as stream:
-            return read_crjson(stream, media.media_type, trust_anchors)
-    except C2paError:
-        return None
 
 
 def picture(image, side: int, frame: dict) -> Picture:
