@@ -28,6 +28,7 @@ from labelcheck.version import __version__
 
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
+from labelcheck.core.wording import describe_location
 from labelcheck.run import store
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
@@ -107,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
                                              for verdict, text in VERDICT_TEXT.items()}
     app.jinja_env.globals["status_words"] = {status.value: words
                                              for status, words in STATUS_WORDS.items()}
+    app.jinja_env.globals["location_text"] = describe_location
     return app
 
 

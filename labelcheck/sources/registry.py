@@ -159,13 +159,13 @@ class RegistrySource(CrossCheck):
                      "inlier_ratio": match.inlier_ratio, "spread": match.spread,
                      "agreement": match.agreement, "pdq_distance": match.pdq_distance,
                      "found_by": match.found_by, "flipped": match.flipped,
-                     "matrix": match.matrix})
+                     "matrix": match.matrix, "quad": match.quad})
 
     def _badge(self, media, match: Match, badge: MappedBadge):
         where = f'the badge "{badge.text}" of registered original {match.asset.label}'
         fields = {"location": _location(media, badge.quad), "channel": "visible"}
         facts = {"text": badge.text, "inside": badge.inside, "similarity": badge.similarity,
-                 "original_box": badge.original_box}
+                 "original_box": badge.original_box, "quad": badge.quad}
         if badge.inside < BADGE_INSIDE:
             cut = ("lies outside this copy" if badge.inside < 0.05 else
                    f"is cut by this copy's border (only {badge.inside:.0%} of it is inside)")
@@ -245,12 +245,13 @@ def reads_label(rgb: np.ndarray, box: list[int]) -> bool:
 
 
 def _location(media, quad) -> dict:
+    """Where a quad of the copy (an original or a badge mapped into it) lies, as the pixel
+    box of its part inside the copy; the quad itself goes in the finding's details."""
     height, width = media.rgb.shape[:2]
     points = np.asarray(quad)
     x0, y0 = np.clip(np.floor(points.min(axis=0)), 0, [width, height]).astype(int)
     x1, y1 = np.clip(np.ceil(points.max(axis=0)), 0, [width, height]).astype(int)
-    return {"quad": quad, "box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
-            "image_size": [width, height]}
+    return {"box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]}
 
 
 def _show(value) -> str:

@@ -22,6 +22,7 @@ from html import escape
 from labelcheck.version import __version__
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Report, Status, Verdict
 from labelcheck.core.settings import Display
+from labelcheck.core.wording import describe_location
 from labelcheck.writers.base import Writer
 from labelcheck.writers.evidence import is_box
 
@@ -92,7 +93,7 @@ def _evidence(report: Report) -> str:
     findings = "".join(
         f"<tr><td>{escape(f.detector)}</td><td>{escape(f.kind.value)}</td>"
         f"<td><code>{escape(f.code)}</code> {escape(f.message)}</td>"
-        f"<td>{escape(_where(f.location))}</td><td>{f.confidence:.2f}</td></tr>"
+        f"<td>{escape(describe_location(f.location))}</td><td>{f.confidence:.2f}</td></tr>"
         for f in report.findings)
     requirements = "".join(
         f'<li class="{STATUS_CLASSES.get(r.status, "neutral")}">{escape(r.id)}: '
@@ -105,12 +106,6 @@ def _evidence(report: Report) -> str:
             + (f'<table class="findings"><tr><th>detector</th><th>kind</th><th>what</th>'
                f"<th>where</th><th>conf.</th></tr>{findings}</table>" if findings else "")
             + (f"<ul>{requirements}</ul>" if requirements else "") + "</details>")
-
-
-def _where(location) -> str:
-    if isinstance(location, dict):
-        return ", ".join(f"{key} {value}" for key, value in location.items())
-    return "" if location is None else str(location)
 
 
 def _timeline(report: Report) -> str:
