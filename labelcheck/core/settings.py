@@ -65,4 +65,7 @@ class Settings:
     as_of: dt.date | None = None
     role: str | None = None
     display: Display | None = None
+    # Detector failures on stderr (`labelcheck.run.logs`): None leaves logging to the caller
+    # (a library, the web server); False one line each; True with the traceback (--debug).
+    debug: bool | None = None
 

@@ -14,6 +14,7 @@ RULE_WORDS = {"gb45438": "the wording GB 45438 requires (AI or 人工智能 toge
                          "合成)"}
 POSITION_WORDS = {"corner": "a corner", "edge": "an edge", "centre": "the centre"}
 JUMBF_SELF = "self#jumbf="
+SAME_TIME_S = 0.5  # video offsets below this are sampling jitter, not a trim
 
 
 def _percent(value: float) -> str:
@@ -96,9 +97,9 @@ def describe_location(location: Any) -> str:
         parts.append(f"from {_seconds(start)} to {_seconds(end)}")
     elif isinstance(location.get("time_s"), (int, float)):
         parts.append(f"the frame at {_seconds(location['time_s'])}")
-    if _is_box(location.get("box")):
+    if is_box(location.get("box")):
         parts.append(box_words(location["box"]))
-    if _is_box(location.get("original_box")):
+    if is_box(location.get("original_box")):
         parts.append(f"the original's {box_words(location['original_box'])}")
     if isinstance(location.get("offset_s"), (int, float)):
         parts.append(offset_words(location["offset_s"]))
@@ -109,7 +110,7 @@ def offset_words(offset_s: float) -> str:
     """How a video copy's time maps to its original's (`offset_s`: copy time minus original
     time): a trimmed copy starts into the original, a copy with something added before it
     shows the original later."""
-    if abs(offset_s) < 0.5:
+    if abs(offset_s) < SAME_TIME_S:
         return "the copy runs in step with the original"
     if offset_s < 0:
         return f"the copy starts {_seconds(-offset_s)} into the original"
@@ -122,7 +123,8 @@ def box_words(box) -> str:
     return f"pixels x {x}, y {y}, {w} × {h}"
 
 
-def _is_box(value: Any) -> bool:
+def is_box(value: Any) -> bool:
+    """Whether `value` is a pixel box [x, y, w, h] in numbers (boxes come from files)."""
     return isinstance(value, (list, tuple)) and len(value) == 4 and all(
         isinstance(item, (int, float)) and not isinstance(item, bool) for item in value)
 
