@@ -15,7 +15,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 HEADLINES = {"disclosed": "Disclosed: this is AI-made and it is labelled",
-             "stripped": "Stripped: this is AI-made and its label was removed"}
+             "stripped": "Stripped: this is AI-made and its label was removed or broken"}
 
 pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
               pytest.mark.slow]

@@ -28,7 +28,7 @@ from labelcheck.version import __version__
 
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, Settings
-from labelcheck.core.wording import describe_location
+from labelcheck.core.wording import channel_words, describe_location
 from labelcheck.run import store
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
@@ -109,6 +109,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["status_words"] = {status.value: words
                                              for status, words in STATUS_WORDS.items()}
     app.jinja_env.globals["location_text"] = describe_location
+    app.jinja_env.globals["channel_words"] = channel_words
     return app
 
 
@@ -150,13 +151,15 @@ def wants_json() -> bool:
         "application/json"
 
 
-def error_response(status: int, message: str):
-    """The same error for both audiences: JSON under /api, a page elsewhere."""
+def error_response(status: int, message: str, hint: str = ""):
+    """The same error for both audiences: JSON under /api, a page elsewhere; `hint` says
+    what to do about it."""
     if wants_json():
-        response = jsonify(error={"status": status, "message": message})
+        response = jsonify(error={"status": status, "message": message,
+                                  **({"hint": hint} if hint else {})})
     else:
         response = make_response(render_template("error.html", status=status,
-                                                 message=message))
+                                                 message=message, hint=hint))
     response.status_code = status
     return response
 
@@ -193,7 +196,7 @@ def _csrf_error(exc: CSRFError):
 
 
 def _refusal(exc: Refusal):
-    response = error_response(exc.status, str(exc))
+    response = error_response(exc.status, str(exc), exc.hint)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="labelcheck"'
     return response
