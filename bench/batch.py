@@ -14,8 +14,8 @@
    chromium (playwright), for docs/batch-report.png.
 
 Usage: python bench/batch.py [--files 500] [--repeat 2] [--workers 2,1] [--memory-files 10000]
-[--skip-scaling] [--skip-memory] [--screenshot docs/batch-report.png]. Prints Markdown. The files are generated
-once under test_media/generated/.
+[--skip-scaling] [--skip-memory] [--screenshot docs/batch-report.png]. Prints Markdown. The files
+are generated once under test_media/generated/.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ it takes to recognise it again:
 - PDQ hashes of the picture and of its mirror image (`features`), searched exhaustively in
   a `BinaryIndex` (`index`; a few milliseconds per query hash at a million fingerprints). PDQ
   survives metadata strips, re-encoding, rescaling and small overlays, and padding or
-  screenshot frames once the query's borders are trimmed. It does not survive crops: 5 % off each side already moves a hash about
-  80 of 256 bits, as far as an unrelated picture (bench/registry.py measures it).
+  screenshot frames once the query's borders are trimmed. It does not survive crops: 5 % off
+  each side already moves a hash about 80 of 256 bits, as far as an unrelated picture
+  (bench/registry.py measures it).
 - ORB keypoints and descriptors, with the badges masked out so that two pictures sharing a badge
   never match on it. A spread-out subset of each original's descriptors sits in a second
   `BinaryIndex`; their votes find the original of a crop when PDQ has no candidate.

@@ -58,8 +58,9 @@ class StealthPngInfoSource(Source):
             return
         trace = generator_traces.recognise("parameters", text) or generator_traces.Trace(
             "stealth_pnginfo.text", "A1111 stealth pnginfo", {}, 0.9)
-        yield generator_traces.as_finding(self, trace, "pixels: alpha-channel least significant bits "
-                                         "(A1111 stealth pnginfo, column-major)", text)
+        yield generator_traces.as_finding(
+            self, trace, "pixels: alpha-channel least significant bits (A1111 stealth pnginfo, "
+            "column-major)", text)
 
 
 def read_stealth_alpha(alpha: np.ndarray) -> str | None:
