@@ -133,7 +133,8 @@ def _registry_page(refusal: Refusal | None = None):
     """The registry page; after a refused change, the same page with what went wrong and
     what to do, the form still filled in (never a dead end)."""
     page = render_template("registry.html", assets=service.asset_views(),
-                           unlocked=_unlocked(), writable=bool(current_app.config["API_TOKEN"]), active="registry",
+                           unlocked=_unlocked(),
+                           writable=bool(current_app.config["API_TOKEN"]), active="registry",
                            refusal=refusal, form=request.form if refusal else {})
     return page, refusal.status if refusal else 200
 

@@ -124,7 +124,8 @@ class RegistrySource(CrossCheck):
                 f"{match.median_distance}/256), {trimmed}",
                 location={"offset_s": match.offset_s},
                 confidence=round(match.frames_matched / match.frames_compared, 3),
-                details={**_asset_details(asset), "offset_s": match.offset_s, "frames_matched": match.frames_matched,
+                details={**_asset_details(asset), "offset_s": match.offset_s,
+                         "frames_matched": match.frames_matched,
                          "frames_compared": match.frames_compared})
             yield from self._video_badges(layers, match)
             yield from self._layers(media, layers, match)
@@ -180,11 +181,11 @@ class RegistrySource(CrossCheck):
         facts = {"text": badge.text, "inside": badge.inside, "similarity": badge.similarity,
                  "original_box": badge.original_box, "quad": badge.quad}
         if badge.inside < BADGE_INSIDE:
-            cut = ("lies outside this copy" if badge.inside < 0.05 else
-                   f"is cut by this copy's border (only {badge.inside:.0%} of it is inside)")
-            return self.finding(Kind.REMOVAL, "registry.badge_removed",
-                                f"{where} {cut}: the badge was cropped off", intact=False,
-                                measurements=facts, **fields)
+            cut = ("lies outside this copy: the badge was cropped off" if badge.inside < 0.05
+                   else f"is cut by this copy's border (only {badge.inside:.0%} of it is "
+                        "inside): the copy was cropped through the badge")
+            return self.finding(Kind.REMOVAL, "registry.badge_removed", f"{where} {cut}",
+                                intact=False, measurements=facts, **fields)
         similar = badge.similarity is not None and badge.similarity >= BADGE_PRESENT
         read = not similar and reads_label(media.rgb, badge.box)
         if not (similar or read):
