@@ -181,13 +181,15 @@ def wants_json() -> bool:
         "application/json"
 
 
-def error_response(status: int, message: str):
-    """The same error for both audiences: JSON under /api, a page elsewhere."""
+def error_response(status: int, message: str, hint: str = ""):
+    """The same error for both audiences: JSON under /api, a page elsewhere; `hint` says
+    what to do about it."""
     if wants_json():
-        response = jsonify(error={"status": status, "message": message})
+        response = jsonify(error={"status": status, "message": message,
+                                  **({"hint": hint} if hint else {})})
     else:
         response = make_response(render_template("error.html", status=status,
-                                                 message=message))
+                                                 message=message, hint=hint))
     response.status_code = status
     return response
 
@@ -224,7 +226,7 @@ def _csrf_error(exc: CSRFError):
 
 
 def _refusal(exc: Refusal):
-    response = error_response(exc.status, str(exc))
+    response = error_response(exc.status, str(exc), exc.hint)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="labelcheck"'
     return response

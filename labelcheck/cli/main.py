@@ -17,7 +17,8 @@ import sys
 from importlib.metadata import entry_points
 
 from labelcheck.version import __version__
-from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
+from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_debug_flag,
+                                   database_url)
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.cli.trust import add_trust_options, add_trust_parser, checked_trust
 from labelcheck.core.model import Verdict
@@ -25,6 +26,7 @@ from labelcheck.core.names import display_name
 from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
                                     policies_of)
 from labelcheck.core.settings import Limits, Settings
+from labelcheck.run import logs
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
 from labelcheck.run.inputs import is_web_url, iter_files
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="dask scheduler address (tcp://host:8786); without it "
                                "--engine dask starts a local cluster")
     scan_cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_debug_flag(scan_cmd)
     scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
                           default=frozenset(), help="exit 1 if any file gets one of these")
     scan_cmd.add_argument("--sort", choices=SORTS, default="input",
@@ -220,7 +223,7 @@ def run_scan(args) -> int:
                         db_url=database_url(args.db), limits=limits,
                         max_pixels=limits.max_pixels(),
                         display=pack.display if pack else WRITERS[args.format].display,
-                        as_of=args.as_of, role=args.role)
+                        as_of=args.as_of, role=args.role, debug=args.debug)
     results = None if args.no_store else _open_store(policy, settings)
     if results is False:
         return EXIT_USAGE
@@ -402,6 +405,7 @@ def run_policies(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logs.configure(bool(getattr(args, "debug", False)))
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader (head, less) went away: stop quietly

@@ -30,6 +30,8 @@ from functools import cache
 from importlib import resources
 
 from labelcheck.core.model import Finding, Kind, RequirementResult, Status, Verdict
+from labelcheck.core.wording import (POSITION_WORDS, RULE_WORDS, allowed_words, channel_list,
+                                     channel_words, limit, measure)
 
 VISIBLE = "visible"
 CHECKS = ("file", "detector", "manual")
@@ -65,26 +67,24 @@ class Requirement:
         return not self.kinds or media_kind in self.kinds
 
     def unmet_conditions(self, finding: Finding) -> list[str]:
-        """Why `finding` does not satisfy this requirement; empty when it does."""
+        """Why `finding` does not satisfy this requirement, in words a person reads (the
+        measured value against the rule); empty when it does."""
         if not finding.is_marking or finding.channel not in self.channels:
-            return [f"not a {'/'.join(self.channels)} disclosure"]
-        unmet = []
-        if not finding.intact:
-            unmet.append(f"{finding.channel} disclosure is broken (content changed after "
-                         "signing)")
+            return [f"not a {channel_list(self.channels)}"]
+        unmet = [] if finding.intact else [broken_words(finding)]
         for name, floor in self.minimum.items():
             value = finding.measurements.get(name)
             if not isinstance(value, (int, float)) or value < floor:
-                unmet.append(f"{name} {_show(value)} below {floor}")
+                unmet.append(f"{measure(name, value)}, under the {limit(name, floor)} required")
         for name, ceiling in self.maximum.items():
             value = finding.measurements.get(name)
             if not isinstance(value, (int, float)) or value > ceiling:
-                unmet.append(f"{name} {_show(value)} above {ceiling}")
+                unmet.append(f"{measure(name, value)}, over the {limit(name, ceiling)} allowed")
         for name, allowed in self.one_of.items():
             value = finding.measurements.get(name)
             values = value if isinstance(value, (list, tuple)) else [value]
             if not set(values) & set(allowed):
-                unmet.append(f"{name} {_show(value)} not one of {', '.join(allowed)}")
+                unmet.append(_not_allowed(name, value, allowed))
         return unmet
 
     def evaluate(self, findings: list[Finding], status: Status | None = None
@@ -101,11 +101,11 @@ class Requirement:
         if not satisfied_by:
             reasons = sorted({reason for f in candidates for reason in self.unmet_conditions(f)})
             missing = ("; ".join(reasons) if reasons
-                       else f"no {' or '.join(self.channels)} disclosure found")
+                       else f"no {channel_list(self.channels)} found")
         outcome = Status.MET if satisfied_by else Status.NOT_MET
         if self.check == "detector" and not satisfied_by:
-            missing = (f"no {' or '.join(self.channels)} found by the detectors labelcheck has; "
-                       "not verifiable here (a mark they cannot read may be present)")
+            missing = (f"no {channel_list(self.channels)} found by the detectors labelcheck "
+                       "has; not verifiable here (a mark they cannot read may be present)")
             declared = [f"{f.detector}: {f.message}" for f in findings
                         if f.channel in self.channels and not f.is_marking]
             if declared:  # e.g. a C2PA soft binding naming a watermark no detector here reads
@@ -121,9 +121,28 @@ class Requirement:
                                  satisfied_by, missing, status, self.role, self.source)
 
 
-def _show(value) -> str:
-    return "absent" if value is None else (f"{value:.3g}" if isinstance(value, float)
-                                           else str(value))
+def broken_words(finding: Finding) -> str:
+    """Why a disclosure that is there no longer counts: a C2PA declaration whose content
+    changed after signing, a visible label cut by the picture's edge."""
+    if finding.channel == "c2pa":
+        return ("the C2PA declaration no longer matches the content: it was changed after "
+                "signing")
+    if finding.channel == VISIBLE and finding.measurements.get("touches_border"):
+        return "the visible AI label is cut by the picture's edge"
+    return f"the {channel_words(finding.channel)} is damaged"
+
+
+def _not_allowed(name: str, value, allowed) -> str:
+    """A measured value outside what the rule allows, in words."""
+    if name == "rules":
+        wanted = " and ".join(RULE_WORDS.get(rule, f"the wording of {rule}") for rule in allowed)
+        return f"the label does not use {wanted}"
+    if name == "position":
+        shown = POSITION_WORDS.get(value, value) if value else "an unmeasured place"
+        return f"the label is at {shown}, not at {allowed_words(name, allowed)}"
+    shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return (f"{name.replace('_', ' ')} is {shown if shown not in (None, '') else 'not measured'}"
+            f", not {allowed_words(name, allowed)}")
 
 
 @dataclass(frozen=True)

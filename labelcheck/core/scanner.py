@@ -22,7 +22,8 @@ from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable,
                                    Report, RequirementResult, Status, Verdict)
 from labelcheck.core.names import display_name
 from labelcheck.core.plain import plain
-from labelcheck.core.policy import Policy, Regimes, decide, load_policies, policies_of
+from labelcheck.core.policy import (Policy, Regimes, broken_words, decide, load_policies,
+                                    policies_of)
 from labelcheck.sources import LayerResults, Source, active_sources, read_frames
 from labelcheck.core.settings import Settings
 
@@ -218,8 +219,33 @@ def _verdict_sentence(report: Report, verdict: Verdict, policy: str,
         if not any(r.binding for r in requirements):
             return f"{ai} No requirement of {policy} can be checked from the file.{to_check}"
         return f"{ai} Disclosed as the {policy} policy requires.{to_check}"
-    missing = "; ".join(f"{r.id}: {r.missing}" for r in requirements
-                        if r.status is Status.NOT_MET)
     if verdict is Verdict.STRIPPED:
-        return f"{ai} A required disclosure was removed or broken ({missing}).{to_check}"
-    return f"{ai} Not disclosed as the {policy} policy requires ({missing}).{to_check}"
+        how = _how_lost(report)
+        missing = _not_met(requirements, set(how))
+        shown = "; ".join(how[:2]) + (f" (and {len(how) - 2} more)" if len(how) > 2 else "")
+        rest = f" Also not met: {missing}." if missing else ""
+        return f"{ai} A required disclosure was removed or broken: {shown}.{rest}{to_check}"
+    missing = _not_met(requirements)
+    return f"{ai} Not disclosed as the {policy} policy requires: {missing}.{to_check}"
+
+
+def _not_met(requirements: list[RequirementResult], said: set[str] = frozenset()) -> str:
+    """The requirements not met and why, in words, leaving out the reasons in `said`: the
+    reasons alone when only one requirement binds, else each requirement named."""
+    binding = [r for r in requirements if r.binding]
+    parts = []
+    for result in (r for r in binding if r.status is Status.NOT_MET):
+        reasons = [reason for reason in result.missing.split("; ") if reason not in said]
+        if reasons:
+            name = "" if len(binding) == 1 else f"{result.id.replace('_', ' ')}: "
+            parts.append(name + "; ".join(reasons))
+    return "; ".join(parts)
+
+
+def _how_lost(report: Report) -> list[str]:
+    """What shows that a disclosure was removed or broken: the removal evidence (a cropped or
+    covered badge, stripped metadata) and the disclosures that no longer count (a C2PA
+    declaration changed after signing, a label cut by the picture's edge)."""
+    return list(dict.fromkeys(
+        [f.message for f in report.findings if f.kind is Kind.REMOVAL]
+        + [broken_words(f) for f in report.findings if f.is_disclosure and not f.intact]))

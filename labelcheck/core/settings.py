@@ -102,4 +102,7 @@ class Settings:
     role: str | None = None
     display: Display | None = None
     network: NetworkRules = field(default_factory=NetworkRules)
+    # Detector failures on stderr (`labelcheck.run.logs`): None leaves logging to the caller
+    # (a library, the web server); False one line each; True with the traceback (--debug).
+    debug: bool | None = None
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from labelcheck.vision import video
+from labelcheck.vision import lexicon, video
 from labelcheck.core.model import Kind, MediaError, PixelsUnavailable
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.visible_label import (
@@ -369,7 +369,8 @@ class LabelTimeline:
             "first_label_s": round(union[0][0], 3) if union else None,
             "coverage": round(sum(e - s for s, e in union) / duration_s, 4) if duration_s else 0,
             "intervals": [{"start_s": round(start, 3), "end_s": round(end, 3),
-                           "text": track.label.text, "lang": track.label.match.lang,
+                           "text": lexicon.normalised(track.label.text),
+                           "ocr_text": track.label.text, "lang": track.label.match.lang,
                            "box": list(track.label.box),
                            "text_height_px": round(track.measured["height_ratio"]
                                                    * min(self.size))}
@@ -516,8 +517,9 @@ class VideoFramesSource(Source):
         measured = track.measured
         return self.finding(
             Kind.AI_DECLARATION, "visible.video_label",
-            f'visible AI label "{track.label.text}" ({track.label.match.lang}) from {start:.1f} s '
-            f"to {end:.1f} s at the {measured['position']}, text "
+            f'visible AI label "{lexicon.normalised(track.label.text)}" '
+            f"({track.label.match.language}) from {start:.1f} s to {end:.1f} s at the "
+            f"{measured['position']}, text "
             f"{measured['height_ratio']:.1%} of the shorter side, contrast "
             f"{measured['contrast']:.1f}:1",
             location={"time_s": round(start, 3), "start_s": round(start, 3),

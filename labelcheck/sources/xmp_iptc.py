@@ -1,5 +1,5 @@
 """XMP and IPTC: the Digital Source Type, IPTC 2025.1's AI fields, Google's AI credit lines,
-remote-manifest links.
+C2PA manifest references.
 
 GB 45438's ``TC260:AIGC`` also travels in XMP; it is read by the AIGC source, which owns that
 label in every container.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from labelcheck.sources import terms
 from labelcheck.core.model import Kind
+from labelcheck.core.wording import JUMBF_SELF, describe_location
 from labelcheck.sources.base import Source
 from labelcheck.formats.xmp import NS_DCTERMS, NS_IPTC_EXT, NS_PHOTOSHOP, NS_XMP
 
@@ -34,10 +35,22 @@ class XmpIptcSource(Source):
             yield from self._credits(doc)
             yield from self._creator_tools(doc)
             for url in doc.values(NS_DCTERMS, "provenance"):
-                yield self.finding(
-                    Kind.INFO, "xmp.remote_manifest_link",
-                    f"points to a remote C2PA manifest at {url} (not fetched: offline)",
-                    location=doc.location(NS_DCTERMS, "provenance"), details={"url": url})
+                yield self._provenance(doc, url)
+
+    def _provenance(self, doc, url: str):
+        """XMP's ``dcterms:provenance`` names where the C2PA manifest is: a URL (a remote
+        manifest, not fetched: labelcheck works offline) or ``self#jumbf=...``, the manifest
+        store embedded in this very file, which the C2PA source reads."""
+        where = doc.location(NS_DCTERMS, "provenance")
+        if url.strip().startswith(JUMBF_SELF):
+            return self.finding(
+                Kind.INFO, "xmp.manifest_reference",
+                "XMP points to the C2PA manifest embedded in this file "
+                f"({describe_location(url.strip())})", location=where, details={"url": url})
+        return self.finding(
+            Kind.INFO, "xmp.remote_manifest_link",
+            f"points to a remote C2PA manifest at {url} (not fetched: offline)",
+            location=where, details={"url": url})
 
     def _source_types(self, doc):
         location = doc.location(NS_IPTC_EXT, "DigitalSourceType")

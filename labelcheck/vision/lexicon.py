@@ -30,6 +30,7 @@ AI_WORDS = frozenset({"ai", "ia", "ki"})
 @dataclass(frozen=True)
 class Entry:
     lang: str
+    language: str
     match: str
     phrase: str
     tokens: tuple[str, ...] = ()
@@ -51,6 +52,7 @@ class LabelMatch:
     icon: bool = False
     partial: bool = False
     needs_badge: bool = False
+    language: str = ""  # the language's name, for people ("English")
 
 
 @cache
@@ -69,6 +71,23 @@ def tokens(text: str) -> list[str]:
     for raw in TOKEN.findall(text):
         words.extend(_resolve(raw))
     return words
+
+
+def normalised(text: str) -> str:
+    """What a label says, as OCR read it with its known misreadings of "AI" undone: "Al
+    generated" -> "AI generated", "Généré par l'lA" -> "Généré par l'IA". Everything else
+    is kept as read (the raw reading stays in the finding's details)."""
+    aliases = _aliases()
+
+    def undo(found: re.Match) -> str:
+        raw = found.group(0)
+        if raw in aliases:
+            return aliases[raw].upper()
+        if raw[:2] in aliases and raw[2:].isdigit():
+            return aliases[raw[:2]].upper() + raw[2:]
+        return raw
+
+    return re.sub(r"[A-Za-z0-9|!]+", undo, text)
 
 
 def _resolve(raw: str) -> list[str]:
@@ -92,7 +111,8 @@ def entries() -> tuple[Entry, ...]:
     for group in load_data("label_lexicon.toml")["label"]:
         for phrase in group["phrases"]:
             pattern = re.compile(phrase) if group["match"] == "regex" else None
-            out.append(Entry(group["lang"], group["match"], phrase, tuple(tokens(phrase)),
+            out.append(Entry(group["lang"], group.get("language", group["lang"]), group["match"],
+                             phrase, tuple(tokens(phrase)),
                              pattern, group.get("icon", False),
                              group.get("gb45438", False), group.get("badge", False)))
     return tuple(out)
@@ -106,7 +126,8 @@ def match_label(text: str) -> LabelMatch | None:
     for entry in entries():
         if _matches(entry, words):
             return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), entry.icon,
-                              needs_badge=entry.badge and not _other_script(words))
+                              needs_badge=entry.badge and not _other_script(words),
+                              language=entry.language)
     return None
 
 
@@ -126,7 +147,8 @@ def match_partial(text: str) -> LabelMatch | None:
             continue
         if _is_cut_end(words, entry.tokens) or _is_cut_start(words, entry.tokens):
             if AI_WORDS & set(words) or len(words) >= 2:
-                return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), partial=True)
+                return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), partial=True,
+                                  language=entry.language)
     return None
 
 

@@ -14,6 +14,7 @@ import json
 
 from labelcheck.core.model import Evidence, Picture, Report
 from labelcheck.core.settings import Display, Settings
+from labelcheck.core.wording import is_box
 from labelcheck.formats.media import Media
 from labelcheck.writers.c2pa_tree import store_tree
 
@@ -83,12 +84,6 @@ def _picture_frame(frames: list[dict], first_label_s) -> dict:
 
 def _is_frame(frame) -> bool:
     return isinstance(frame, dict) and isinstance(frame.get("time_s"), (int, float))
-
-
-def is_box(box) -> bool:
-    """Whether `box` is ``[x, y, w, h]`` in numbers (evidence boxes come from files)."""
-    return isinstance(box, (list, tuple)) and len(box) == 4 and \
-        all(isinstance(value, (int, float)) for value in box)
 
 
 def jpeg(image, side: int) -> bytes:
