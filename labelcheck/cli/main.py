@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from labelcheck.version import __version__
 from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
 from labelcheck.cli.registry import add_registry_parser
+from labelcheck.cli.watch import add_watch_parser
 from labelcheck.core.model import Verdict
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, PolicyError, available_policies, load_policies
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
+    add_watch_parser(commands)
 
     policies_cmd = commands.add_parser(
         "policies", help="list the bundled policies (regimes) with citation, date and role")

@@ -15,7 +15,8 @@ that must not be exceeded; ``one_of``: allowed values), the media kinds it appli
   "manual check", never met.
 
 A requirement (or a whole policy) marked ``draft = true`` is reported with what the file shows
-and never applied. `decide` reads only finding kinds, channels and measurements, so a new
+and never applied. A requirement's ``grace`` names maxima (``longest_gap_s``...) that a watched
+live stream replaces with the watch's grace period (`Policy.with_grace`, ``watch --grace``). `decide` reads only finding kinds, channels and measurements, so a new
 evidence source or label language never touches it; and it reads the rules in force on the
 date it is given (``scan --as-of``), today by default.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -53,6 +54,13 @@ class Requirement:
     effective: dt.date | None = None
     check: str = "file"
     draft: bool = False
+    grace: tuple[str, ...] = ()  # maxima that a watch's grace period replaces
+
+    def with_grace(self, seconds: float) -> "Requirement":
+        """This requirement with the maxima it names in `grace` set to `seconds`."""
+        if not self.grace:
+            return self
+        return replace(self, maximum={**self.maximum, **dict.fromkeys(self.grace, seconds)})
 
     def applies_to(self, media_kind: str | None) -> bool:
         """Whether this requirement binds a file of `media_kind` (None: unknown, so only
@@ -74,7 +82,7 @@ class Requirement:
         for name, ceiling in self.maximum.items():
             value = finding.measurements.get(name)
             if not isinstance(value, (int, float)) or value > ceiling:
-                unmet.append(f"{name} {_show(value)} above {ceiling}")
+                unmet.append(f"{name} {_show(value)} above {ceiling:g}{_where(finding, name)}")
         for name, allowed in self.one_of.items():
             value = finding.measurements.get(name)
             values = value if isinstance(value, (list, tuple)) else [value]
@@ -110,6 +118,14 @@ class Requirement:
                 status: Status) -> RequirementResult:
         return RequirementResult(self.id, self.description, met and status is Status.MET,
                                  satisfied_by, missing, status, self.role, self.source)
+
+
+def _where(finding: Finding, name: str) -> str:
+    """Where the measurement `name` was taken, when the finding says (``measurements["where"]``:
+    a video's longest gap names its start and end)."""
+    where = finding.measurements.get("where")
+    place = where.get(name) if isinstance(where, dict) else None
+    return f": {place}" if isinstance(place, str) and place else ""
 
 
 def _show(value) -> str:
@@ -159,6 +175,12 @@ class Policy:
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"policy {origin} is not valid: {exc}") from None
 
+    def with_grace(self, seconds: float) -> "Policy":
+        """This policy with every maximum its requirements name in ``grace`` set to `seconds`
+        (a watched stream's grace period: a label absent no longer than that is not missing)."""
+        return replace(self, requirements=tuple(requirement.with_grace(seconds)
+                                                for requirement in self.requirements))
+
     def effective_date(self, requirement: Requirement) -> dt.date | None:
         return requirement.effective or self.effective
 
@@ -184,7 +206,8 @@ def _requirement(data: dict, policy_draft: bool) -> Requirement:
                        dict(data.get("one_of", {})), dict(data.get("maximum", {})),
                        tuple(data.get("kinds", ())), role=data.get("role", ""),
                        source=data.get("source", ""), effective=_date(data.get("effective")),
-                       check=check, draft=policy_draft or bool(data.get("draft", False)))
+                       check=check, draft=policy_draft or bool(data.get("draft", False)),
+                       grace=tuple(data.get("grace", ())))
 
 
 def _date(value) -> dt.date | None:
@@ -234,6 +257,13 @@ def load_policies(names: str) -> "Policy | Regimes":
 
 def policies_of(policy: "Policy | Regimes") -> tuple[Policy, ...]:
     return policy.policies if isinstance(policy, Regimes) else (policy,)
+
+
+def with_grace(policy: "Policy | Regimes", seconds: float) -> "Policy | Regimes":
+    """`policy` (or each of several) with its grace maxima set to `seconds`."""
+    if isinstance(policy, Regimes):
+        return Regimes(tuple(regime.with_grace(seconds) for regime in policy.policies))
+    return policy.with_grace(seconds)
 
 
 @dataclass

@@ -1,0 +1,293 @@
+"""A live or growing video source, read in real time: samples on one continuous stream clock,
+and what happened to the connection.
+
+`LiveSource` opens the source with the file scan's sampler (`labelcheck.vision.video.Sampler`,
+one sample per ``1 / rate`` seconds of stream) and yields, in order:
+
+- `Sample`s, whose ``time_s`` is the stream time (seconds from the first frame watched);
+- `Event`s about the connection (``started``, ``stalled``, ``error``, ``reconnected``,
+  ``ended``);
+- None now and then (a tick), so that the watch can stop on time while nothing comes.
+
+A network source that fails (a refused or lost connection, no new frame for `stall_s`) is
+opened again at once and then with growing pauses (`BACKOFF_S`), until it has given nothing
+for `give_up_s`; a source that ends the stream itself ends the watch. Nothing is buffered
+without bound: the sampler holds a few samples and drops the oldest when the analysis falls
+behind (counted in ``dropped``); a read that hangs ends after the stall time (FFmpeg's read
+timeout). A file still being written is read as it grows; when it has not grown for
+`stall_s`, the watch ends.
+
+The stream clock goes on across reconnections. An HLS or DASH stream keeps its timestamps, so
+a reconnection that replays segments already watched is recognised and skipped; other sources
+restart theirs, and the time spent reconnecting is counted as unwatched. A timestamp that
+jumps (an ad break, a restarted encoder) does not move the clock by more than the wall time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from labelcheck.core.plain import plain
+from labelcheck.formats.base import ffmpeg_reason
+from labelcheck.live.events import ENDED, ERROR, RECONNECTED, STALLED, STARTED, Event
+from labelcheck.live.guard import GuardProxy, Refused
+from labelcheck.live.options import SourceError, WatchOptions, source_kind
+from labelcheck.vision.video import Sample, Sampler, VideoReadError
+
+BACKOFF_S = (0.0, 1.0, 2.0, 4.0, 8.0, 15.0)  # pauses before the reconnection attempts
+TICK_S = 0.25
+KEEP_LOGS = 20  # FFmpeg warnings kept to explain a stall
+REPLAYING = ("hls", "dash")  # containers whose timestamps go on across a reconnection
+REPLAY_WINDOW_S = 600.0  # how far back a reconnection may replay
+JUMP_SLACK_S = 30.0
+
+
+@dataclass
+class Outcome:
+    """How one connection ended: ``stopped``, ``end``, ``stall`` or ``failed``."""
+
+    kind: str
+    reason: str = ""
+
+
+@dataclass
+class Clock:
+    """The stream clock: where the last sample landed, in stream time and on the wall."""
+
+    last_s: float | None = None  # stream time of the last sample
+    last_raw: float | None = None  # its timestamp in the source
+    last_wall: float | None = None  # monotonic time it arrived
+    offset: float | None = None  # stream time minus the connection's sample time
+    lost_at_s: float | None = None  # stream time where watching stopped (a lost connection)
+    unwatched: list[tuple[float, float]] = field(default_factory=list)
+
+
+class LiveSource:
+    """Samples and connection events of one source (see the module docstring). `stop` ends
+    the iteration at the next sample or tick with an ``ended`` event giving its reason."""
+
+    def __init__(self, source: str, options: WatchOptions,
+                 clock: Callable[[], float] = time.monotonic):
+        self.source = source
+        self.kind = source_kind(source)
+        self.options = options
+        self.now = clock
+        self.stopping: str | None = None
+        self.clock = Clock()
+        self.proxy: GuardProxy | None = None
+        self.logs: list = []
+        self.samples = 0
+        self.dropped = 0
+        self.replayed = 0
+        self.reconnections = 0
+        self.stream = None  # the last connection's `labelcheck.vision.video.Stream`
+        self.started_at = self.now()
+
+    def stop(self, reason: str) -> None:
+        """Ask the iteration to end (from a signal handler or another thread)."""
+        self.stopping = self.stopping or reason
+
+    @property
+    def unwatched(self) -> list[tuple[float, float]]:
+        return self.clock.unwatched
+
+    def __iter__(self) -> Iterator[Sample | Event | None]:
+        import av.logging
+
+        level = av.logging.get_level()
+        av.logging.set_level(av.logging.WARNING)  # FFmpeg's warnings explain stalls
+        capture = av.logging.Capture(local=False)
+        self.logs = capture.__enter__()
+        try:
+            self._guard()
+            yield from self._connections()
+        except (Refused, SourceError) as exc:
+            yield Event(ERROR, None, fields={"reason": str(exc)})
+            yield Event(ENDED, self.clock.last_s, fields={"reason": str(exc)})
+        finally:
+            capture.__exit__(None, None, None)
+            av.logging.set_level(level)
+            if self.proxy is not None:
+                self.proxy.close()
+
+    def _guard(self) -> None:
+        """With an allow-list, check the URL and route FFmpeg's HTTP through the guard."""
+        allow = self.options.allow
+        if allow is None:
+            return
+        allow.check_url(self.source)
+        self.proxy = GuardProxy(allow)
+
+    def _ffmpeg_options(self) -> dict[str, str]:
+        options = self.options.ffmpeg_options(self.kind)
+        if self.proxy is not None:
+            options.update(http_proxy=self.proxy.url, protocol_whitelist=(
+                "http,https,tcp,tls,crypto,httpproxy"))
+        return options
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connections(self) -> Iterator[Sample | Event | None]:
+        attempt = 0
+        failing_since = self.now()
+        while self.stopping is None:
+            sampler = Sampler(self.source, grid_s=1 / self.options.rate, opening_s=0.0,
+                              options=self._ffmpeg_options(),
+                              timeout=(self.options.open_s, self.options.stall_s),
+                              realtime=self.kind != "file", tick_s=TICK_S)
+            before = self.samples
+            outcome = yield from self._read(sampler)
+            if sampler.stream is not None:
+                self.dropped += sampler.stream.dropped
+            if self.samples > before:
+                attempt, failing_since = 0, self.now()
+            if outcome.kind == "stopped":
+                break
+            final = self._final(outcome)
+            if final is not None:
+                yield Event(ENDED, self.clock.last_s, fields={"reason": final})
+                return
+            if self.clock.last_s is not None and self.clock.lost_at_s is None:
+                self.clock.lost_at_s = self.clock.last_s
+            if self.now() - failing_since > self.options.give_up_s:
+                yield Event(ENDED, self.clock.last_s, fields={"reason": (
+                    f"gave up: nothing could be watched for {self.options.give_up_s:g} s "
+                    f"({outcome.reason})")})
+                return
+            pause = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+            attempt += 1
+            if outcome.kind == "stall":
+                yield Event(STALLED, self.clock.last_s, fields={"reason": outcome.reason})
+            else:
+                yield Event(ERROR, self.clock.last_s,
+                            fields={"reason": outcome.reason, "retry_in_s": pause})
+            yield from self._wait(pause)
+        yield Event(ENDED, self.clock.last_s, fields={"reason": self.stopping})
+
+    def _final(self, outcome: Outcome) -> str | None:
+        """The reason the watch ends with this outcome, or None to reconnect."""
+        if outcome.kind == "end":
+            return "the source ended the stream"
+        if self.kind == "file":
+            if outcome.kind == "stall":
+                return f"the file has not grown for {self.options.stall_s:g} s"
+            return outcome.reason
+        return None
+
+    def _wait(self, seconds: float) -> Iterator[None]:
+        end = self.now() + seconds
+        while self.stopping is None and self.now() < end:
+            time.sleep(min(TICK_S, max(0.0, end - self.now())))
+            yield None
+
+    def _read(self, sampler: Sampler):
+        """Yield one connection's samples (and its ``started``/``reconnected`` event, ticks);
+        return its `Outcome`."""
+        opened = self.now()
+        last_new: float | None = None
+        self.clock.offset = None
+        try:
+            for item in sampler:
+                self.stream = sampler.stream or self.stream
+                del self.logs[:-KEEP_LOGS]
+                if self.stopping is not None:
+                    return Outcome("stopped")
+                now = self.now()
+                if item is None:
+                    quiet = now - (last_new or opened)
+                    limit = self.options.stall_s if sampler.stream else \
+                        self.options.open_s + self.options.stall_s
+                    if quiet > limit:
+                        return Outcome("stall", self._stall_reason())
+                    yield None
+                    continue
+                stream_s = self._continue(item, sampler, now)
+                if stream_s is None:
+                    self.replayed += 1
+                    continue
+                if last_new is None:
+                    yield self._connected(sampler, stream_s)
+                item.time_s = round(stream_s, 3)
+                last_new = now
+                self.samples += 1
+                yield item
+            return Outcome("end")
+        except VideoReadError as exc:
+            return self._failure(exc, opening=sampler.stream is None)
+
+    def _connected(self, sampler: Sampler, stream_s: float) -> Event:
+        """``started`` for the first connection, ``reconnected`` (and the unwatched time
+        recorded) for the next ones."""
+        clock = self.clock
+        stream = sampler.stream
+        if clock.lost_at_s is None and self.reconnections == 0 and not clock.unwatched \
+                and self.samples == 0:
+            return Event(STARTED, stream_s, fields={
+                "container": stream.container, "codec": stream.codec,
+                "size": [stream.width, stream.height]})
+        self.reconnections += 1
+        lost = clock.lost_at_s if clock.lost_at_s is not None else stream_s
+        clock.lost_at_s = None
+        if stream_s > lost:
+            clock.unwatched.append((lost, stream_s))
+        return Event(RECONNECTED, stream_s, fields={"unwatched_s": round(stream_s - lost, 3),
+                                                    "unwatched_from_s": round(lost, 3)})
+
+    def _continue(self, sample: Sample, sampler: Sampler, now: float) -> float | None:
+        """The stream time of `sample`, or None for a sample already watched (a reconnection
+        that replays HLS or DASH segments)."""
+        clock = self.clock
+        raw = float(sample.frame.time)
+        if clock.last_s is None:  # the very first sample
+            stream_s = sample.time_s
+        elif clock.offset is None:  # the first sample of a new connection
+            waited = now - clock.last_wall
+            same_timeline = (sampler.stream.container in REPLAYING
+                             and clock.last_raw - REPLAY_WINDOW_S <= raw
+                             <= clock.last_raw + waited + JUMP_SLACK_S)
+            if same_timeline and raw <= clock.last_raw + 1e-3:
+                return None
+            stream_s = (clock.last_s + raw - clock.last_raw if same_timeline
+                        else clock.last_s + max(waited, 1 / self.options.rate))
+        else:
+            stream_s = clock.offset + sample.time_s
+            step = 1 / self.options.rate
+            if stream_s <= clock.last_s or \
+                    stream_s - clock.last_s > now - clock.last_wall + JUMP_SLACK_S:
+                stream_s = clock.last_s + max(step, min(now - clock.last_wall, step))
+        clock.offset = stream_s - sample.time_s
+        clock.last_s, clock.last_raw, clock.last_wall = stream_s, raw, now
+        return stream_s
+
+    # -- why it failed -----------------------------------------------------------------------
+
+    def _failure(self, exc: VideoReadError, opening: bool) -> Outcome:
+        import av
+
+        cause = exc.cause
+        refusal = self.proxy.last_refusal() if self.proxy else None
+        if refusal and isinstance(cause, av.error.HTTPError):
+            return Outcome("failed", f"refused by the allow-list: {refusal}")
+        if isinstance(cause, av.error.ExitError):  # FFmpeg's timeout
+            if opening:
+                return Outcome("failed", "the source could not be opened within "
+                                         f"{self.options.open_s:g} s{self._last_log()}")
+            return Outcome("stall", self._stall_reason())
+        what = "could not open the source" if opening else "the connection was lost"
+        return Outcome("failed", plain(f"{what}: {ffmpeg_reason(cause) if cause else exc}"
+                                       f"{self._last_log()}"))
+
+    def _stall_reason(self) -> str:
+        return f"no new video for {self.options.stall_s:g} s{self._last_log()}"
+
+    def _last_log(self) -> str:
+        """FFmpeg's last warning (a segment that could not be fetched...), in parentheses."""
+        with contextlib.suppress(IndexError, ValueError):
+            _level, _name, message = self.logs[-1]
+            message = plain(message.strip())
+            if message:
+                return f" (FFmpeg: {message})"
+        return ""
