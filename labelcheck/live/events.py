@@ -3,9 +3,9 @@ for a person at a terminal.
 
 Every event has a sequence number (`seq`, from 1), its kind (``event``), the stream time it
 is about (``stream_s``: seconds from the first frame watched, continued across reconnections;
-None when it is about no moment of the stream) and the wall-clock time of that moment
-(``wall``, UTC, ISO 8601: when this machine received that moment of the stream), plus the
-fields of its kind:
+for an event about the connection, the last moment watched; None before any) and a wall-clock
+time (``wall``, UTC, ISO 8601): for a label event, when this machine received that moment of
+the stream; for a connection event, when it happened. Then the fields of its kind:
 
 - ``started``: the source opened (``container``, ``codec``, ``size``);
 - ``label_shown``: a label seen for the first time (``text``, ``lang``, ``box`` [x, y, w, h],
@@ -15,7 +15,8 @@ fields of its kind:
   ``last_box`` where it was last seen, ``evidence``);
 - ``label_back``: a label is shown again after ``label_missing`` (the fields of
   ``label_shown`` and ``gap_s``);
-- ``progress``: now and then, the numbers so far (``coverage``, ``longest_gap_s``, ``lag_s``);
+- ``progress``: now and then, the numbers so far (``coverage``, ``longest_gap_s``, and
+  ``lag_s``: how far the analysis is behind the stream as it arrives);
 - ``stalled``: no new frame for the stall time (``reason``);
 - ``reconnected``: frames again after a lost connection (``unwatched_s``);
 - ``error``: a connection attempt or a read failed (``reason``, ``retry_in_s``);

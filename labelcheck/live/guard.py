@@ -137,11 +137,13 @@ def _public(address: Address) -> bool:
 
 class GuardProxy:
     """A forward proxy on 127.0.0.1 that relays only what `allow` allows (see the module
-    docstring). `refusals` keeps the last reasons it refused, for the watch's messages."""
+    docstring). `refusals` keeps the last reasons it refused, for the watch's messages;
+    `refused` counts them."""
 
     def __init__(self, allow: AllowList):
         self.allow = allow
         self.refusals: collections.deque[str] = collections.deque(maxlen=8)
+        self.refused = 0
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         proxy = self
 
@@ -163,8 +165,9 @@ class GuardProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def last_refusal(self) -> str | None:
-        return self.refusals[-1] if self.refusals else None
+    def refusal_since(self, count: int) -> str | None:
+        """The last refusal, when there were any after the `count`-th."""
+        return self.refusals[-1] if self.refused > count and self.refusals else None
 
     # -- one client connection ---------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class GuardProxy:
                 _reply(client, 405, f"{method} is not relayed")
         except Refused as exc:
             self.refusals.append(str(exc))
+            self.refused += 1
             _reply(client, 403, str(exc))
         except (OSError, ValueError) as exc:
             _reply(client, 502, str(exc) or type(exc).__name__)

@@ -25,7 +25,6 @@ jumps (an ad break, a restarted encoder) does not move the clock by more than th
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -40,6 +39,7 @@ from labelcheck.vision.video import Sample, Sampler, VideoReadError
 BACKOFF_S = (0.0, 1.0, 2.0, 4.0, 8.0, 15.0)  # pauses before the reconnection attempts
 TICK_S = 0.25
 KEEP_LOGS = 20  # FFmpeg warnings kept to explain a stall
+NETWORK_LOGS = ("http", "https", "tcp", "tls", "rtmp", "rtsp", "srt", "udp", "httpproxy")
 REPLAYING = ("hls", "dash")  # containers whose timestamps go on across a reconnection
 REPLAY_WINDOW_S = 600.0  # how far back a reconnection may replay
 JUMP_SLACK_S = 30.0
@@ -84,6 +84,8 @@ class LiveSource:
         self.replayed = 0
         self.reconnections = 0
         self.stream = None  # the last connection's `labelcheck.vision.video.Stream`
+        self.refused_before = 0  # the guard's refusals before this connection
+        self.refusals_told = 0  # the guard's refusals told in events
         self.started_at = self.now()
 
     def stop(self, reason: str) -> None:
@@ -187,12 +189,14 @@ class LiveSource:
         """Yield one connection's samples (and its ``started``/``reconnected`` event, ticks);
         return its `Outcome`."""
         opened = self.now()
+        self.refused_before = self.proxy.refused if self.proxy else 0
         last_new: float | None = None
         self.clock.offset = None
         try:
             for item in sampler:
                 self.stream = sampler.stream or self.stream
                 del self.logs[:-KEEP_LOGS]
+                yield from self._refusals()
                 if self.stopping is not None:
                     return Outcome("stopped")
                 now = self.now()
@@ -217,6 +221,14 @@ class LiveSource:
             return Outcome("end")
         except VideoReadError as exc:
             return self._failure(exc, opening=sampler.stream is None)
+
+    def _refusals(self) -> Iterator[Event]:
+        """An ``error`` for each request the guard refused (a playlist entry, a redirect)
+        while the stream went on."""
+        if self.proxy is not None and self.proxy.refused > self.refusals_told:
+            self.refusals_told = self.proxy.refused
+            yield Event(ERROR, self.clock.last_s, fields={
+                "reason": f"refused by the allow-list: {self.proxy.refusals[-1]}"})
 
     def _connected(self, sampler: Sampler, stream_s: float) -> Event:
         """``started`` for the first connection, ``reconnected`` (and the unwatched time
@@ -268,26 +280,36 @@ class LiveSource:
         import av
 
         cause = exc.cause
-        refusal = self.proxy.last_refusal() if self.proxy else None
-        if refusal and isinstance(cause, av.error.HTTPError):
+        refusal = self.proxy.refusal_since(self.refused_before) if self.proxy else None
+        if refusal:
+            self.refusals_told = self.proxy.refused
             return Outcome("failed", f"refused by the allow-list: {refusal}")
+        network, last = self._ffmpeg_said()
         if isinstance(cause, av.error.ExitError):  # FFmpeg's timeout
             if opening:
                 return Outcome("failed", "the source could not be opened within "
-                                         f"{self.options.open_s:g} s{self._last_log()}")
+                                         f"{self.options.open_s:g} s{_aside(network or last)}")
             return Outcome("stall", self._stall_reason())
         what = "could not open the source" if opening else "the connection was lost"
-        return Outcome("failed", plain(f"{what}: {ffmpeg_reason(cause) if cause else exc}"
-                                       f"{self._last_log()}"))
+        reason = ffmpeg_reason(cause) if cause else str(exc)
+        vague = cause is None or isinstance(cause, (av.error.InvalidDataError,
+                                                    av.error.EOFError))
+        detail = network if network and vague else reason
+        aside = network if network and detail != network else (last if last != detail else "")
+        return Outcome("failed", plain(f"{what}: {detail}{_aside(aside)}"))
 
     def _stall_reason(self) -> str:
-        return f"no new video for {self.options.stall_s:g} s{self._last_log()}"
+        network, last = self._ffmpeg_said()
+        return f"no new video for {self.options.stall_s:g} s{_aside(network or last)}"
 
-    def _last_log(self) -> str:
-        """FFmpeg's last warning (a segment that could not be fetched...), in parentheses."""
-        with contextlib.suppress(IndexError, ValueError):
-            _level, _name, message = self.logs[-1]
-            message = plain(message.strip())
-            if message:
-                return f" (FFmpeg: {message})"
-        return ""
+    def _ffmpeg_said(self) -> tuple[str, str]:
+        """FFmpeg's last warning from its network layer (``HTTP error 404 Not Found``,
+        a refused connection) and its last warning of all (a segment it gave up on)."""
+        said = [(name, plain(message.strip())) for _level, name, message in list(self.logs)
+                if message.strip()]
+        network = [message for name, message in said if name in NETWORK_LOGS]
+        return (network[-1] if network else "", said[-1][1] if said else "")
+
+
+def _aside(message: str) -> str:
+    return f" (FFmpeg: {message})" if message else ""

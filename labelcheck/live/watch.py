@@ -75,8 +75,10 @@ class Watch:
         self.missing_reported = False
         self.last_box: list[int] | None = None
         self.arrival = (0.0, utc_now())  # (stream time, wall time) of the last sample
-        self.first_sample: tuple[float, float] | None = None  # (stream time, monotonic)
-        self.lag_s = 0.0
+        self.first_sample: float | None = None  # stream time of the first sample
+        self.pace: float | None = None  # the least (arrival - stream time) seen: no lag
+        self.lag_s = 0.0  # how far behind the stream the analysis is now
+        self.max_lag_s = 0.0
         self.next_progress = time.monotonic() + (options.progress_s or 0)
 
     def stop(self, reason: str) -> None:
@@ -84,6 +86,9 @@ class Watch:
         self.live.stop(reason)
 
     def run(self) -> Report:
+        from labelcheck.vision import ocr
+
+        ocr.load_models()  # before the stream comes, not while its first samples wait
         started = time.monotonic()
         limit = self.options.max_duration_s
         for item in self.live:
@@ -130,9 +135,7 @@ class Watch:
         if event.kind == ENDED:
             self.end_reason = event.fields.get("reason", "")
         self.seq += 1
-        event.seq = event.seq or self.seq
-        if event.stream_s is not None and self.first_sample is not None:
-            event.wall = self._wall_at(event.stream_s)
+        event.seq = self.seq  # its wall time is when it happened: it is about the connection
         self.emit(event)
 
     # -- samples -----------------------------------------------------------------------------
@@ -141,10 +144,13 @@ class Watch:
         now = time.monotonic()
         self.arrival = (sample.time_s, utc_now())
         if self.first_sample is None:
-            self.first_sample = (sample.time_s, now)
+            self.first_sample = sample.time_s
         if self.watch_from_s is None:
             self.watch_from_s = sample.time_s
-        self.lag_s = (now - self.first_sample[1]) - (sample.time_s - self.first_sample[0])
+        behind = now - sample.time_s
+        self.pace = behind if self.pace is None else min(self.pace, behind)
+        self.lag_s = behind - self.pace
+        self.max_lag_s = max(self.max_lag_s, self.lag_s)
         known = len(self.labels.tracks)
         self.labels.add(sample)
         for track in self.labels.tracks[known:]:
@@ -235,7 +241,7 @@ class Watch:
                      "size": [stream.width, stream.height], "samples": live.samples,
                      "dropped": live.dropped, "replayed": live.replayed,
                      "reconnections": live.reconnections, "grace_s": self.options.grace_s,
-                     "lag_s": round(self.lag_s, 2), "end_reason": self.end_reason})
+                     "max_lag_s": round(self.max_lag_s, 2), "end_reason": self.end_reason})
 
     @staticmethod
     def _unwatched(start: float, end: float) -> Finding:

@@ -31,9 +31,11 @@ timestamps start anywhere). Only sampled frames are converted; nothing but the c
 a few small thumbnails is held by the sampler, so memory does not grow with the duration.
 `frame_at` re-extracts one frame for display (the report's sample frames).
 
-The same sampler reads live streams (`labelcheck.live`): with ``realtime=True`` the decoder
-never waits for the analysis (when it falls behind, the oldest waiting sample is dropped and
-counted, so memory stays flat and the watch keeps up with the stream), with ``tick_s`` the
+The same sampler reads live streams (`labelcheck.live`): with ``realtime=True`` a few samples
+may wait for the analysis, and once the analysis is more than `REALTIME_SLACK_S` behind the
+stream as it arrives, the oldest waiting sample is dropped (and counted) rather than the decoder
+waiting, so memory stays flat and the watch keeps up with a live stream; a stream that comes
+faster than real time (a recording served over HLS) waits for the analysis and loses nothing, with ``tick_s`` the
 iteration yields None whenever no sample came for that long (the caller can notice a stall or
 a stop request), and FFmpeg options and timeouts reach the container (a network read that
 hangs ends after the read timeout). A timestamp that jumps back (an HLS discontinuity, a
@@ -50,6 +52,7 @@ import math
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Iterator
@@ -70,6 +73,11 @@ PROBED_CODECS = frozenset({"h264", "hevc"})  # codecs whose B-frames may be refe
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES = 1 << 20
 PREFETCH = 2  # samples decoded ahead of the analysis
+# samples a live stream may queue: a burst at the start (the segments an HLS player starts
+# behind the live edge, what an RTMP server buffered) waits to be analysed, while the memory
+# stays bounded (a 1080p sample holds ~5 MB)
+REALTIME_BACKLOG = 8
+REALTIME_SLACK_S = 5.0  # how far the analysis may fall behind a live stream before samples drop
 _DONE = object()
 FRAME_SLACK_S = 0.02  # a frame this close before its due time is on time
 JUMP_BACK_S = 2.0  # a frame this far before the last sample: the timestamps restarted
@@ -285,7 +293,7 @@ class Sampler:
         """Samples in time order (and None after each `tick_s` without one). Decoding runs in
         a thread `PREFETCH` samples ahead, so it overlaps the caller's analysis (FFmpeg and
         ONNX Runtime both release the GIL)."""
-        ready: queue.Queue = queue.Queue(maxsize=PREFETCH)
+        ready: queue.Queue = queue.Queue(REALTIME_BACKLOG if self.realtime else PREFETCH)
         stop = threading.Event()
         worker = threading.Thread(target=self._produce, args=(ready, stop), daemon=True)
         worker.start()
@@ -313,13 +321,21 @@ class Sampler:
 
     def _produce(self, ready: queue.Queue, stop: threading.Event) -> None:
         """Decode into `ready` until done or told to stop; errors travel in the queue. In
-        real time a sample that finds the queue full takes the place of the oldest one."""
+        real time a sample that finds the queue full while the analysis is late takes the
+        place of the oldest one."""
+        pace = math.inf  # the least (production time - stream time) so far: no delay
+
         def put(item) -> bool:
+            nonlocal pace
+            if isinstance(item, Sample):
+                pace = min(pace, time.monotonic() - item.time_s)
             while not stop.is_set():
                 with contextlib.suppress(queue.Full):
                     ready.put(item, timeout=0.05)
                     return True
-                if self.realtime and isinstance(item, Sample):
+                late = time.monotonic() - item.time_s - pace > REALTIME_SLACK_S \
+                    if isinstance(item, Sample) else False
+                if self.realtime and late:
                     with contextlib.suppress(queue.Empty):
                         ready.get_nowait()
                         self.stream.dropped += 1
