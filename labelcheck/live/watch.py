@@ -14,7 +14,8 @@ showing:
 
 A label that is gone for less than the grace period raises nothing, but its gap is in the
 timeline. A lost connection (`LiveSource`) is unwatched time: no label is carried across it,
-no gap is measured in it, and the absence of a label counts again from the reconnection.
+no gap is measured in it, and the absence of a label counts again from the reconnection (a
+label told missing before it stays missing until one is seen: then ``label_back``).
 
 The report is a video's (README, "Report format"): the timeline (with the ``unwatched`` spans),
 one `visible` finding per interval with the timing measurements, and a verdict under the
@@ -72,7 +73,7 @@ class Watch:
         self.end_reason = ""
         self.watch_from_s: float | None = None  # start of the watched stretch (after a reconnection)
         self.absent_since: float | None = None  # when the label went (None: one is showing)
-        self.missing_reported = False
+        self.missing_since: float | None = None  # the absence told by label_missing
         self.last_box: list[int] | None = None
         self.arrival = (0.0, utc_now())  # (stream time, wall time) of the last sample
         self.first_sample: float | None = None  # stream time of the first sample
@@ -130,8 +131,8 @@ class Watch:
     def _connection_event(self, event: Event) -> None:
         if event.kind == RECONNECTED:
             self.labels.pause(event.fields["unwatched_from_s"])
-            self.watch_from_s = event.stream_s
-            self.absent_since, self.missing_reported = None, False
+            self.watch_from_s = event.stream_s  # an absence counts again from here
+            self.absent_since = None
         if event.kind == ENDED:
             self.end_reason = event.fields.get("reason", "")
         self.seq += 1
@@ -168,12 +169,12 @@ class Watch:
     def _label_present(self, sample: Sample, showing: list[Track]) -> None:
         first = min(showing, key=lambda track: track.runs[-1][0])
         self.last_box = list(first.label.box)
-        if self.missing_reported:
+        if self.missing_since is not None:
             back_s = first.runs[-1][0]
             self._emit(LABEL_BACK, back_s, {**self._label_fields(first),
-                                            "gap_s": round(back_s - self.absent_since, 3)},
+                                            "gap_s": round(back_s - self.missing_since, 3)},
                        sample.rgb, self.last_box)
-        self.absent_since, self.missing_reported = None, False
+        self.absent_since = self.missing_since = None
 
     def _label_absent(self, sample: Sample) -> None:
         if self.absent_since is None:
@@ -181,8 +182,8 @@ class Watch:
                     if track.runs and track.runs[-1][1] is not None]
             self.absent_since = max([self.watch_from_s, *ends])
         absent_s = sample.time_s - self.absent_since
-        if not self.missing_reported and absent_s > self.options.grace_s:
-            self.missing_reported = True
+        if self.missing_since is None and absent_s > self.options.grace_s:
+            self.missing_since = self.absent_since
             self._emit(LABEL_MISSING, self.absent_since,
                        {"absent_s": round(absent_s, 3), "last_box": self.last_box,
                         "grace_s": self.options.grace_s},
