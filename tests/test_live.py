@@ -210,6 +210,7 @@ def transport_stream(clip, path, loops: int = 0):
 
 
 @needs_ffmpeg
+@pytest.mark.slow
 def test_growing_file(live_clip, tmp_path):
     """A recording still being written is read as it grows; when it stops growing for the
     stall time, the watch ends and says so."""

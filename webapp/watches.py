@@ -107,21 +107,6 @@ def watch_stop_page(watch_id: str):
     return redirect(url_for(".watch_page", watch_id=watch_id), 303)
 
 
-@watch_pages.get("/watches/<watch_id>/evidence/<name>")
-def watch_picture_page(watch_id: str, name: str):
-    return _picture(watch_id, name)
-
-
-@watch_pages.get("/watches/<watch_id>/report/<fmt>")
-def watch_report_page(watch_id: str, fmt: str):
-    return _report_download(watch_id, fmt)
-
-
-@watch_pages.get("/watches/<watch_id>/evidence.zip")
-def watch_evidence_page(watch_id: str):
-    return _evidence_zip(watch_id)
-
-
 # -- API ------------------------------------------------------------------------------------
 
 @watch_api.post("")
@@ -176,22 +161,7 @@ def api_stop(watch_id: str):
     return response
 
 
-@watch_api.get("/<watch_id>/report/<fmt>")
-def api_report(watch_id: str, fmt: str):
-    return _report_download(watch_id, fmt)
-
-
-@watch_api.get("/<watch_id>/evidence.zip")
-def api_evidence(watch_id: str):
-    return _evidence_zip(watch_id)
-
-
-@watch_api.get("/<watch_id>/evidence/<name>")
-def api_picture(watch_id: str, name: str):
-    return _picture(watch_id, name)
-
-
-# -- what pages and API share ---------------------------------------------------------------
+# -- what pages and API share: downloads (one view, an address in each) -----------------------
 
 def _event_stream(watches: WatchService, watch_id: str, after: int, running: bool):
     """Server-Sent Events: each new event as it is written, a keep-alive comment now and then,
@@ -217,7 +187,8 @@ def _event_stream(watches: WatchService, watch_id: str, after: int, running: boo
         _streams.release()
 
 
-def _picture(watch_id: str, name: str):
+def picture(watch_id: str, name: str):
+    """One evidence picture of a watch, named by an event."""
     _watch_or_404(watch_id)
     path = watch_service().picture(watch_id, name)
     if path is None:
@@ -238,7 +209,8 @@ def _ended_report(watch_id: str):
     return data
 
 
-def _report_download(watch_id: str, fmt: str):
+def report(watch_id: str, fmt: str):
+    """The report of an ended watch in one of the CLI's formats."""
     data = _ended_report(watch_id)
     if fmt not in WRITERS:
         raise Refusal(f"unknown format {fmt!r}; formats are {', '.join(sorted(WRITERS))}", 404)
@@ -270,7 +242,7 @@ def _first_picture(watch_id: str, report: dict) -> Evidence | None:
                                     shown.get("box")))
 
 
-def _evidence_zip(watch_id: str):
+def evidence(watch_id: str):
     """The events, the report and every picture of a watch, in one zip."""
     _watch_or_404(watch_id)
     folder = watch_service().folder(watch_id)
@@ -284,6 +256,12 @@ def _evidence_zip(watch_id: str):
     buffer.seek(0)
     return send_file(buffer, mimetype="application/zip", as_attachment=True,
                      download_name=f"labelcheck-watch-{watch_id}-evidence.zip")
+
+
+for _view, _rule in ((picture, "/evidence/<name>"), (report, "/report/<fmt>"),
+                     (evidence, "/evidence.zip")):
+    watch_pages.add_url_rule(f"/watches/<watch_id>{_rule}", view_func=_view)
+    watch_api.add_url_rule(f"/<watch_id>{_rule}", view_func=_view)
 
 
 def watch_view(row: dict) -> dict:
@@ -308,8 +286,8 @@ def watch_view(row: dict) -> dict:
                   "events": url_for("watch_api.api_events", watch_id=watch_id),
                   "stream": url_for("watch_api.api_event_stream", watch_id=watch_id),
                   "stop": url_for("watch_api.api_stop", watch_id=watch_id),
-                  "evidence": url_for("watch_api.api_evidence", watch_id=watch_id),
-                  "reports": {fmt: url_for("watch_api.api_report", watch_id=watch_id, fmt=fmt)
+                  "evidence": url_for("watch_api.evidence", watch_id=watch_id),
+                  "reports": {fmt: url_for("watch_api.report", watch_id=watch_id, fmt=fmt)
                               for fmt in sorted(WRITERS)}},
     }
 

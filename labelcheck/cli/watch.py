@@ -22,7 +22,8 @@ import signal
 import sys
 from pathlib import Path
 
-from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE
+from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_date_and_role,
+                                   verdicts_argument)
 from labelcheck.core.model import Report, Verdict
 from labelcheck.core.policy import PolicyError, available_policies, load_policies
 from labelcheck.core.settings import Settings
@@ -50,10 +51,7 @@ def add_watch_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--policy", default="cn-live-commerce-2026", metavar="NAME|FILE[,...]",
                         help=f"policies to judge the stream under ({', '.join(available_policies())}"
                              "); default %(default)s")
-    parser.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
-                        help="apply the rules in force on this date (default: today)")
-    parser.add_argument("--role", metavar="ROLE",
-                        help="judge only the requirements that bind this role")
+    add_date_and_role(parser)
     parser.add_argument("--rate", type=float, default=WatchOptions.rate, metavar="PER_SECOND",
                         help="frames sampled per second of stream (default %(default)g)")
     parser.add_argument("--grace", type=float, default=WatchOptions.grace_s, metavar="SECONDS",
@@ -90,25 +88,10 @@ def add_watch_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="an FFmpeg option for opening the source (repeatable), e.g. "
                              "live_start_index=0")
-    parser.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdicts,
+    parser.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=verdicts_argument,
                         default=frozenset(), help="exit 1 if the verdict is one of these")
     parser.set_defaults(run=run_watch)
     return parser
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _verdicts(text: str) -> frozenset[Verdict]:
-    try:
-        return frozenset(Verdict(word.strip()) for word in text.split(",") if word.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: verdicts are {', '.join(v.value for v in Verdict)}") from None
 
 
 def watch_options(args) -> WatchOptions:
