@@ -319,3 +319,27 @@ def test_guarded_watch_reaches_only_what_the_allow_list_allows(live_clip, tmp_pa
     refused = [e["reason"] for e in events if e["event"] == "error"]
     assert refused[0] == "refused by the allow-list: 127.0.0.2 is not in the allow-list"
     assert report.timeline["duration_s"] <= 14.6  # the first segment was never fetched
+
+
+@needs_ffmpeg
+@pytest.mark.slow
+def test_dash_stream(live_clip, tmp_path):
+    """DASH (an .mpd over HTTP): read by FFmpeg's command, since PyAV's FFmpeg has no DASH
+    demuxer, and watched like any other stream."""
+    folder = tmp_path / "dash"
+    folder.mkdir()
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(live_clip), "-c", "copy", "-f", "dash",
+         "-seg_duration", "1", str(folder / "live.mpd")], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    with HttpFolder(folder) as server:
+        events, report = watch(server.url("live.mpd"), tmp_path, stall_s=5)
+        assert_gap_found(events, report, tmp_path)
+        assert only(events, "started")["container"] == "dash"
+        assert report.media_type == "application/dash+xml"
+        server.server.missing_segments = True
+        for chunk in folder.glob("chunk-*"):
+            chunk.rename(chunk.with_suffix(".gone"))
+        events, report = watch(server.url("live.mpd"), tmp_path, stall_s=3, give_up_s=2)
+    errors = [event["reason"] for event in events if event["event"] == "error"]
+    assert errors and "404" in errors[0], errors

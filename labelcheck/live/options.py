@@ -18,10 +18,15 @@ from labelcheck.live.guard import AllowList
 PROTOCOLS = {
     "file": "file",
     "http": "http,https,tcp,tls,crypto,httpproxy",
+    "dash": "http,https,tcp,tls,crypto,httpproxy",
     "rtmp": "rtmp,rtmps,rtmpt,rtmpts,ffrtmphttp,tcp,tls,http,https",
     "rtsp": "rtsp,rtsps,rtp,srtp,tcp,udp,tls",
     "srt": "srt,udp",
 }
+# DASH: the FFmpeg inside PyAV's wheel has no DASH demuxer (it needs libxml2), so a DASH
+# source is read by FFmpeg's command (Debian's ffmpeg), which passes the video on as MPEG-TS
+# (`labelcheck.live.source.Remux`).
+DASH_SUFFIX = ".mpd"
 SCHEMES = {"http": "http", "https": "http", "rtmp": "rtmp", "rtmps": "rtmp", "rtmpt": "rtmp",
            "rtmpts": "rtmp", "rtsp": "rtsp", "rtsps": "rtsp", "srt": "srt"}
 # Read what there is quickly: a live source has no end to probe, and a growing file is not
@@ -39,13 +44,17 @@ class SourceError(ValueError):
 
 
 def source_kind(source: str) -> str:
-    """``file``, ``http`` (HLS, DASH, HTTP-FLV, HTTP-TS), ``rtmp``, ``rtsp`` or ``srt``."""
-    scheme = urlsplit(source).scheme.lower()
+    """``file``, ``dash`` (an ``.mpd`` over HTTP), ``http`` (HLS, HTTP-FLV, HTTP-TS),
+    ``rtmp``, ``rtsp`` or ``srt``."""
+    parts = urlsplit(source)
+    scheme = parts.scheme.lower()
     if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
         return "file"
     if scheme not in SCHEMES:
         raise SourceError(f"cannot watch {scheme}: URLs; give an HLS (.m3u8) or DASH (.mpd) "
                           "URL over HTTP(S), an RTMP, RTSP or SRT URL, or a file path")
+    if SCHEMES[scheme] == "http" and parts.path.lower().endswith(DASH_SUFFIX):
+        return "dash"
     return SCHEMES[scheme]
 
 

@@ -25,15 +25,20 @@ jumps (an ad break, a restarted encoder) does not move the clock by more than th
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Callable, Iterator
 
 from labelcheck.core.plain import plain
 from labelcheck.formats.base import ffmpeg_reason
 from labelcheck.live.events import ENDED, ERROR, RECONNECTED, STALLED, STARTED, Event
 from labelcheck.live.guard import GuardProxy, Refused
-from labelcheck.live.options import SourceError, WatchOptions, source_kind
+from labelcheck.live.options import PROBE_OPTIONS, SourceError, WatchOptions, source_kind
 from labelcheck.vision.video import Sample, Sampler, VideoReadError
 
 BACKOFF_S = (0.0, 1.0, 2.0, 4.0, 8.0, 15.0)  # pauses before the reconnection attempts
@@ -43,6 +48,7 @@ NETWORK_LOGS = ("http", "https", "tcp", "tls", "rtmp", "rtsp", "srt", "udp", "ht
 REPLAYING = ("hls", "dash")  # containers whose timestamps go on across a reconnection
 REPLAY_WINDOW_S = 600.0  # how far back a reconnection may replay
 JUMP_SLACK_S = 30.0
+FFMPEG_LOG = re.compile(r"\[(\w+) @ (?:0x)?[0-9a-fA-F]+\] (.*)")  # "[http @ 0x55...] HTTP error..."
 
 
 @dataclass
@@ -107,8 +113,9 @@ class LiveSource:
             self._guard()
             yield from self._connections()
         except (Refused, SourceError) as exc:
-            yield Event(ERROR, None, fields={"reason": str(exc)})
-            yield Event(ENDED, self.clock.last_s, fields={"reason": str(exc)})
+            reason = f"refused by the allow-list: {exc}" if isinstance(exc, Refused) else str(exc)
+            yield Event(ERROR, None, fields={"reason": reason})
+            yield Event(ENDED, self.clock.last_s, fields={"reason": reason})
         finally:
             capture.__exit__(None, None, None)
             av.logging.set_level(level)
@@ -116,7 +123,11 @@ class LiveSource:
                 self.proxy.close()
 
     def _guard(self) -> None:
-        """With an allow-list, check the URL and route FFmpeg's HTTP through the guard."""
+        """With an allow-list, check the URL and route FFmpeg's HTTP through the guard; a DASH
+        source needs FFmpeg's command when PyAV's FFmpeg cannot read DASH."""
+        if self.kind == "dash" and not pyav_reads("dash") and shutil.which("ffmpeg") is None:
+            raise SourceError("watching DASH needs the ffmpeg command (the FFmpeg inside PyAV "
+                              "has no DASH demuxer); install ffmpeg, or watch the stream's HLS")
         allow = self.options.allow
         if allow is None:
             return
@@ -136,12 +147,19 @@ class LiveSource:
         attempt = 0
         failing_since = self.now()
         while self.stopping is None:
-            sampler = Sampler(self.source, grid_s=1 / self.options.rate, opening_s=0.0,
-                              options=self._ffmpeg_options(),
+            remux = Remux(self.source, self._ffmpeg_options(), self.logs) \
+                if self.kind == "dash" and not pyav_reads("dash") else None
+            sampler = Sampler(remux.stdout if remux else self.source,
+                              grid_s=1 / self.options.rate, opening_s=0.0,
+                              options=PROBE_OPTIONS if remux else self._ffmpeg_options(),
                               timeout=(self.options.open_s, self.options.stall_s),
                               realtime=self.kind != "file", tick_s=TICK_S)
             before = self.samples
-            outcome = yield from self._read(sampler)
+            try:
+                outcome = yield from self._read(sampler)
+            finally:
+                if remux is not None:
+                    remux.close()
             if sampler.stream is not None:
                 self.dropped += sampler.stream.dropped
             if self.samples > before:
@@ -194,7 +212,7 @@ class LiveSource:
         self.clock.offset = None
         try:
             for item in sampler:
-                self.stream = sampler.stream or self.stream
+                self._note_stream(sampler)
                 del self.logs[:-KEEP_LOGS]
                 yield from self._refusals()
                 if self.stopping is not None:
@@ -221,6 +239,14 @@ class LiveSource:
             return Outcome("end")
         except VideoReadError as exc:
             return self._failure(exc, opening=sampler.stream is None)
+
+    def _note_stream(self, sampler: Sampler) -> None:
+        """Keep what the sampler learnt of the stream (its container is DASH when FFmpeg's
+        command read it for PyAV)."""
+        if sampler.stream is not None:
+            self.stream = sampler.stream
+            if self.kind == "dash":
+                self.stream.container = "dash"
 
     def _refusals(self) -> Iterator[Event]:
         """An ``error`` for each request the guard refused (a playlist entry, a redirect)
@@ -309,6 +335,51 @@ class LiveSource:
                 if message.strip()]
         network = [message for name, message in said if name in NETWORK_LOGS]
         return (network[-1] if network else "", said[-1][1] if said else "")
+
+
+@cache
+def pyav_reads(format_name: str) -> bool:
+    """Whether the FFmpeg inside PyAV has a demuxer for `format_name`."""
+    import av
+
+    try:
+        return av.format.ContainerFormat(format_name).is_input
+    except ValueError:
+        return False
+
+
+class Remux:
+    """FFmpeg's command reading a source PyAV's FFmpeg cannot (DASH), passing its first video
+    stream on, stream-copied, as MPEG-TS on a pipe that the sampler reads. Its warnings go to
+    `logs`, where FFmpeg's own (inside PyAV) go, to explain a failure; `close` ends it, which
+    also ends a read of the pipe that waits for data."""
+
+    def __init__(self, url: str, options: dict[str, str], logs: list):
+        command = [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner",
+                   "-loglevel", "warning"]
+        for key, value in options.items():
+            command += [f"-{key}", value]
+        command += ["-i", url, "-map", "0:v:0", "-c", "copy", "-f", "mpegts", "pipe:1"]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.stdout = self.process.stdout
+        threading.Thread(target=self._drain, args=(logs,), daemon=True,
+                         name="labelcheck-remux-log").start()
+
+    def _drain(self, logs: list) -> None:
+        for raw in self.process.stderr:
+            line = raw.decode("utf-8", "replace").strip()
+            match = FFMPEG_LOG.match(line)
+            name, message = match.groups() if match else ("ffmpeg", line)
+            if message:
+                logs.append((24, name, message))
+                del logs[:-KEEP_LOGS]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.stdout.close()
 
 
 def _aside(message: str) -> str:

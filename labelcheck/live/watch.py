@@ -24,6 +24,7 @@ chosen policies, whose continuous-label maxima follow the grace period (`Policy.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from datetime import timedelta
@@ -40,12 +41,13 @@ from labelcheck.live.events import (ENDED, ERROR, LABEL_BACK, LABEL_MISSING, LAB
 from labelcheck.live.evidence import EvidenceFolder
 from labelcheck.live.options import WatchOptions
 from labelcheck.live.source import LiveSource
-from labelcheck.sources.video_frames import (LabelTimeline, Track, VideoFramesSource,
-                                             video_measurements)
+from labelcheck.sources.video_frames import (OCR_THREADS, LabelTimeline, Track,
+                                             VideoFramesSource, video_measurements)
 from labelcheck.vision.video import Sample
 
 log = logging.getLogger(__name__)
 
+ARRIVALS = 120  # samples whose arrival is kept: events are dated up to this far back
 MEDIA_TYPES = {"hls": "application/vnd.apple.mpegurl", "dash": "application/dash+xml",
                "flv": "video/x-flv", "live_flv": "video/x-flv", "mpegts": "video/mp2t",
                "matroska,webm": "video/x-matroska", "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4"}
@@ -75,7 +77,8 @@ class Watch:
         self.absent_since: float | None = None  # when the label went (None: one is showing)
         self.missing_since: float | None = None  # the absence told by label_missing
         self.last_box: list[int] | None = None
-        self.arrival = (0.0, utc_now())  # (stream time, wall time) of the last sample
+        # (stream time, wall time) of the last samples, to date the events
+        self.arrivals: collections.deque = collections.deque(maxlen=ARRIVALS)
         self.first_sample: float | None = None  # stream time of the first sample
         self.pace: float | None = None  # the least (arrival - stream time) seen: no lag
         self.lag_s = 0.0  # how far behind the stream the analysis is now
@@ -89,7 +92,7 @@ class Watch:
     def run(self) -> Report:
         from labelcheck.vision import ocr
 
-        ocr.load_models()  # before the stream comes, not while its first samples wait
+        ocr.load_models(OCR_THREADS)  # before the stream comes, not while its samples wait
         started = time.monotonic()
         limit = self.options.max_duration_s
         for item in self.live:
@@ -122,11 +125,16 @@ class Watch:
         return event
 
     def _wall_at(self, stream_s: float | None):
-        """When this machine received the moment `stream_s` of the stream."""
-        last_s, wall = self.arrival
-        if stream_s is None or self.first_sample is None:
+        """When this machine received the moment `stream_s` of the stream: the arrival of the
+        first sample at or after it (a moment between two samples was known at the second);
+        before the samples kept, counted back from the oldest at the stream's pace."""
+        if stream_s is None or not self.arrivals:
             return utc_now()
-        return wall - timedelta(seconds=max(0.0, last_s - stream_s))
+        for sample_s, wall in self.arrivals:
+            if sample_s >= stream_s - 1e-6:
+                return wall
+        oldest_s, wall = self.arrivals[0]
+        return wall - timedelta(seconds=max(0.0, oldest_s - stream_s))
 
     def _connection_event(self, event: Event) -> None:
         if event.kind == RECONNECTED:
@@ -143,7 +151,7 @@ class Watch:
 
     def _sample(self, sample: Sample) -> None:
         now = time.monotonic()
-        self.arrival = (sample.time_s, utc_now())
+        self.arrivals.append((sample.time_s, utc_now()))
         if self.first_sample is None:
             self.first_sample = sample.time_s
         if self.watch_from_s is None:

@@ -165,11 +165,14 @@ class VideoReadError(PixelsUnavailable):
         self.cause = cause
 
 
-def _open(source: str | os.PathLike | bytes, options: dict | None = None,
-          timeout: tuple[float, float] | None = None):
+def _open(source, options: dict | None = None, timeout: tuple[float, float] | None = None):
+    """`source` (a path, bytes, or a binary stream such as a pipe) as a PyAV container."""
     import av
 
-    target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+    if isinstance(source, (bytes, bytearray)):
+        target = io.BytesIO(source)
+    else:
+        target = source if hasattr(source, "read") else os.fspath(source)
     try:
         return av.open(target, mode="r", options=options or {}, timeout=timeout)
     except av.error.FFmpegError as exc:
