@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 import zipfile
@@ -177,3 +178,50 @@ def test_a_restarted_server_ends_the_watches_it_left(tmp_path):
     with web_app(tmp_path, WATCH_ALLOW=ALLOW) as second:
         watch = second.test_client().get("/api/v1/watches/left-running").json
     assert watch["status"] == "ended" and watch["reason"] == "the server stopped during the watch"
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@needs_ffmpeg
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
+def test_the_watch_page_follows_the_stream_in_a_browser(tmp_path):
+    """Chromium on a real server: the page started from the form follows the watch by its
+    event stream (no reload, no script error, nothing the CSP blocks) until the stream ends,
+    then shows the verdict and the downloads."""
+    from playwright.sync_api import sync_playwright
+
+    from test_webapp_browser import CHROMIUM_ARGS
+    from webapp.local_server import running_server
+
+    folder = tmp_path / "live"
+    folder.mkdir()
+    (tmp_path / "server").mkdir()
+    clip = generate_videos.build_live_clip(folder)
+    with HttpFolder(folder) as stream, running_server(
+            tmp_path / "server", env={"LABELCHECK_WATCH_ALLOW": ALLOW}) as server, \
+            sync_playwright() as playwright:
+        encoder = hls(clip, folder)
+        try:
+            wait_for(folder / "live.m3u8")
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("console", lambda message: errors.append(message.text)
+                    if message.type == "error" else None)
+            page.goto(server + "/watch")
+            page.fill("#url", stream.url("live.m3u8"))
+            page.get_by_role("button", name="Start watching").click()
+            page.wait_for_url("**/watches/**")
+            page.evaluate("window.stayed = true")  # gone if the page reloads
+            page.wait_for_selector("#watch-list td:text('label missing')", timeout=60_000)
+            assert page.evaluate("window.stayed === true")  # the script updated the page
+            assert page.locator("#watch-bar rect.state-missing").count() >= 1
+            banner = page.wait_for_selector(".banner", timeout=90_000)  # ended: reloaded
+            assert "Not disclosed" in banner.inner_text()
+            assert page.locator(".downloads a").count() >= 2
+            assert errors == []
+            browser.close()
+        finally:
+            stop(encoder)

@@ -329,7 +329,7 @@ def timeline_bar(events: list[dict], report: dict | None) -> dict:
         if at is None:
             continue
         at = max(at, since or 0.0)
-        end = max(end, at)
+        end = max(end, at + event.get("absent_s", 0.0))  # label_missing: known until now
         if since is None:
             since = at
         if event["event"] == "reconnected":
