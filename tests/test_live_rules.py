@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 import labelcheck
 from labelcheck.cli.main import main
 from labelcheck.core.model import Finding, Kind, Status, Verdict
-from labelcheck.core.policy import Policy, decide, load_policies, with_grace
+from labelcheck.core.policy import Policy, decide, each_policy, load_policies
 from labelcheck.live.events import Event
 from labelcheck.sources.video_frames import video_measurements
 from labelcheck.vision.lexicon import match_label
@@ -83,7 +83,8 @@ def test_continuous_label_follows_the_grace_period_and_names_the_gap():
     relaxed = decide([finding], policy.with_grace(5.0), "video")
     assert next(r for r in relaxed.requirements if r.id == "continuous_label").status \
         is Status.MET
-    several = with_grace(load_policies("cn-live-commerce-2026,eu-ai-act"), 5.0)
+    several = each_policy(load_policies("cn-live-commerce-2026,eu-ai-act"),
+                          lambda policy: policy.with_grace(5.0))
     eu = next(p for p in several.policies if p.name == "eu-ai-act")
     assert eu == Policy.load("eu-ai-act")  # the EU's 5 s is its own reading, not a grace
 
@@ -129,3 +130,19 @@ def test_watch_command_refuses_bad_arguments(args, message, capsys, tmp_path, mo
         return
     assert main(["watch", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_watch_cannot_say_the_metadata_is_missing():
+    """A live watch reads what is on screen: a requirement only metadata can meet is "not
+    verifiable" there, never "not met" (the verdict rests on what was read)."""
+    from labelcheck.live.watch import ON_SCREEN, UNREAD
+
+    policy = Policy.load("cn-gb45438").reading(ON_SCREEN, UNREAD)
+    decision = decide([_label(0.0)], policy, "video")
+    statuses = {r.id: r for r in decision.requirements}
+    assert statuses["implicit_label"].status is Status.NOT_VERIFIABLE
+    assert statuses["implicit_label"].missing == UNREAD
+    assert statuses["explicit_label"].status is Status.MET
+    assert decision.verdict is Verdict.DISCLOSED
+    default = Policy.load("default").reading(ON_SCREEN, UNREAD)
+    assert default == Policy.load("default")  # its one requirement takes a visible label too

@@ -138,8 +138,8 @@ def _start_services(config) -> Services:
     watches.recover()
     openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
     openapi["info"]["version"] = __version__
-    return Services(jobs=jobs, watches=watches, db_url=db_url, upload_dir=upload_dir, openapi=openapi,
-                    zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
+    return Services(jobs=jobs, watches=watches, db_url=db_url, upload_dir=upload_dir,
+                    openapi=openapi, zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
                                          int(config["ZIP_MAX_BYTES"]),
                                          int(config["ZIP_MAX_RATIO"])))
 

@@ -49,8 +49,8 @@ def add_watch_parser(commands) -> argparse.ArgumentParser:
                     "(timeline, coverage, longest gap, verdict under the policies).")
     parser.add_argument("source", metavar="SOURCE", help="stream URL or file path")
     parser.add_argument("--policy", default="cn-live-commerce-2026", metavar="NAME|FILE[,...]",
-                        help=f"policies to judge the stream under ({', '.join(available_policies())}"
-                             "); default %(default)s")
+                        help="policies to judge the stream under "
+                             f"({', '.join(available_policies())}); default %(default)s")
     add_date_and_role(parser)
     parser.add_argument("--rate", type=float, default=WatchOptions.rate, metavar="PER_SECOND",
                         help="frames sampled per second of stream (default %(default)g)")

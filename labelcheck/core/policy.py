@@ -16,9 +16,12 @@ that must not be exceeded; ``one_of``: allowed values), the media kinds it appli
 
 A requirement (or a whole policy) marked ``draft = true`` is reported with what the file shows
 and never applied. A requirement's ``grace`` names maxima (``longest_gap_s``...) that a watched
-live stream replaces with the watch's grace period (`Policy.with_grace`, ``watch --grace``). `decide` reads only finding kinds, channels and measurements, so a new
-evidence source or label language never touches it; and it reads the rules in force on the
-date it is given (``scan --as-of``), today by default.
+live stream replaces with the watch's grace period (`Policy.with_grace`, ``watch --grace``);
+a scan that reads only some channels (a live watch reads only what is on screen) makes the
+requirements it cannot read "not verifiable" (`Policy.reading`), never "not met".
+`decide` reads only finding kinds, channels and measurements, so a new evidence source or label
+language never touches it; and it reads the rules in force on the date it is given (``scan
+--as-of``), today by default.
 """
 
 from __future__ import annotations
@@ -55,12 +58,20 @@ class Requirement:
     check: str = "file"
     draft: bool = False
     grace: tuple[str, ...] = ()  # maxima that a watch's grace period replaces
+    unread: str = ""  # why none of its channels was read (then unmet is "not verifiable")
 
     def with_grace(self, seconds: float) -> "Requirement":
         """This requirement with the maxima it names in `grace` set to `seconds`."""
         if not self.grace:
             return self
         return replace(self, maximum={**self.maximum, **dict.fromkeys(self.grace, seconds)})
+
+    def reading(self, channels: frozenset[str], why: str) -> "Requirement":
+        """This requirement for a scan that reads only `channels`: when it names none of
+        them, not finding its disclosure proves nothing (`why` says so)."""
+        if self.check == "manual" or set(self.channels) & channels:
+            return self
+        return replace(self, unread=why)
 
     def applies_to(self, media_kind: str | None) -> bool:
         """Whether this requirement binds a file of `media_kind` (None: unknown, so only
@@ -110,6 +121,8 @@ class Requirement:
             missing = (f"no {' or '.join(self.channels)} found by the detectors labelcheck has; "
                        "not verifiable here (a mark they cannot read may be present)")
             outcome = Status.NOT_VERIFIABLE
+        if self.unread and not satisfied_by:
+            missing, outcome = self.unread, Status.NOT_VERIFIABLE
         if self.draft:
             outcome = Status.DRAFT
         return self._result(bool(satisfied_by), satisfied_by, missing, status or outcome)
@@ -179,6 +192,11 @@ class Policy:
         """This policy with every maximum its requirements name in ``grace`` set to `seconds`
         (a watched stream's grace period: a label absent no longer than that is not missing)."""
         return replace(self, requirements=tuple(requirement.with_grace(seconds)
+                                                for requirement in self.requirements))
+
+    def reading(self, channels: frozenset[str], why: str) -> "Policy":
+        """This policy for a scan that reads only `channels` (see `Requirement.reading`)."""
+        return replace(self, requirements=tuple(requirement.reading(channels, why)
                                                 for requirement in self.requirements))
 
     def effective_date(self, requirement: Requirement) -> dt.date | None:
@@ -259,11 +277,11 @@ def policies_of(policy: "Policy | Regimes") -> tuple[Policy, ...]:
     return policy.policies if isinstance(policy, Regimes) else (policy,)
 
 
-def with_grace(policy: "Policy | Regimes", seconds: float) -> "Policy | Regimes":
-    """`policy` (or each of several) with its grace maxima set to `seconds`."""
+def each_policy(policy: "Policy | Regimes", change) -> "Policy | Regimes":
+    """`policy`, or each of several, changed by `change` (``Policy -> Policy``)."""
     if isinstance(policy, Regimes):
-        return Regimes(tuple(regime.with_grace(seconds) for regime in policy.policies))
-    return policy.with_grace(seconds)
+        return Regimes(tuple(change(regime) for regime in policy.policies))
+    return change(policy)
 
 
 @dataclass

@@ -92,7 +92,6 @@ class LiveSource:
         self.stream = None  # the last connection's `labelcheck.vision.video.Stream`
         self.refused_before = 0  # the guard's refusals before this connection
         self.refusals_told = 0  # the guard's refusals told in events
-        self.started_at = self.now()
 
     def stop(self, reason: str) -> None:
         """Ask the iteration to end (from a signal handler or another thread)."""

@@ -19,7 +19,9 @@ label told missing before it stays missing until one is seen: then ``label_back`
 
 The report is a video's (README, "Report format"): the timeline (with the ``unwatched`` spans),
 one `visible` finding per interval with the timing measurements, and a verdict under the
-chosen policies, whose continuous-label maxima follow the grace period (`Policy.with_grace`).
+chosen policies, whose continuous-label maxima follow the grace period (`Policy.with_grace`);
+a requirement only metadata could meet (C2PA, IPTC, the AIGC label) is "not verifiable" in a
+watch, which reads what is on screen (`Policy.reading`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Callable
 from labelcheck.version import __version__
 from labelcheck.core.model import Evidence, Finding, Kind, Report
 from labelcheck.core.names import display_name
-from labelcheck.core.policy import Policy, Regimes, with_grace
+from labelcheck.core.policy import VISIBLE, Policy, Regimes, each_policy
 from labelcheck.core.scanner import conclude
 from labelcheck.core.settings import Settings
 from labelcheck.live.events import (ENDED, ERROR, LABEL_BACK, LABEL_MISSING, LABEL_SHOWN,
@@ -47,6 +49,9 @@ from labelcheck.vision.video import Sample
 
 log = logging.getLogger(__name__)
 
+ON_SCREEN = frozenset({VISIBLE})  # what a watch reads of a stream
+UNREAD = ("not verifiable in a live watch: it reads what is on screen, not the stream's "
+          "metadata")
 ARRIVALS = 120  # samples whose arrival is kept: events are dated up to this far back
 MEDIA_TYPES = {"hls": "application/vnd.apple.mpegurl", "dash": "application/dash+xml",
                "flv": "video/x-flv", "live_flv": "video/x-flv", "mpegts": "video/mp2t",
@@ -65,7 +70,8 @@ class Watch:
                  evidence: EvidenceFolder | None = None, name: str | None = None):
         self.name = name or display_name(source)
         self.options = options
-        self.policy = with_grace(policy, options.grace_s)
+        self.policy = each_policy(policy, lambda regime: regime.with_grace(options.grace_s)
+                                  .reading(ON_SCREEN, UNREAD))
         self.settings = settings
         self.emit = emit
         self.evidence = evidence
@@ -73,13 +79,12 @@ class Watch:
         self.labels = LabelTimeline()
         self.seq = 0
         self.end_reason = ""
-        self.watch_from_s: float | None = None  # start of the watched stretch (after a reconnection)
+        self.watch_from_s: float | None = None  # where the watched stretch began
         self.absent_since: float | None = None  # when the label went (None: one is showing)
         self.missing_since: float | None = None  # the absence told by label_missing
         self.last_box: list[int] | None = None
         # (stream time, wall time) of the last samples, to date the events
         self.arrivals: collections.deque = collections.deque(maxlen=ARRIVALS)
-        self.first_sample: float | None = None  # stream time of the first sample
         self.pace: float | None = None  # the least (arrival - stream time) seen: no lag
         self.lag_s = 0.0  # how far behind the stream the analysis is now
         self.max_lag_s = 0.0
@@ -152,8 +157,6 @@ class Watch:
     def _sample(self, sample: Sample) -> None:
         now = time.monotonic()
         self.arrivals.append((sample.time_s, utc_now()))
-        if self.first_sample is None:
-            self.first_sample = sample.time_s
         if self.watch_from_s is None:
             self.watch_from_s = sample.time_s
         behind = now - sample.time_s

@@ -35,12 +35,12 @@ The same sampler reads live streams (`labelcheck.live`): with ``realtime=True`` 
 may wait for the analysis, and once the analysis is more than `REALTIME_SLACK_S` behind the
 stream as it arrives, the oldest waiting sample is dropped (and counted) rather than the decoder
 waiting, so memory stays flat and the watch keeps up with a live stream; a stream that comes
-faster than real time (a recording served over HLS) waits for the analysis and loses nothing, with ``tick_s`` the
-iteration yields None whenever no sample came for that long (the caller can notice a stall or
-a stop request), and FFmpeg options and timeouts reach the container (a network read that
-hangs ends after the read timeout). A timestamp that jumps back (an HLS discontinuity, a
-restarted encoder) restarts the sampling clock instead of holding every frame until the old
-time comes round again.
+faster than real time (a recording served over HLS) waits for the analysis and loses
+nothing. With ``tick_s`` the iteration yields None whenever no sample came for that long (the
+caller can notice a stall or a stop request), and FFmpeg options and timeouts reach the
+container (a network read that hangs ends after the read timeout). A timestamp that jumps back
+(an HLS discontinuity, a restarted encoder) restarts the sampling clock instead of holding every
+frame until the old time comes round again.
 """
 
 from __future__ import annotations
