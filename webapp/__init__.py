@@ -29,6 +29,7 @@ from labelcheck.version import __version__
 
 from labelcheck.core.model import VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
+from labelcheck.live.guard import AllowList
 from labelcheck.run import store
 from labelcheck.writers import view
 from labelcheck.writers.pack import load_private_key
@@ -36,6 +37,7 @@ from labelcheck.cli.trust import warn_stale
 from labelcheck.sources.c2pa.trust import trust_setup
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
+from webapp.watch_jobs import WatchLimits, WatchService
 from webapp.uploads import Refusal, ZipLimits
 
 PREVIEW_SIDE = 1600  # longer side of the picture the report page shows
@@ -64,6 +66,9 @@ DEFAULTS = {
     "ZIP_MAX_ENTRIES": 1000,
     "ZIP_MAX_BYTES": 2 * 2**30,  # uncompressed total of a campaign zip
     "ZIP_MAX_RATIO": 100,  # uncompressed / compressed, per entry over 1 MiB
+    "WATCH_ALLOW": None,  # hosts and networks live streams may be watched from; unset: off
+    "WATCH_MAX": 4,  # watches running at once
+    "WATCH_MAX_HOURS": 12,  # a watch stops by itself after this long
     "SUBMIT_RATE_LIMIT": "60 per minute",  # scans, campaigns, registry writes, per client
     "RATELIMIT_DEFAULT": "600 per minute",  # every other route, per client
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -103,13 +108,17 @@ def create_app(config: dict | None = None) -> Flask:
     state = _start_services(app.config)
     app.extensions["labelcheck"] = state
     atexit.register(state.jobs.shutdown)  # the scans under way finish; queued ones wait
+    atexit.register(state.watches.shutdown)  # each watch ends with its report
 
     from webapp.api import api
     from webapp.pages import pages
+    from webapp.watches import watch_api, watch_pages
 
     csrf.exempt(api)  # the API takes no cookies: tokens, not sessions, authorise its writes
     app.register_blueprint(pages)
     app.register_blueprint(api)
+    app.register_blueprint(watch_pages)
+    app.register_blueprint(watch_api)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -144,10 +153,14 @@ def _start_services(config) -> Services:
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
                       settings, retention)
     jobs.recover()
+    watches = WatchService(jobs.engine, os.path.join(upload_dir, "watches"), WatchLimits(
+        _allow_list(config["WATCH_ALLOW"]), int(config["WATCH_MAX"]),
+        float(config["WATCH_MAX_HOURS"]), limits.memory_mb, retention.keep_hours))
+    watches.recover()
     openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
     openapi["info"]["version"] = __version__
-    return Services(jobs=jobs, db_url=db_url, upload_dir=upload_dir, openapi=openapi,
-                    zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
+    return Services(jobs=jobs, watches=watches, db_url=db_url, upload_dir=upload_dir,
+                    openapi=openapi, zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
                                          int(config["ZIP_MAX_BYTES"]),
                                          int(config["ZIP_MAX_RATIO"])))
 
@@ -164,6 +177,17 @@ def crawl_rules(config) -> NetworkRules:
     return NetworkRules.allow_list(entries)
 
 
+def _allow_list(value) -> AllowList | None:
+    """The watch allow-list (``WATCH_ALLOW``: host names, ``*.domain``, ``*``, IP networks);
+    None switches watching off."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return AllowList.parse(str(value))
+    except ValueError as exc:
+        raise ValueError(f"LABELCHECK_WATCH_ALLOW: {exc}") from None
+
+
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -173,7 +197,7 @@ def _security_headers(response):
     return response
 
 
-PRIVATE_PATHS = ("/jobs/", "/api/v1/jobs/")
+PRIVATE_PATHS = ("/jobs/", "/api/v1/jobs/", "/watches/", "/api/v1/watches/")
 
 
 def wants_json() -> bool:

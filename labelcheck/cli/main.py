@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import os
 import sys
 from importlib.metadata import entry_points
 
 from labelcheck.version import __version__
-from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_debug_flag,
-                                   database_url)
+from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_date_and_role,
+                                   add_debug_flag, database_url, verdicts_argument)
 from labelcheck.cli.registry import add_registry_parser
 from labelcheck.cli.trust import add_trust_options, add_trust_parser, checked_trust
-from labelcheck.core.model import Verdict
+from labelcheck.cli.watch import add_watch_parser
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
                                     policies_of)
@@ -61,12 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"bundled policy ({', '.join(available_policies())}) or a "
                                "policy .toml file; several, comma-separated, give one verdict "
                                "per regime from one scan")
-    scan_cmd.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
-                          help="apply the rules in force on this date (default: today)")
-    scan_cmd.add_argument("--role", metavar="ROLE",
-                          help="judge only the requirements that bind this role (provider, "
-                               "deployer, platform, advertiser...; `labelcheck policies "
-                               "--requirements` lists them); default: every role")
+    add_date_and_role(scan_cmd)
     scan_cmd.add_argument("--db", metavar="URL",
                           help="SQLAlchemy URL of the results store (default: LABELCHECK_DB or "
                                "a SQLite file in the user data directory)")
@@ -94,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "--engine dask starts a local cluster")
     scan_cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_debug_flag(scan_cmd)
-    scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
+    scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=verdicts_argument,
                           default=frozenset(), help="exit 1 if any file gets one of these")
     scan_cmd.add_argument("--sort", choices=SORTS, default="input",
                           help="order of the HTML report's rows: as the files were given, or "
@@ -140,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "SHA-256)")
     verify_cmd.set_defaults(run=run_verify_pack)
 
+    add_watch_parser(commands)
+
     policies_cmd = commands.add_parser(
         "policies", help="list the bundled policies (regimes) with citation, date and role")
     policies_cmd.add_argument("--requirements", action="store_true",
@@ -153,13 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
             add_command = _unavailable_command(entry.name, exc)
         add_command(commands)
     return parser
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _unavailable_command(name: str, exc: ImportError):
@@ -177,14 +166,6 @@ def _explain_unavailable(name: str, reason: str) -> int:
     print(f"labelcheck: the {name} command is not installed ({reason}); install it with "
           "pip install 'labelcheck[web]'", file=sys.stderr)
     return EXIT_USAGE
-
-
-def _verdict_list(text: str) -> frozenset[Verdict]:
-    try:
-        return frozenset(Verdict(word.strip()) for word in text.split(",") if word.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: verdicts are {', '.join(v.value for v in Verdict)}") from None
 
 
 def run_scan(args) -> int:

@@ -70,7 +70,7 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
         report.error = str(exc)
     if report.error:
         report.error = plain(report.error)
-    _conclude(report, layers.findings, policy, settings)
+    conclude(report, layers.findings, policy, settings)
     if settings.display and media is not None:
         report.evidence = _evidence(media, report, settings)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -91,13 +91,14 @@ def failed_report(path: str, policy: Policy | Regimes, reason: str, *,
     a display string (`labelcheck.core.names.display_name`)."""
     report = Report(path=path, sha256=sha256, size=size, policy=policy.name,
                     labelcheck_version=__version__, error=plain(reason))
-    _conclude(report, [], policy, Settings())
+    conclude(report, [], policy, Settings())
     return report
 
 
-def _conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
+def conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
               settings: Settings) -> None:
-    """Verdict, requirements and summary of `report` from its findings, under each policy."""
+    """Verdict, requirements and summary of `report` from its findings, under each policy
+    (a file's scan, and a watched stream's report, `labelcheck.live`)."""
     report.findings = findings
     for regime in policies_of(policy):
         decision = decide(findings, regime, report.media_kind, settings.as_of, settings.role)

@@ -25,6 +25,10 @@ GLUED_ALIAS = re.compile(r"^([a-z]{2,})((?:A[Il1|])|(?:[Il1|]A)|(?:K[Il1|]))$")
 CONFUSABLE = str.maketrans({"1": "l", "|": "l", "i": "l", "0": "o", "v": "y", "5": "s"})
 MIN_PARTIAL_CHARS = 2
 AI_WORDS = frozenset({"ai", "ia", "ki"})
+# "数字人" (digital human), the wording the CAC's 2026 draft on digital virtual humans asks for;
+# not the start of 数字人民币 (the digital yuan), 数字人才 (digital talent), 数字人文 (digital
+# humanities), 数字人力 (digital HR), 数字人口 or 数字人权.
+DIGITAL_HUMAN = re.compile(r"数字人(?![民才文力口权])")
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def match_label(text: str) -> LabelMatch | None:
         return None
     for entry in entries():
         if _matches(entry, words):
-            return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), entry.icon,
+            return LabelMatch(entry.lang, entry.phrase, label_rules(words), entry.icon,
                               needs_badge=entry.badge and not _other_script(words),
                               language=entry.language)
     return None
@@ -147,17 +151,21 @@ def match_partial(text: str) -> LabelMatch | None:
             continue
         if _is_cut_end(words, entry.tokens) or _is_cut_start(words, entry.tokens):
             if AI_WORDS & set(words) or len(words) >= 2:
-                return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), partial=True,
+                return LabelMatch(entry.lang, entry.phrase, label_rules(words), partial=True,
                                   language=entry.language)
     return None
 
 
-def gb45438_rules(words: list[str]) -> list[str]:
-    """``["gb45438"]`` when the text has GB 45438's explicit-label wording: "AI" or "人工智能"
-    together with "生成" or "合成"."""
+def label_rules(words: list[str]) -> list[str]:
+    """The wording rules the text meets, for the policies: ``gb45438`` when it has GB 45438's
+    explicit-label wording ("AI" or "人工智能" together with "生成" or "合成"), ``digital-human``
+    when it says "数字人" (the CAC's 2026 draft on digital virtual humans)."""
     joined = "".join(words)
     names_ai = "ai" in words or "人工智能" in joined
-    return ["gb45438"] if names_ai and ("生成" in joined or "合成" in joined) else []
+    rules = ["gb45438"] if names_ai and ("生成" in joined or "合成" in joined) else []
+    if DIGITAL_HUMAN.search(joined):
+        rules.append("digital-human")
+    return rules
 
 
 def _matches(entry: Entry, words: list[str]) -> bool:
