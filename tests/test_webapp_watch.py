@@ -65,9 +65,10 @@ def test_watching_is_off_until_the_operator_allows_it(tmp_path):
 
 
 @pytest.mark.parametrize("url, says", [
-    ("http://10.0.0.8/live.m3u8", "10.0.0.8 is not in the allow-list"),
-    ("http://[::1]:8000/live.m3u8", "not in the allow-list"),
-    ("http://localhost:8000/live.m3u8", "not in the allow-list"),
+    ("http://10.0.0.8/live.m3u8",
+     "10.0.0.8 is at a private address, which the allow-list does not name"),
+    ("http://[::1]:8000/live.m3u8", "::1 is at a loopback address, which the allow-list does"),
+    ("http://localhost:8000/live.m3u8", "localhost is not in the allow-list"),
     ("file:///etc/passwd", "only http and https"),
     ("/etc/passwd", "only http and https"),
     ("rtmp://127.0.0.1/live/room", "only http and https"),
