@@ -70,7 +70,8 @@ def assert_gap_found(events, report, tmp_path=None):
     assert report.verdict is Verdict.UNDISCLOSED, report.summary
     continuous = next(r for r in report.requirements if r.id == "continuous_label")
     assert continuous.status is Status.NOT_MET
-    assert continuous.missing.startswith("longest_gap_s")
+    assert continuous.missing.startswith("off screen for up to ")  # the gap, measured below
+    assert ", over the 2 s allowed: no label from " in continuous.missing
     named = continuous.missing.split("no label from ")[1]
     start, end = (float(part.split()[0]) for part in named.split(" to "))
     assert abs(start - GAP_START) <= TOLERANCE_S and abs(end - GAP_END) <= TOLERANCE_S
@@ -264,30 +265,32 @@ def test_an_hour_of_stream_keeps_memory_flat(live_clip, tmp_path):
 # -- the guard: what a watch started by someone else may fetch -----------------------------------
 
 def test_allow_list_parsing_and_addresses():
-    from labelcheck.live.guard import AllowList, Refused
+    from labelcheck.core.network import NetworkRules, Refused
+    from labelcheck.live.guard import check_url
 
-    allow = AllowList.parse("live.example.com, *.cdn.example.net 203.0.113.0/24")
+    allow = NetworkRules.allow_list("live.example.com, *.cdn.example.net 203.0.113.0/24")
     assert allow.hosts == ("live.example.com", "*.cdn.example.net")
     assert [str(n) for n in allow.networks] == ["203.0.113.0/24"]
     for bad in ("", "http://x.example/", "a/b"):
         with pytest.raises(ValueError):
-            AllowList.parse(bad)
-    anyone = AllowList.parse("*")
+            NetworkRules.allow_list(bad)
+    anyone = NetworkRules.allow_list("*")
     for url in ("http://127.0.0.1/live.m3u8", "http://[::1]/x.mpd", "http://10.1.2.3/a.m3u8",
                 "http://169.254.169.254/latest/", "http://[::ffff:127.0.0.1]/a.m3u8",
                 "http://0.0.0.0/a.m3u8", "http://localhost/a.m3u8", "http://224.0.0.1/a"):
         with pytest.raises(Refused):
-            anyone.check_url(url)
+            check_url(anyone, url)
     for url in ("rtmp://203.0.113.5/live", "/etc/passwd", "file:///etc/passwd"):
         with pytest.raises(Refused, match="only http and https"):
-            allow.check_url(url)
-    with pytest.raises(Refused, match="not in the allow-list"):
-        allow.check_url("http://198.51.100.7/live.m3u8")  # public, but not listed
-    allow.check_url("https://203.0.113.9/live.m3u8")  # in a listed network
-    loopback = AllowList.parse("127.0.0.1")
-    loopback.check_url("http://127.0.0.1:8080/live.m3u8")
-    with pytest.raises(Refused):
-        loopback.check_url("http://127.0.0.2:8080/live.m3u8")
+            check_url(allow, url)
+    with pytest.raises(Refused, match="^8.8.8.8 is not in the allow-list$"):
+        check_url(allow, "http://8.8.8.8/live.m3u8")  # public, but not listed
+    check_url(allow, "https://203.0.113.9/live.m3u8")  # in a listed network
+    loopback = NetworkRules.allow_list("127.0.0.1")
+    check_url(loopback, "http://127.0.0.1:8080/live.m3u8")
+    with pytest.raises(Refused, match="127.0.0.2 is at a loopback address, which the allow-list "
+                                      "does not name"):
+        check_url(loopback, "http://127.0.0.2:8080/live.m3u8")
 
 
 @needs_ffmpeg
@@ -295,12 +298,12 @@ def test_allow_list_parsing_and_addresses():
 def test_guarded_watch_reaches_only_what_the_allow_list_allows(live_clip, tmp_path):
     """Through the guard, an allowed HLS stream is watched; a redirect, or a playlist entry,
     to an address the list does not allow is refused at connection time, and said so."""
-    from labelcheck.live.guard import AllowList
+    from labelcheck.core.network import NetworkRules
 
     folder = tmp_path / "hls"
     folder.mkdir()
     hls(live_clip, folder, realtime=False).wait(timeout=60)
-    allow = AllowList.parse("127.0.0.1/32")
+    allow = NetworkRules.allow_list("127.0.0.1/32")
     with HttpFolder(folder) as server:
         events, report = watch(server.url("live.m3u8"), tmp_path, allow=allow, stall_s=3)
         assert_gap_found(events, report)
@@ -309,15 +312,16 @@ def test_guarded_watch_reaches_only_what_the_allow_list_allows(live_clip, tmp_pa
         events, report = watch(server.url("moved.m3u8"), tmp_path, allow=allow, stall_s=3,
                                give_up_s=1)
         refused = [e["reason"] for e in events if e["event"] == "error"]
-        assert refused and "refused by the allow-list: 127.0.0.2 is not in the allow-list" \
-            in refused[0], refused
+        assert refused and ("refused by the allow-list: 127.0.0.2 is at a loopback address, "
+                            "which the allow-list does not name") in refused[0], refused
         playlist = (folder / "live.m3u8").read_text()
         (folder / "elsewhere.m3u8").write_text(playlist.replace(
             "live0.ts", f"http://127.0.0.2:{port}/live0.ts"))
         events, report = watch(server.url("elsewhere.m3u8"), tmp_path, allow=allow, stall_s=3,
                                give_up_s=1)
     refused = [e["reason"] for e in events if e["event"] == "error"]
-    assert refused[0] == "refused by the allow-list: 127.0.0.2 is not in the allow-list"
+    assert refused[0] == ("refused by the allow-list: 127.0.0.2 is at a loopback address, which "
+                          "the allow-list does not name")
     assert report.timeline["duration_s"] <= 14.6  # the first segment was never fetched
 
 

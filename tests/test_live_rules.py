@@ -79,7 +79,8 @@ def test_continuous_label_follows_the_grace_period_and_names_the_gap():
     strict = decide([finding], policy, "video")
     result = next(r for r in strict.requirements if r.id == "continuous_label")
     assert result.status is Status.NOT_MET
-    assert result.missing == "longest_gap_s 4 above 2: no label from 3.0 s to 7.0 s"
+    assert result.missing == ("off screen for up to 4 s, over the 2 s allowed: no label from 3.0 s "
+                              "to 7.0 s")
     relaxed = decide([finding], policy.with_grace(5.0), "video")
     assert next(r for r in relaxed.requirements if r.id == "continuous_label").status \
         is Status.MET

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 import time
 import zipfile
 
 import pytest
 
-from conftest import TEST_MEDIA, csrf, text, web_app
+from conftest import CHROMIUM, CHROMIUM_ARGS, TEST_MEDIA, csrf, needs_chromium, text, web_app
 from streams import HttpFolder, hls, needs_ffmpeg, stop, wait_for
 
 sys.path.insert(0, str(TEST_MEDIA))
@@ -65,9 +64,10 @@ def test_watching_is_off_until_the_operator_allows_it(tmp_path):
 
 
 @pytest.mark.parametrize("url, says", [
-    ("http://10.0.0.8/live.m3u8", "10.0.0.8 is not in the allow-list"),
-    ("http://[::1]:8000/live.m3u8", "not in the allow-list"),
-    ("http://localhost:8000/live.m3u8", "not in the allow-list"),
+    ("http://10.0.0.8/live.m3u8",
+     "10.0.0.8 is at a private address, which the allow-list does not name"),
+    ("http://[::1]:8000/live.m3u8", "::1 is at a loopback address, which the allow-list does"),
+    ("http://localhost:8000/live.m3u8", "localhost is not in the allow-list"),
     ("file:///etc/passwd", "only http and https"),
     ("/etc/passwd", "only http and https"),
     ("rtmp://127.0.0.1/live/room", "only http and https"),
@@ -180,19 +180,15 @@ def test_a_restarted_server_ends_the_watches_it_left(tmp_path):
     assert watch["status"] == "ended" and watch["reason"] == "the server stopped during the watch"
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @needs_ffmpeg
+@needs_chromium
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
 def test_the_watch_page_follows_the_stream_in_a_browser(tmp_path):
     """Chromium on a real server: the page started from the form follows the watch by its
     event stream (no reload, no script error, nothing the CSP blocks) until the stream ends,
     then shows the verdict and the downloads."""
     from playwright.sync_api import sync_playwright
 
-    from test_webapp_browser import CHROMIUM_ARGS
     from webapp.local_server import running_server
 
     folder = tmp_path / "live"

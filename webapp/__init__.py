@@ -29,7 +29,6 @@ from labelcheck.version import __version__
 
 from labelcheck.core.model import VERDICT_TEXT
 from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
-from labelcheck.live.guard import AllowList
 from labelcheck.run import store
 from labelcheck.writers import view
 from labelcheck.writers.pack import load_private_key
@@ -154,7 +153,7 @@ def _start_services(config) -> Services:
                       settings, retention)
     jobs.recover()
     watches = WatchService(jobs.engine, os.path.join(upload_dir, "watches"), WatchLimits(
-        _allow_list(config["WATCH_ALLOW"]), int(config["WATCH_MAX"]),
+        _allow_list(config, "WATCH_ALLOW"), int(config["WATCH_MAX"]),
         float(config["WATCH_MAX_HOURS"]), limits.memory_mb, retention.keep_hours))
     watches.recover()
     openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
@@ -166,26 +165,25 @@ def _start_services(config) -> Services:
 
 
 def crawl_rules(config) -> NetworkRules:
-    """What a web page audit may fetch: the operator's ``CRAWL_ALLOW`` list (host names,
-    ``*.example.com``, ``*`` for any public host, CIDR blocks for addresses that would
-    otherwise be refused as private); nothing without it. Fetching a URL a visitor typed is
-    server-side request forgery by design: see README, Security."""
-    allowed = config["CRAWL_ALLOW"]
-    if not allowed:
-        return NetworkRules(hosts=(), networks=())
-    entries = allowed.split(",") if isinstance(allowed, str) else [str(item) for item in allowed]
-    return NetworkRules.allow_list(entries)
+    """What a web page audit may fetch: the operator's ``CRAWL_ALLOW`` list; nothing without
+    it. Fetching a URL a visitor typed is server-side request forgery by design: see README,
+    Security."""
+    return _allow_list(config, "CRAWL_ALLOW") or NetworkRules(hosts=(), networks=())
 
 
-def _allow_list(value) -> AllowList | None:
-    """The watch allow-list (``WATCH_ALLOW``: host names, ``*.domain``, ``*``, IP networks);
-    None switches watching off."""
-    if value is None or not str(value).strip():
+def _allow_list(config, key: str) -> NetworkRules | None:
+    """The operator's allow-list under `key` (``CRAWL_ALLOW``, ``WATCH_ALLOW``: host names,
+    ``*.domain``, ``*`` for any name at a public address, IP networks for addresses that would
+    otherwise be refused as private; a string of comma- or space-separated entries or a list);
+    None when it is unset or empty. An entry that is neither a host nor a network stops the
+    start, named."""
+    value = config[key]
+    if value is None or not (value.strip() if isinstance(value, str) else value):
         return None
     try:
-        return AllowList.parse(str(value))
+        return NetworkRules.allow_list(value if isinstance(value, str) else map(str, value))
     except ValueError as exc:
-        raise ValueError(f"LABELCHECK_WATCH_ALLOW: {exc}") from None
+        raise ValueError(f"LABELCHECK_{key}: {exc}") from None
 
 
 def _security_headers(response):

@@ -2,9 +2,10 @@
 own, its events and evidence kept in a folder, its state in the database.
 
 A web user's URL is fetched by this server, so watching is off until the operator sets an
-allow-list (``WATCH_ALLOW``, `labelcheck.live.guard.AllowList`): the URL is checked here before
-anything starts, and the watch process gets the list too (``watch --allow``), so that every
-connection it makes (playlist entries and redirects included) is checked where it is made.
+allow-list (``WATCH_ALLOW``, a `labelcheck.core.network.NetworkRules`, the same kind as the
+web page audit's ``CRAWL_ALLOW``): the URL is checked here before anything starts, and the
+watch process gets the list too (``watch --allow``), so that every connection it makes
+(playlist entries and redirects included) is checked where it is made.
 
 Each watch runs the CLI's own command in a child process (``python -m labelcheck.cli.main
 watch``): FFmpeg and the OCR never run in the web process, a crash costs only that watch, and
@@ -36,7 +37,8 @@ from sqlalchemy import (JSON, Column, DateTime, String, Table, Text, delete, ins
                         update)
 
 from labelcheck.core.names import display_name
-from labelcheck.live.guard import AllowList, Refused
+from labelcheck.core.network import NetworkRules, Refused
+from labelcheck.live.guard import check_url
 from labelcheck.live.options import source_kind
 from labelcheck.run import store
 
@@ -85,7 +87,7 @@ class WatchLimits:
     each at most `max_hours`, its process at most `memory_mb` over `BASE_MB`; kept
     `keep_hours` after it ended."""
 
-    allow: AllowList | None = None
+    allow: NetworkRules | None = None
     max_watches: int = 4
     max_hours: float = 12.0
     memory_mb: int | None = 2048
@@ -124,7 +126,7 @@ class WatchService:
             raise WatchRefused("the grace period is between 0 and 600 seconds")
         try:
             source_kind(url)
-            allow.check_url(url)
+            check_url(allow, url)
         except (Refused, ValueError) as exc:
             raise WatchRefused(f"this URL cannot be watched here: {exc}", 403) from None
         with self._lock:
@@ -145,7 +147,7 @@ class WatchService:
         return watch_id
 
     def _spawn(self, url: str, policy: str, options: dict, folder: Path,
-               allow: AllowList) -> subprocess.Popen:
+               allow: NetworkRules) -> subprocess.Popen:
         """The ``labelcheck watch`` process; the URL after ``--``, never taken for an option."""
         command = [sys.executable, "-m", "labelcheck.cli.main", "watch", "--format", "jsonl",
                    "--out", str(folder / EVENTS), "--evidence", str(folder),

@@ -59,8 +59,7 @@ def _watch_or_404(watch_id: str) -> dict:
 
 def _start(form) -> str:
     service.check_scan_token(service.bearer_token() or form.get("token"))
-    policy = ",".join(service.chosen_policy(name) for name in
-                      (form.get("policy") or "cn-live-commerce-2026").split(","))
+    policy = service.chosen_policy([form.get("policy") or "cn-live-commerce-2026"])
     try:
         grace = float(form.get("grace") or WatchOptions.grace_s)
     except ValueError:

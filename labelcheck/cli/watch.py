@@ -25,11 +25,11 @@ from pathlib import Path
 from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_date_and_role,
                                    verdicts_argument)
 from labelcheck.core.model import Report, Verdict
+from labelcheck.core.network import NetworkRules
 from labelcheck.core.policy import PolicyError, available_policies, load_policies
 from labelcheck.core.settings import Settings
 from labelcheck.live.events import EVENT_WRITERS
 from labelcheck.live.evidence import EvidenceFolder
-from labelcheck.live.guard import AllowList
 from labelcheck.live.options import SourceError, WatchOptions, source_kind
 from labelcheck.live.watch import Watch
 from labelcheck.writers import WRITERS
@@ -103,7 +103,7 @@ def watch_options(args) -> WatchOptions:
             raise SourceError(f"--option {item!r} is not KEY=VALUE")
         ffmpeg[key.strip()] = value
     try:
-        allow = AllowList.parse(args.allow) if args.allow is not None else None
+        allow = NetworkRules.allow_list(args.allow) if args.allow is not None else None
     except ValueError as exc:
         raise SourceError(f"--allow: {exc}") from None
     source_kind(args.source)  # refuses a scheme FFmpeg is not allowed to read

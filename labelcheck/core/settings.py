@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from labelcheck.core.network import NetworkRules
+
 MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
 BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 measured at 120 MP)
 
@@ -33,32 +35,6 @@ class Limits:
         if not self.memory_mb:
             return MAX_PIXELS
         return min(MAX_PIXELS, self.memory_mb * 2**20 // BYTES_PER_PIXEL)
-
-
-@dataclass(frozen=True)
-class NetworkRules:
-    """Where fetches may go (a crawl's pages, a URL to scan): `hosts`, names a host may have
-    (``example.com``, ``*.example.com``; ``*``: any host at a public address), and
-    `networks`, CIDR blocks whose addresses may be reached even when loopback or private.
-    The default reaches everything: the CLI fetches what its user asks. The web app passes
-    its operator's allow-list (`allow_list`), and fetches nothing without one."""
-
-    hosts: tuple[str, ...] = ("*",)
-    networks: tuple[str, ...] = ("0.0.0.0/0", "::/0")
-
-    @classmethod
-    def allow_list(cls, entries: list[str]) -> "NetworkRules":
-        """Rules from an operator's list: CIDR blocks (``10.0.0.0/8``, ``127.0.0.1/32``)
-        and host names; an address is private unless its block is listed."""
-        import ipaddress
-
-        hosts, networks = [], []
-        for entry in (item.strip() for item in entries if item.strip()):
-            try:
-                networks.append(str(ipaddress.ip_network(entry, strict=False)))
-            except ValueError:
-                hosts.append(entry)
-        return cls(tuple(hosts), tuple(networks))
 
 
 @dataclass(frozen=True)
@@ -89,7 +65,8 @@ class Settings:
     (``provider``, ``deployer``...; None: all).
     Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
     for the pictures and the C2PA tree that people look at (the HTML report, the web page).
-    `network` says which addresses the scan of a URL may fetch (`NetworkRules`).
+    `network` says which addresses the scan of a URL may fetch
+    (`labelcheck.core.network.NetworkRules`).
     """
 
     pixels: bool = True

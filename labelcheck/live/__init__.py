@@ -10,8 +10,9 @@ connection stalled, reconnected, ended), each with a thumbnail of the frame and 
 in an evidence folder (`evidence.py`), and at the end a `Report` like a video's: the timeline,
 coverage, longest gap, first appearance, and a verdict under the chosen policies.
 
-A URL from someone else (a web user) is fetched by this machine: `guard.py` holds the allow-list
-that every connection FFmpeg makes for it must pass, redirects and playlist entries included.
+A URL from someone else (a web user) is fetched by this machine: `guard.py` makes every
+connection FFmpeg makes for it, redirects and playlist entries included, pass the allow-list
+(`labelcheck.core.network.NetworkRules`, the web page audit's rules too).
 """
 
 from labelcheck.live.events import Event

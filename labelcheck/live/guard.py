@@ -10,23 +10,23 @@ name is resolved once, and the proxy connects to the address it checked. Only HT
 (HLS, DASH, HTTP-FLV, HTTP-TS) can be guarded this way: RTMP, RTSP and SRT connections are
 made by FFmpeg itself (RTSP follows redirects on its own), so a guarded watch refuses them.
 
-`AllowList` says what may be reached: host names (``live.example.com``, ``*.example.com``, or
-``*`` for any name), each of whose addresses must be public, and IP networks
-(``203.0.113.0/24``, ``10.1.2.3``), which are allowed whatever they are: loopback, private and
-link-local addresses are reached only when a network entry names them.
+What may be reached is a `labelcheck.core.network.NetworkRules` allow-list, the same rules and
+the same resolve step as a web page audit's: host names (``live.example.com``,
+``*.example.com``, or ``*`` for any name), each of whose addresses must be public, and IP
+networks (``203.0.113.0/24``, ``10.1.2.3``), which are allowed whatever they are: loopback,
+private and link-local addresses are reached only when a network entry names them.
 """
 
 from __future__ import annotations
 
 import collections
-import fnmatch
-import ipaddress
 import select
 import socket
 import socketserver
 import threading
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from labelcheck.core.network import NetworkRules, Refused, connect
 
 GUARDED_SCHEMES = ("http", "https")
 HEAD_LIMIT = 16 * 1024  # bytes of a request's line and headers
@@ -36,103 +36,17 @@ MAX_CONNECTIONS = 16  # connections the proxy relays at once
 CHUNK = 64 * 1024
 HOP_HEADERS = ("connection", "proxy-connection", "proxy-authorization", "keep-alive")
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-
-class Refused(Exception):
-    """A URL or address the allow-list does not allow; the message says why, for a person."""
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """Host-name patterns (lower case; ``*`` any name) and IP networks that may be reached."""
-
-    hosts: tuple[str, ...] = ()
-    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> "AllowList":
-        """An allow-list from comma- or space-separated entries: host names or patterns
-        (``live.example.com``, ``*.example.com``, ``*``), IP addresses and networks."""
-        hosts, networks = [], []
-        for entry in text.replace(",", " ").split():
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-                continue
-            except ValueError:
-                pass
-            name = entry.lower().rstrip(".")
-            if not name or any(ch in name for ch in "/:@?#[] "):
-                raise ValueError(f"{entry!r} is neither a host name nor an IP network")
-            hosts.append(name)
-        if not hosts and not networks:
-            raise ValueError("the allow-list is empty")
-        return cls(tuple(hosts), tuple(networks))
-
-    def describe(self) -> str:
-        return ", ".join([*self.hosts, *(str(network) for network in self.networks)])
-
-    def check_url(self, url: str) -> None:
-        """Refuse a URL whose scheme cannot be guarded or whose host is not allowed (its
-        addresses are checked again, by the proxy, at each connection)."""
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in GUARDED_SCHEMES:
-            raise Refused(f"only http and https URLs can be watched here (HLS, DASH, HTTP-FLV), "
-                          f"not {parts.scheme or 'a file path'}")
-        if not parts.hostname:
-            raise Refused("the URL names no host")
-        self.resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-
-    def resolve(self, host: str, port: int) -> list[tuple]:
-        """The socket addresses to connect to for `host`:`port`, each allowed; raises
-        `Refused` when the host or any of its addresses is not."""
-        literal = _address(host)
-        if literal is not None:
-            if not self._address_allowed(literal, named=False):
-                raise Refused(f"{literal} is not in the allow-list")
-            family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
-            return [(family, (str(literal), port))]
-        if not self._host_allowed(host):
-            raise Refused(f"{host} is not in the allow-list")
-        try:
-            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise Refused(f"{host} could not be resolved ({exc})") from None
-        for family, _, _, _, sockaddr in found:
-            address = _address(sockaddr[0])
-            if address is None or not self._address_allowed(address, named=True):
-                raise Refused(f"{host} resolves to {sockaddr[0]}, a private, loopback or "
-                              "reserved address the allow-list does not name")
-        return [(family, sockaddr) for family, _, _, _, sockaddr in found]
-
-    def _host_allowed(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        return any(pattern == "*" or fnmatch.fnmatchcase(host, pattern)
-                   for pattern in self.hosts)
-
-    def _address_allowed(self, address: Address, named: bool) -> bool:
-        """A network entry allows any address in it; otherwise an address is reached only
-        when it is public and came from an allowed name (or ``*`` allows public literals)."""
-        if any(address in network for network in self.networks
-               if network.version == address.version):
-            return True
-        public = _public(address)
-        return public and (named or "*" in self.hosts)
-
-
-def _address(text: str) -> Address | None:
-    try:
-        return ipaddress.ip_address(text.strip("[]").split("%")[0])
-    except ValueError:
-        return None
-
-
-def _public(address: Address) -> bool:
-    """Globally routable unicast (an IPv4-mapped IPv6 address is judged as its IPv4 one)."""
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return (address.is_global and not address.is_multicast and not address.is_reserved
-            and not address.is_unspecified)
+def check_url(allow: NetworkRules, url: str) -> None:
+    """Refuse a URL whose scheme cannot be guarded or whose host is not allowed (its
+    addresses are checked again, by the proxy, at each connection)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in GUARDED_SCHEMES:
+        raise Refused(f"only http and https URLs can be watched here (HLS, DASH, HTTP-FLV), "
+                      f"not {parts.scheme or 'a file path'}")
+    if not parts.hostname:
+        raise Refused("the URL names no host")
+    allow.resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 
 class GuardProxy:
@@ -140,7 +54,7 @@ class GuardProxy:
     docstring). `refusals` keeps the last reasons it refused, for the watch's messages;
     `refused` counts them."""
 
-    def __init__(self, allow: AllowList):
+    def __init__(self, allow: NetworkRules):
         self.allow = allow
         self.refusals: collections.deque[str] = collections.deque(maxlen=8)
         self.refused = 0
@@ -196,18 +110,9 @@ class GuardProxy:
 
     def _connect(self, host: str, port: int) -> socket.socket:
         """A connection to an allowed address of `host` (resolved once, here)."""
-        error: OSError | None = None
-        for family, sockaddr in self.allow.resolve(host, port):
-            upstream = socket.socket(family, socket.SOCK_STREAM)
-            upstream.settimeout(CONNECT_S)
-            try:
-                upstream.connect(sockaddr)
-                upstream.settimeout(IDLE_S)
-                return upstream
-            except OSError as exc:
-                upstream.close()
-                error = exc
-        raise error or OSError(f"could not connect to {host}")
+        upstream = connect(self.allow, host, port, CONNECT_S)
+        upstream.settimeout(IDLE_S)
+        return upstream
 
     def _tunnel(self, client: socket.socket, target: str) -> None:
         host, _, port = target.rpartition(":")

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from labelcheck.live.guard import AllowList
+from labelcheck.core.network import NetworkRules
 
 # FFmpeg protocols each kind of source may use: nothing a playlist or a server names can make
 # FFmpeg read a local file (``file:``) or speak another protocol.
@@ -76,7 +76,7 @@ class WatchOptions:
     max_duration_s: float | None = None
     open_s: float = 20.0
     progress_s: float | None = 30.0
-    allow: AllowList | None = None
+    allow: NetworkRules | None = None
     ffmpeg: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):

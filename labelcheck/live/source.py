@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Callable, Iterator
 
+from labelcheck.core.network import Refused
 from labelcheck.core.plain import plain
 from labelcheck.formats.base import ffmpeg_reason
 from labelcheck.live.events import ENDED, ERROR, RECONNECTED, STALLED, STARTED, Event
-from labelcheck.live.guard import GuardProxy, Refused
+from labelcheck.live.guard import GuardProxy, check_url
 from labelcheck.live.options import PROBE_OPTIONS, SourceError, WatchOptions, source_kind
 from labelcheck.vision.video import Sample, Sampler, VideoReadError
 
@@ -130,7 +131,7 @@ class LiveSource:
         allow = self.options.allow
         if allow is None:
             return
-        allow.check_url(self.source)
+        check_url(allow, self.source)
         self.proxy = GuardProxy(allow)
 
     def _ffmpeg_options(self) -> dict[str, str]:
