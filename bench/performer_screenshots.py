@@ -20,14 +20,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "test_media"))
 
+from conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS  # noqa: E402 - the browser tests' own
 from webapp.local_server import running_server  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 TOKEN = "performer-screenshots"
 OWNER = "Mira Vale"
 PHOTO = ROOT / "test_media" / "plain_photo.jpg"  # a camera photo: no AI evidence

@@ -32,13 +32,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "test_media"))
 
 import generate_videos  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS  # noqa: E402 - the browser tests' own
 from streams import HttpFolder, hls, stop, wait_for  # noqa: E402
 from webapp.local_server import running_server  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 CAMPAIGN = ["ai_c2pa_signed.jpg", "ai_c2pa_tampered.jpg", "aigc_xmp.jpg", "iptc_ai.jpg",
             "ai_stripped.png", "plain_photo.jpg", "truncated.jpg"]
 ADS = ["pos_0000_en.jpg", "pos_0001_zh.jpg", "pos_0009_ja.jpg"]

@@ -62,6 +62,7 @@ def pg_url():
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it, nothing is downloaded
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                     reason="no /usr/bin/chromium")
 

@@ -19,11 +19,10 @@ import zipfile
 
 import pytest
 
-from conftest import TEST_MEDIA, needs_chromium, tampered_camera_photo
+from conftest import TEST_MEDIA, VIEWPORTS, needs_chromium, tampered_camera_photo
 from labelcheck.cli.main import main
 from webapp.local_server import running_server
 
-VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 CAMPAIGN = ["ai_c2pa_signed.jpg", "ai_c2pa_tampered.jpg", "aigc_xmp.jpg", "ai_stripped.png",
             "plain_photo.jpg", "truncated.jpg"]
 

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import TEST_MEDIA, empty_database, jpeg_with_xmp, xmp_packet
+from conftest import CHROMIUM, TEST_MEDIA, empty_database, jpeg_with_xmp, xmp_packet
 from labelcheck.core.settings import Limits
 from labelcheck.run.batch import scan_many
 from labelcheck.cli.main import main
@@ -40,7 +40,6 @@ import generate_batch  # noqa: E402
 pytestmark = pytest.mark.slow  # deselect with -m "not slow"
 
 GENERATED = TEST_MEDIA / "generated" / "batch"
-CHROMIUM = "/usr/bin/chromium"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 

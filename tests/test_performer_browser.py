@@ -5,29 +5,16 @@ and a removal that asks first. The flows are those of bench/performer_screenshot
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, VIEWPORTS, needs_chromium
 
 sys.path.insert(0, str(ROOT / "bench"))
 import performer_screenshots as flows  # noqa: E402
 
-pytestmark = [pytest.mark.skipif(not os.path.exists(flows.CHROMIUM),
-                                 reason="no /usr/bin/chromium"),
-              pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=flows.CHROMIUM,
-                                             args=flows.CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+pytestmark = [needs_chromium, pytest.mark.slow]  # the `browser` fixture is conftest's
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +29,12 @@ def server(tmp_path_factory):
         yield url, asset, feed
 
 
-@pytest.fixture(params=sorted(flows.VIEWPORTS))
+@pytest.fixture(params=sorted(VIEWPORTS))
 def page(request, browser):
     """A page at one viewport that fails its test on a script error, a Content-Security-
     Policy violation or a picture or file that did not load (a refused form's own page,
     answered 4xx on purpose, is not a failure)."""
-    page = browser.new_page(viewport=flows.VIEWPORTS[request.param])
+    page = browser.new_page(viewport=VIEWPORTS[request.param])
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text)
