@@ -46,7 +46,7 @@ class Registry:
         """Register an original, opened as `media` and scanned into `report` by the caller
         (`labelcheck.registry.enrol.register_file` does both); returns its id (the existing
         id when this owner already registered the same bytes). A video needs `frames`, the
-        scan's sampling pass (`labelcheck.sources.VideoFrames`). Raises `RegistryError` when
+        scan's sampling pass (`labelcheck.sources.video_frames.VideoFrames`). Raises `RegistryError` when
         the file cannot be registered."""
         if not owner or not owner.strip():
             raise RegistryError("an owner is required")

@@ -4,6 +4,9 @@ The whole manifest store is examined, not only the active manifest: ChatGPT and 
 files declare generative AI in an *ingredient's* manifest while the active one says only
 "opened". Validation failures are reported code by code and sorted into what they mean:
 content changed after signing, manifest altered, signer problems, structure problems.
+
+c2pa-python is imported by the functions that read a manifest, not with this module: most files
+carry none (`C2paSource.applies`), and a scan of them starts without loading the native library.
 """
 
 from __future__ import annotations
@@ -11,9 +14,7 @@ from __future__ import annotations
 import io
 import json
 from functools import cache
-from typing import BinaryIO
-
-import c2pa
+from typing import TYPE_CHECKING, BinaryIO
 
 from labelcheck.sources import terms
 from labelcheck.core.model import Finding, Kind
@@ -31,11 +32,16 @@ OFFLINE_SUFFIXES = ("_unavailable", ".inaccessible")
 LEGACY_GENAI_ASSERTION = "com.adobe.generative-ai"
 MANIFEST_MARKERS = (b"c2pa", b"provenance")
 
+if TYPE_CHECKING:
+    import c2pa
+
 
 @cache
 def _context(trust_anchors: str | None) -> c2pa.Context:
     """A reader context; with anchors, an untrusted signer becomes a real failure. One per
     process and trust setting, kept open for every read (building it parses the anchors)."""
+    import c2pa
+
     settings = {"verify": {"remote_manifest_fetch": False}}
     if trust_anchors:
         with open(trust_anchors, encoding="utf-8") as handle:
@@ -47,6 +53,8 @@ def read_store(stream: BinaryIO, media_type: str, trust_anchors: str | None = No
     """The manifest store of the file in `stream`, as the Reader's JSON (a dict); raises
     `c2pa.C2paError`. The Reader holds native memory and is closed as soon as its JSON is
     read; it borrows `stream`, which the caller closes."""
+    import c2pa
+
     with c2pa.Reader(media_type, stream, context=_context(trust_anchors)) as reader:
         return json.loads(reader.json())
 
@@ -57,6 +65,8 @@ def is_remote_only(exc: c2pa.C2paError) -> bool:
     starts ``Remote:`` (the native library's prefix for this case), not its
     `C2paError.RemoteManifest`: the prefix is the only way to tell. The typed error is
     accepted too, for releases that raise it."""
+    import c2pa
+
     return isinstance(exc, c2pa.C2paError.RemoteManifest) or str(exc).startswith("Remote:")
 
 
@@ -65,6 +75,8 @@ def read_fragmented_store(media, fragments, trust_anchors: str | None = None) ->
     initialisation segment and hashes that segment and each media segment apart, so the
     reader gets the initialisation segment, then each media segment as a fragment (read
     whole, the file would fail its own hash)."""
+    import c2pa
+
     init = media.data[:fragments.init_end]
     reader = c2pa.Reader(media.media_type, io.BytesIO(init), context=_context(trust_anchors))
     for start, stop in fragments.segments:
@@ -77,6 +89,8 @@ def read_crjson(stream: BinaryIO, media_type: str, trust_anchors: str | None = N
     """The manifest store of the file in `stream` as c2pa-python reads and validates it, in
     crJSON (the C2PA JSON serialisation, with its validation results): what an evidence pack
     keeps for someone else to read. Raises `c2pa.C2paError`."""
+    import c2pa
+
     with c2pa.Reader(media_type, stream, context=_context(trust_anchors)) as reader:
         return reader.crjson()
 
@@ -94,6 +108,8 @@ class C2paSource(Source):
         return media.format == "pdf" or any(marker in media.data for marker in MANIFEST_MARKERS)
 
     def find(self, media, settings):
+        import c2pa
+
         try:
             fragments = media.file_format.fragments(media)
             if fragments is not None:
@@ -108,6 +124,8 @@ class C2paSource(Source):
         yield from StoreReading(self, store, bool(settings.trust_anchors)).findings()
 
     def _reader_error(self, exc: c2pa.C2paError):
+        import c2pa
+
         if isinstance(exc, c2pa.C2paError.ManifestNotFound):
             return
         message = plain(str(exc))
