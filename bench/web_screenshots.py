@@ -6,8 +6,9 @@ page's horizontal overflow is printed (it must be 0).
 
 Pages: the upload form, reports (a disclosed, a stripped, a badge-labelled picture, a video
 with its label timeline), the campaign form, a campaign audited under two regimes, a trust
-team's queue with tampered credentials, a web page audit (a local site on 127.0.0.1), and the
-CLI's HTML report of the same campaign.
+team's queue with tampered credentials, a web page audit (a local site on 127.0.0.1), the watch
+form and a watch of a live HLS stream whose label goes missing (FFmpeg on 127.0.0.1, as the
+watch tests make it), and the CLI's HTML report of the same campaign.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "test_media"))
 
+import generate_videos  # noqa: E402
+from streams import HttpFolder, hls, stop, wait_for  # noqa: E402
 from webapp.local_server import running_server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,8 +105,6 @@ def local_site(folder: Path, files: dict[str, bytes]):
 def labelled_video() -> Path:
     """A generated clip whose "AI generated" label shows only in its first 2 s
     (test_media/generate_videos.py): the report shows its label timeline and frames."""
-    import generate_videos
-
     return generate_videos.ensure_clips()["label_first_2s"]
 
 
@@ -133,6 +134,17 @@ def audit(page, url: str, archive: Path) -> str:
     choose_regimes(page, "form.upload")
     page.get_by_role("button", name="Audit", exact=True).click()
     return finished(page)
+
+
+def watch_stream(page, url: str, stream: str) -> str:
+    """Start a watch of `stream` from the form; returns its page once the stream ended (the
+    timeline, events, verdict and downloads)."""
+    page.goto(url + "/watch")
+    page.fill("#url", stream)
+    page.get_by_role("button", name="Start watching").click()
+    page.wait_for_url("**/watches/**")
+    page.wait_for_selector(".banner", timeout=180_000)
+    return page.url
 
 
 def audit_site(page, url: str, site: str) -> str:
@@ -167,9 +179,15 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="labelcheck-shots-"))
     files = campaign_files(folder)
-    environment = {"LABELCHECK_CRAWL_ALLOW": "127.0.0.1/32", "LABELCHECK_CRAWL_DELAY": "0.2"}
+    environment = {"LABELCHECK_CRAWL_ALLOW": "127.0.0.1/32", "LABELCHECK_CRAWL_DELAY": "0.2",
+                   "LABELCHECK_WATCH_ALLOW": "127.0.0.1/32"}
+    live = folder / "live"
+    live.mkdir()
     with running_server(folder, workers=2, env=environment) as url, \
-            local_site(folder, files) as site, sync_playwright() as playwright:
+            local_site(folder, files) as site, HttpFolder(live) as stream, \
+            sync_playwright() as playwright:
+        encoder = hls(generate_videos.build_live_clip(live), live)
+        wait_for(live / "live.m3u8")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORTS["desktop"])
         media = ROOT / "test_media"
@@ -187,6 +205,8 @@ def main() -> int:
                                         str(media / "ai_c2pa_signed.jpg"),
                                         str(media / "iptc_ai.jpg")]),
             "web-page-audit": audit_site(page, url, site),
+            "watch-form": url + "/watch",
+            "watch": watch_stream(page, url, stream.url("live.m3u8")),
             "html-report": html_report(folder, files),
         }
         for width, viewport in VIEWPORTS.items():
@@ -200,6 +220,7 @@ def main() -> int:
                 page.screenshot(path=str(target), full_page=True)
                 print(f"{target.relative_to(ROOT)} (overflow {wider} px)")
         browser.close()
+        stop(encoder)
     shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -803,6 +803,19 @@ def make_copy(original: dict, rgb: np.ndarray, data: bytes, name: str,
     return out, entry
 
 
+def feed_screenshot(rgb: np.ndarray, seed: str, crop_left: float = 0.12,
+                    quality: int = 70) -> bytes:
+    """A performer's case: the ad in a phone feed's screenshot (status bar, account header,
+    actions), cropped by `crop_left` of its width on the left (through a badge in a left
+    corner) and re-encoded as JPEG at `quality`."""
+    ctx = Ctx(random.Random(f"registry-feed-{seed}"), None, None, None)
+    shot, _ = t_screenshot(rgb, ctx, "light")
+    cropped, _ = _crop(shot, crop_left, 0, 0, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(cropped).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
 def _corners(xywh):
     return None if xywh is None else (xywh[0], xywh[1], xywh[0] + xywh[2], xywh[1] + xywh[3])
 

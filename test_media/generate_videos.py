@@ -362,6 +362,29 @@ def build_broken(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
     return paths
 
 
+# The live-stream tests' clip (`labelcheck watch`): the GB 45438 label shown, removed for 8 s,
+# shown again; a keyframe every second, so that FFmpeg cuts it into 1 s HLS segments.
+LIVE_CLIP = Clip("live_label_gap", ((0.0, 3.0), (11.0, 16.0)),
+                 Badge("AI生成", "NotoSansCJK-Bold[SC]", 24, "tr"), seconds=16.0)
+LIVE_GAP = (3.0, 11.0)
+KEYFRAME_EVERY_SECOND = {"preset": "veryfast", "crf": "26", "threads": "1", "sc_threshold": "0"}
+
+
+def build_live_clip(out_dir: Path = DEFAULT_OUT, clip: Clip = LIVE_CLIP) -> Path:
+    """`clip` (default `LIVE_CLIP`) with a keyframe every second, for streaming tests."""
+    path = out_dir / clip.filename
+    if path.is_file():
+        return path
+    patch = badge_patch(clip.badge)
+    shown = schedule(clip.intervals)
+    options = {**KEYFRAME_EVERY_SECOND, "g": str(clip.fps), "keyint_min": str(clip.fps)}
+    return write_clip(path, width=clip.width, height=clip.height, fps=clip.fps,
+                      seconds=clip.seconds, patch=patch, codec=clip.codec,
+                      label_at=lambda t: badge_origin(clip.width, clip.height, patch,
+                                                      clip.badge.corner) if shown(t) else None,
+                      encoder_options=options, seed=clip.seed)
+
+
 def ensure_clips(out_dir: Path = DEFAULT_OUT) -> dict[str, Path]:
     """Every clip of `CLIPS`, the C2PA-signed one and the damaged ones, written once."""
     paths = {clip.name: build_clip(clip, out_dir) for clip in CLIPS}

@@ -36,7 +36,9 @@ def test_no_evidence_is_no_ai_signal():
 def test_trace_alone_is_undisclosed():
     decision = decide([TRACE], Policy.load("default"))
     assert decision.verdict is Verdict.UNDISCLOSED and decision.ai_generated
-    assert "no visible or c2pa or iptc or aigc disclosure found" in decision.requirements[0].missing
+    assert decision.requirements[0].missing == (
+        "no visible AI label, C2PA declaration, IPTC/XMP declaration or GB 45438 AIGC label "
+        "found")
 
 
 @pytest.mark.parametrize("channel", ["c2pa", "iptc", "aigc", "visible"])
@@ -47,7 +49,8 @@ def test_default_accepts_any_intact_disclosure(channel):
 def test_broken_c2pa_declaration_is_stripped():
     decision = decide([declaration("c2pa", intact=False)], Policy.load("default"))
     assert decision.verdict is Verdict.STRIPPED
-    assert "broken" in decision.requirements[0].missing
+    assert decision.requirements[0].missing == (
+        "the C2PA declaration no longer matches the content: it was changed after signing")
     assert not decision.machine_readable_disclosure
 
 
@@ -68,11 +71,19 @@ def test_cn_needs_aigc_and_a_big_enough_edge_label():
     assert verdict([aigc, declaration("visible", **BADGE_GOOD)], "cn-gb45438") is Verdict.DISCLOSED
     small = decide([aigc, declaration("visible", **BADGE_SMALL)], Policy.load("cn-gb45438"))
     assert small.verdict is Verdict.UNDISCLOSED
-    assert "height_ratio 0.01 below 0.05" in small.requirements[1].missing
+    assert small.requirements[1].missing == (
+        "text height 1% of the shorter side, under the 5% required")
     centre = dict(BADGE_GOOD, position="centre")
-    assert verdict([aigc, declaration("visible", **centre)], "cn-gb45438") is Verdict.UNDISCLOSED
+    decision = decide([aigc, declaration("visible", **centre)], Policy.load("cn-gb45438"))
+    assert decision.verdict is Verdict.UNDISCLOSED
+    assert decision.requirements[1].missing == (
+        "the label is at the centre, not at a corner or an edge")
     english = dict(BADGE_GOOD, rules=[])
-    assert verdict([aigc, declaration("visible", **english)], "cn-gb45438") is Verdict.UNDISCLOSED
+    decision = decide([aigc, declaration("visible", **english)], Policy.load("cn-gb45438"))
+    assert decision.verdict is Verdict.UNDISCLOSED
+    assert decision.requirements[1].missing == (
+        "the label does not use the wording GB 45438 requires (AI or 人工智能 together with "
+        "生成 or 合成)")
     assert verdict([declaration("c2pa"), declaration("visible", **BADGE_GOOD)],
                    "cn-gb45438") is Verdict.UNDISCLOSED
 

@@ -70,10 +70,13 @@ def test_trust_anchors_turn_untrusted_into_trusted(real_media):
     assert "c2pa.signer_untrusted" not in {f.code for f in trusted.findings}
 
 
-def test_expired_signer_is_a_signer_problem_not_tampering(real_media):
+def test_expired_signer_is_named_expired_not_tampering(real_media):
     report = labelcheck.scan(real_media / "public-testfiles" / "nikon-20221019-building.jpeg")
-    problems = [f for f in report.findings if f.code == "c2pa.signer_problem"]
-    assert problems and problems[0].details["status_code"] == "signingCredential.expired"
+    expired = [f for f in report.findings if f.code == "c2pa.certificate_expired"]
+    assert expired and expired[0].details["status_code"] == "signingCredential.expired"
+    assert expired[0].kind is Kind.PROBLEM and "not evidence of tampering" in expired[0].message
+    state = next(f for f in report.findings if f.code == "c2pa.signer_invalid")
+    assert "expired" in state.message and state.details["signer_state"] == "invalid"
     assert not report.tampered
 
 

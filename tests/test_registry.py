@@ -5,6 +5,7 @@ A small slice of the generated suite (6 originals, their copies, 100 look-alikes
 per session; bench/registry.py runs the full suite.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -16,12 +17,13 @@ from sqlalchemy import create_engine, func, select, text
 
 import labelcheck
 import labelcheck.sources.registry as registry_source  # noqa: F401 - registers the source
-from conftest import REAL_MEDIA, TEST_MEDIA
+from conftest import REAL_MEDIA, TEST_MEDIA, empty_database
 from labelcheck import registry
 from labelcheck.formats.media import Media
 from labelcheck.core.model import MediaError
 from labelcheck.core.settings import Settings
 from labelcheck.cli.registry import main as registry_main
+from labelcheck.registry.copies import copies_of
 from labelcheck.registry.enrol import register_file
 
 sys.path.insert(0, str(TEST_MEDIA))
@@ -260,12 +262,14 @@ def test_cli_add_list_remove(suite, tmp_path, capsys):
 
 
 def add_in_parallel(url, groups, env_url=None):
-    """One `labelcheck registry add` process per group of files, all started at once."""
+    """One `labelcheck registry add` process per group of files, all started at once (the
+    look-alikes among them carry no AI evidence of their own: declared AI-made)."""
     env = {**os.environ, "LABELCHECK_DB": env_url or url}
     processes = [subprocess.Popen(
         [sys.executable, "-m", "labelcheck.cli.registry", "registry", "add", *map(str, files),
-         "--owner", f"writer {n}", "--db", url], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True) for n, files in enumerate(groups)]
+         "--owner", f"writer {n}", "--ai-made", "--db", url], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for n, files in enumerate(groups)]
     for process in processes:
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr
@@ -306,3 +310,166 @@ def test_postgresql(suite, tmp_path, pg_url):
         assert reg.remove(found[0].asset.id) and counts(engine) == (3, 6, 3)
     finally:
         engine.dispose()
+
+
+# -- an original must be known to be AI-made ----------------------------------------------------
+
+PHOTO = TEST_MEDIA / "plain_photo.jpg"  # a camera photo: EXIF camera, no AI evidence
+
+
+def test_a_camera_photo_is_refused_unless_declared_ai_made(tmp_path):
+    """Registering a camera photo made it and its copies "AI-made, undisclosed". Now an
+    original needs AI evidence or its owner's declaration, and the registry says which."""
+    url = f"sqlite:///{tmp_path / 'photo.db'}"
+    reg = registry.Registry.open(url)
+    with pytest.raises(registry.NotAiMade, match="no AI evidence"):
+        register_file(reg, PHOTO, "Jane Doe")
+    assert reg.list() == []
+    assert labelcheck.scan(PHOTO, settings=Settings(db_url=url)).verdict.value == "no_ai_signal"
+    asset = reg.get(register_file(reg, PHOTO, "Jane Doe", declared_ai=True))
+    assert asset.declared_ai and asset.ai_evidence == [] and asset.ai_made
+    assert asset.ai_basis == "its owner declared it AI-made"
+    copy = labelcheck.scan(PHOTO, settings=Settings(db_url=url))  # the owner's word counts
+    assert "registry.match" in {f.code for f in copy.findings} and copy.ai_generated
+
+
+def test_a_match_with_a_registered_original_vouches_for_nothing(tmp_path):
+    """Another owner registering the same photo undeclared is refused: a registry match is
+    not AI evidence of its own, or one wrong registration would vouch for the next."""
+    reg = registry.Registry.open(f"sqlite:///{tmp_path / 'vouch.db'}")
+    register_file(reg, PHOTO, "First Owner", declared_ai=True)
+    with pytest.raises(registry.NotAiMade):
+        register_file(reg, PHOTO, "Second Owner")
+    assert [asset.owner for asset in reg.list()] == ["First Owner"]
+
+
+def test_originals_keep_their_ai_evidence_and_a_preview(suite, registered):
+    from PIL import Image
+
+    out, manifest = suite
+    reg, _, ids = registered
+    for original in manifest["originals"]:
+        asset = reg.get(ids[original["id"]])
+        assert asset.ai_evidence and not asset.declared_ai, original["id"]
+        if original["badge"]:
+            assert any("visible AI label" in item for item in asset.ai_evidence)
+        with Image.open(io.BytesIO(reg.preview(asset.id))) as preview:
+            assert preview.format == "JPEG" and max(preview.size) == 640
+            width, height = original["size"]
+            assert abs(preview.size[0] / preview.size[1] - width / height) < 0.01
+    assert reg.with_preview() == set(ids.values())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    return empty_database(request, tmp_path)
+
+
+def test_originals_registered_before_keep_their_disclosures_as_evidence(database):
+    """The migration that records why an original is AI-made: an original registered before
+    it keeps what its scan disclosed as its evidence; one that disclosed nothing is not held
+    as AI-made, and a copy of it is no longer called AI-made."""
+    from alembic import command
+
+    from labelcheck.run import store
+
+    url = database
+    reg = registry.Registry.open(url)
+    photo = register_file(reg, PHOTO, "Jane Doe", declared_ai=True)
+    iptc = register_file(reg, TEST_MEDIA / "iptc_ai.jpg", "Jane Doe")
+    config = store._alembic_config()
+    with reg.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "lc0002")  # as a database of the earlier version was
+    reg.engine.dispose()
+    reg = registry.Registry.open(url)  # migrates it to the newest revision
+    assert reg.get(photo).ai_evidence == [] and not reg.get(photo).ai_made
+    assert reg.get(iptc).ai_evidence == ["AI declared in an IPTC Digital Source Type"]
+    assert reg.preview(photo) is None
+    report = labelcheck.scan(PHOTO, settings=Settings(db_url=url))
+    [match] = [f for f in report.findings if f.detector == "registry"]
+    assert match.code == "registry.match_not_ai" and match.kind.value == "info"
+    assert report.verdict.value == "no_ai_signal"
+
+
+def test_cli_refuses_an_original_not_known_to_be_ai_made(tmp_path, capsys):
+    db = ["--db", f"sqlite:///{tmp_path / 'cli-photo.db'}"]
+    code, _, stderr = run_cli(["add", str(PHOTO), "--owner", "Jane", *db], capsys)
+    assert code == 2 and "no AI evidence" in stderr and "--ai-made" in stderr
+    code, stdout, _ = run_cli(["add", str(PHOTO), "--owner", "Jane", "--ai-made", *db], capsys)
+    assert code == 0 and "AI-made: its owner declared it AI-made" in stdout
+
+
+# -- a performer's check of a copy ------------------------------------------------------------
+
+@pytest.mark.parametrize("transform, state", [
+    ("crop_badge", "removed"), ("cover_badge", "covered"), ("flip", "mirrored"),
+    ("jpeg", "shown"), ("screenshot", "shown")])
+def test_copies_of_says_what_became_of_each_disclosure(suite, registered, transform, state):
+    out, manifest = suite
+    _, url, ids = registered
+    copy, report, _ = scan_copy(out, manifest, transform, url, original="orig_00")
+    [found] = copies_of(report.to_dict())
+    original = next(o for o in manifest["originals"] if o["id"] == "orig_00")
+    assert found.asset_id == ids["orig_00"] and found.title == "orig_00.jpg"
+    assert found.label.startswith(f'#{ids["orig_00"]} "orig_00.jpg" (Acme Agency')
+    assert found.original_size == original["size"] and found.copy_size == copy["size"]
+    [badge] = found.badges
+    assert badge.state == state and badge.text == original["badge"]["text"]
+    truth = xyxy(original["drawn"]["text_box"])
+    assert iou(xyxy(badge.original_box), truth) > 0.3
+    if transform == "crop_badge":  # cropped off: no place in the copy
+        assert badge.copy_box is None and "cropped off" in found.answer
+    else:
+        assert iou(xyxy(badge.copy_box), mapped_box(copy["matrix"], truth)) > 0.3
+    assert found.layers_lost == ["c2pa"]  # orig_00 is C2PA-signed; no copy keeps it
+    assert "the C2PA declaration was stripped" in found.lost
+    answer = found.answer
+    assert answer.startswith(f"This is a copy of registered original {found.label}")
+    if state == "shown":
+        assert "It still carries an AI label" in answer and "but it lost the rest" in answer
+    else:
+        assert "its AI label was removed" in answer
+
+
+def test_a_cropped_reencoded_feed_screenshot_names_its_original(suite, registered, tmp_path):
+    """A performer's screenshot of a feed, cropped through the ad's badge and re-encoded: the
+    answer names the original, maps the badge into the screenshot (cut by its edge) and
+    shows where the screenshot's edges cut the original."""
+    from PIL import Image
+
+    out, manifest = suite
+    _, url, ids = registered
+    original = next(o for o in manifest["originals"] if o["id"] == "orig_00")
+    path = tmp_path / "feed.jpg"
+    path.write_bytes(generate_registry.feed_screenshot(pixels(out / original["file"]), "test"))
+    report = labelcheck.scan(path, settings=Settings(db_url=url))
+    [found] = copies_of(report.to_dict())
+    assert found.asset_id == ids["orig_00"] and report.verdict.value == "stripped"
+    [badge] = found.badges
+    assert badge.state == "removed" and badge.copy_box and 0.05 < badge.inside < 0.9
+    assert badge.copy_box[0] == 0  # it runs into the screenshot's left edge
+    assert "was cut by the edge of the copy" in badge.words
+    width, _ = original["size"]
+    left = min(x for x, _ in found.copy_outline)
+    assert 0.08 * width < left < 0.16 * width  # the screenshot lost 12 % of its width
+    with Image.open(path) as shot:
+        assert found.copy_size == list(shot.size)
+    assert all(-2 <= y for _, y in found.original_outline)  # below the app's header
+
+
+def test_cli_check_answers_and_exits_1_when_a_label_was_lost(suite, registered, capsys):
+    out, manifest = suite
+    _, url, ids = registered
+    crop = next(c for c in manifest["copies"]
+                if c["original"] == "orig_00" and c["transform"] == "crop_badge")
+    code, stdout, _ = run_cli(["check", str(out / crop["file"]), str(TEST_MEDIA / "plain.png"),
+                               "--db", url, "--format", "json"], capsys)
+    assert code == 1
+    crop_answer, plain = json.loads(stdout)
+    assert crop_answer["copies"][0]["asset_id"] == ids["orig_00"]
+    assert crop_answer["copies"][0]["badges"][0]["state"] == "removed"
+    assert "cropped off" in crop_answer["answer"] and crop_answer["verdict"] == "stripped"
+    assert plain["copies"] == [] and plain["answer"].startswith("No registered original")
+    code, stdout, _ = run_cli(["check", str(TEST_MEDIA / "plain.png"), "--db", url], capsys)
+    assert code == 0 and "No registered original was found" in stdout

@@ -95,6 +95,19 @@ def test_corner_pill_is_read_and_measured():
     x, y, w, h = label.location["box"]
     assert 780 < x < 860 and y < 80 and x + w <= 1080
     assert report.verdict is Verdict.DISCLOSED and report.visible_disclosure
+    assert label.message.startswith('visible AI label "AI generated" (English) at the corner')
+
+
+def test_label_is_shown_normalised_with_the_ocr_reading_in_the_details():
+    """A badge that reads "Al generated" (an l for the I, as OCR often reads it) is shown as
+    the label it is; what OCR read stays in the measurements."""
+    report = scan(pill(ad(), "Al generated", (840, 40), 40))
+    [label] = visible(report)
+    assert label.message.startswith('visible AI label "AI generated" (English)')
+    assert label.measurements["text"] == "AI generated"
+    assert label.measurements["ocr_text"] == "Al generated"
+    assert label.measurements["language"] == "English"
+    assert set(label.location) == {"box"}  # nothing but a box a person can check
 
 
 def test_label_cut_by_the_border_means_stripped():
@@ -102,7 +115,11 @@ def test_label_cut_by_the_border_means_stripped():
     report = scan(image)
     [label] = visible(report)
     assert label.code == "visible.partial_label" and not label.intact
+    assert label.message.startswith("visible AI label cut by the picture's edge: ")
     assert report.verdict is Verdict.STRIPPED and report.ai_generated
+    assert report.requirements[0].missing == "the visible AI label is cut by the picture's edge"
+    assert "cut by the picture's edge" in report.summary
+    assert "signing" not in report.summary
 
 
 @pytest.mark.slow
@@ -132,7 +149,8 @@ def test_gb45438_label_size_rule():
     assert explicit.satisfied and big.verdict is Verdict.UNDISCLOSED  # no AIGC metadata
     small = scan(pill(ad(), "AI生成", (40, 40), 30, path=CJK_FONT), policy="cn-gb45438")
     explicit = next(r for r in small.requirements if r.id == "explicit_label")
-    assert not explicit.satisfied and "height_ratio" in explicit.missing
+    assert not explicit.satisfied and explicit.missing.startswith("text height ")
+    assert explicit.missing.endswith("of the shorter side, under the 5% required")
 
 
 @pytest.mark.slow
@@ -144,7 +162,8 @@ def test_ny_conspicuous_needs_contrast():
     report = scan(faint, policy="ny-synthetic-performer")
     if visible(report):  # read despite the low contrast: the policy must still refuse it
         assert report.verdict is Verdict.UNDISCLOSED
-        assert "contrast" in report.requirements[0].missing
+        assert "required" in report.requirements[0].missing
+        assert report.requirements[0].missing.startswith("contrast ")
 
 
 def test_no_ocr_skips_visible_labels():

@@ -25,7 +25,7 @@ from webapp.jobs import items as job_items
 from webapp.uploads import ZipLimits
 
 EXPECTED = {entry["file"]: entry for entry in load_expected(TEST_MEDIA / "EXPECTED.json")}
-HEADLINES = {"stripped": "Stripped: this is AI-made and its label was removed",
+HEADLINES = {"stripped": "Stripped: this is AI-made and its label was removed or broken",
              "disclosed": "Disclosed: this is AI-made and it is labelled",
              "undisclosed": "Not disclosed: this is AI-made",
              "no_ai_signal": "No AI signal:", "error": "Could not check:"}

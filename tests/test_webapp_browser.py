@@ -10,7 +10,7 @@ from conftest import TEST_MEDIA, load_expected, needs_chromium
 from webapp.local_server import running_server
 
 HEADLINES = {"disclosed": "Disclosed: this is AI-made and it is labelled",
-             "stripped": "Stripped: this is AI-made and its label was removed"}
+             "stripped": "Stripped: this is AI-made and its label was removed or broken"}
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 

@@ -32,8 +32,11 @@ from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
 from labelcheck.run import store
 from labelcheck.writers import view
 from labelcheck.writers.pack import load_private_key
+from labelcheck.cli.trust import warn_stale
+from labelcheck.sources.c2pa.trust import trust_setup
 from webapp.extensions import Services, csrf, limiter
 from webapp.jobs import JobService, Retention
+from webapp.watch_jobs import WatchLimits, WatchService
 from webapp.uploads import Refusal, ZipLimits
 
 PREVIEW_SIDE = 1600  # longer side of the picture the report page shows
@@ -48,7 +51,9 @@ DEFAULTS = {
     "TIMEOUT": Limits.timeout_s,  # seconds one file's scan may take; 0: no limit
     "MAX_MEMORY": Limits.memory_mb,  # MB one file's scan may add to its worker; 0: no limit
     "PIXELS": True,  # pixel analysis (visible labels, watermarks); False = --no-ocr
-    "TRUST_ANCHORS": None,  # PEM file of C2PA trust anchors
+    "TRUST": "official",  # C2PA signers trusted: official (bundled lists), anchors, none
+    "TRUST_ANCHORS": None,  # PEM or LoTE JSON file of C2PA trust anchors (added, or the only
+    # ones with TRUST=anchors)
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
     "KEEP_HOURS": 24,  # hours a job's reports and pictures are kept
     "PACK_KEY": None,  # Ed25519 private key (PEM file) that signs evidence packs; unset: unsigned
@@ -60,6 +65,9 @@ DEFAULTS = {
     "ZIP_MAX_ENTRIES": 1000,
     "ZIP_MAX_BYTES": 2 * 2**30,  # uncompressed total of a campaign zip
     "ZIP_MAX_RATIO": 100,  # uncompressed / compressed, per entry over 1 MiB
+    "WATCH_ALLOW": None,  # hosts and networks live streams may be watched from; unset: off
+    "WATCH_MAX": 4,  # watches running at once
+    "WATCH_MAX_HOURS": 12,  # a watch stops by itself after this long
     "SUBMIT_RATE_LIMIT": "60 per minute",  # scans, campaigns, registry writes, per client
     "RATELIMIT_DEFAULT": "600 per minute",  # every other route, per client
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -99,13 +107,17 @@ def create_app(config: dict | None = None) -> Flask:
     state = _start_services(app.config)
     app.extensions["labelcheck"] = state
     atexit.register(state.jobs.shutdown)  # the scans under way finish; queued ones wait
+    atexit.register(state.watches.shutdown)  # each watch ends with its report
 
     from webapp.api import api
     from webapp.pages import pages
+    from webapp.watches import watch_api, watch_pages
 
     csrf.exempt(api)  # the API takes no cookies: tokens, not sessions, authorise its writes
     app.register_blueprint(pages)
     app.register_blueprint(api)
+    app.register_blueprint(watch_pages)
+    app.register_blueprint(watch_api)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -128,7 +140,10 @@ def _start_services(config) -> Services:
         user_data_dir("labelcheck", appauthor=False), "uploads")
     os.makedirs(upload_dir, mode=0o700, exist_ok=True)
     limits = Limits(float(config["TIMEOUT"]) or None, int(config["MAX_MEMORY"]) or None)
-    settings = Settings(pixels=bool(config["PIXELS"]), trust_anchors=config["TRUST_ANCHORS"],
+    # a file that cannot be used stops the start; a list past its next update is named
+    warn_stale(trust_setup(str(config["TRUST"]), config["TRUST_ANCHORS"]).lists)
+    settings = Settings(pixels=bool(config["PIXELS"]), trust=str(config["TRUST"]),
+                        trust_anchors=config["TRUST_ANCHORS"],
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
                         display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8,
                                         manifest_store=True),
@@ -137,24 +152,38 @@ def _start_services(config) -> Services:
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
                       settings, retention)
     jobs.recover()
+    watches = WatchService(jobs.engine, os.path.join(upload_dir, "watches"), WatchLimits(
+        _allow_list(config, "WATCH_ALLOW"), int(config["WATCH_MAX"]),
+        float(config["WATCH_MAX_HOURS"]), limits.memory_mb, retention.keep_hours))
+    watches.recover()
     openapi = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
     openapi["info"]["version"] = __version__
-    return Services(jobs=jobs, db_url=db_url, upload_dir=upload_dir, openapi=openapi,
-                    zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
+    return Services(jobs=jobs, watches=watches, db_url=db_url, upload_dir=upload_dir,
+                    openapi=openapi, zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
                                          int(config["ZIP_MAX_BYTES"]),
                                          int(config["ZIP_MAX_RATIO"])))
 
 
 def crawl_rules(config) -> NetworkRules:
-    """What a web page audit may fetch: the operator's ``CRAWL_ALLOW`` list (host names,
-    ``*.example.com``, ``*`` for any public host, CIDR blocks for addresses that would
-    otherwise be refused as private); nothing without it. Fetching a URL a visitor typed is
-    server-side request forgery by design: see README, Security."""
-    allowed = config["CRAWL_ALLOW"]
-    if not allowed:
-        return NetworkRules(hosts=(), networks=())
-    entries = allowed.split(",") if isinstance(allowed, str) else [str(item) for item in allowed]
-    return NetworkRules.allow_list(entries)
+    """What a web page audit may fetch: the operator's ``CRAWL_ALLOW`` list; nothing without
+    it. Fetching a URL a visitor typed is server-side request forgery by design: see README,
+    Security."""
+    return _allow_list(config, "CRAWL_ALLOW") or NetworkRules(hosts=(), networks=())
+
+
+def _allow_list(config, key: str) -> NetworkRules | None:
+    """The operator's allow-list under `key` (``CRAWL_ALLOW``, ``WATCH_ALLOW``: host names,
+    ``*.domain``, ``*`` for any name at a public address, IP networks for addresses that would
+    otherwise be refused as private; a string of comma- or space-separated entries or a list);
+    None when it is unset or empty. An entry that is neither a host nor a network stops the
+    start, named."""
+    value = config[key]
+    if value is None or not (value.strip() if isinstance(value, str) else value):
+        return None
+    try:
+        return NetworkRules.allow_list(value if isinstance(value, str) else map(str, value))
+    except ValueError as exc:
+        raise ValueError(f"LABELCHECK_{key}: {exc}") from None
 
 
 def _security_headers(response):
@@ -166,7 +195,7 @@ def _security_headers(response):
     return response
 
 
-PRIVATE_PATHS = ("/jobs/", "/api/v1/jobs/")
+PRIVATE_PATHS = ("/jobs/", "/api/v1/jobs/", "/watches/", "/api/v1/watches/")
 
 
 def wants_json() -> bool:
@@ -174,13 +203,15 @@ def wants_json() -> bool:
         "application/json"
 
 
-def error_response(status: int, message: str):
-    """The same error for both audiences: JSON under /api, a page elsewhere."""
+def error_response(status: int, message: str, hint: str = ""):
+    """The same error for both audiences: JSON under /api, a page elsewhere; `hint` says
+    what to do about it."""
     if wants_json():
-        response = jsonify(error={"status": status, "message": message})
+        response = jsonify(error={"status": status, "message": message,
+                                  **({"hint": hint} if hint else {})})
     else:
         response = make_response(render_template("error.html", status=status,
-                                                 message=message))
+                                                 message=message, hint=hint))
     response.status_code = status
     return response
 
@@ -217,7 +248,7 @@ def _csrf_error(exc: CSRFError):
 
 
 def _refusal(exc: Refusal):
-    response = error_response(exc.status, str(exc))
+    response = error_response(exc.status, str(exc), exc.hint)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="labelcheck"'
     return response

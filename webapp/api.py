@@ -55,9 +55,40 @@ def submit_crawl():
     return _accepted(job_id)
 
 
+@api.post("/copy-checks")
+@limiter.limit(submit_limit)
+def submit_copy_check():
+    """A performer's check of one ad: scanned like any upload; its answer is at the job's
+    ``copy-check`` link and its page at ``links.page``."""
+    service.check_scan_token(service.bearer_token() or request.form.get("token"))
+    job_id = service.submit_copy_check(request.files.getlist("files"))
+    return _accepted(job_id, page=url_for("pages.copy", job_id=job_id),
+                     copy_check=url_for(".copy_check", job_id=job_id))
+
+
 @api.get("/jobs/<job_id>")
 def job(job_id: str):
     return jsonify(_job_json(service.job_or_404(job_id)))
+
+
+@api.get("/jobs/<job_id>/copy-check")
+def copy_check(job_id: str):
+    """Each file of a job as a performer's answer: which registered originals it copies and
+    what became of each of their disclosures (`labelcheck.registry.copies`)."""
+    job = service.job_or_404(job_id)
+    items = []
+    for item in job["items"]:
+        check = service.copy_check(job_id, item["position"])
+        items.append({"position": item["position"], "name": item["name"],
+                      "status": item["status"], "verdict": item["verdict"],
+                      "answer": check["answer"],
+                      "copies": [_copy_json(copy) for copy in check["copies"]]})
+    return jsonify(id=job_id, status=job["status"], items=items)
+
+
+def _copy_json(copy) -> dict:
+    preview = url_for("pages.registry_preview", asset_id=copy.asset_id)
+    return {**copy.to_dict(), "links": {"original_preview": preview}}
 
 
 @api.get("/jobs/<job_id>/report/<fmt>")
@@ -76,7 +107,7 @@ def evidence_pack(job_id: str):
 
 @api.get("/registry")
 def registry_list():
-    return jsonify(assets=[service.asset_view(asset) for asset in service.registry().list()])
+    return jsonify(assets=service.asset_views())
 
 
 @api.post("/registry")
@@ -84,8 +115,14 @@ def registry_list():
 def registry_add():
     service.check_token(service.bearer_token())
     asset = service.register(request.files.get("original"), request.form.get("owner"),
-                             request.form.get("note"))
+                             request.form.get("note"),
+                             declared_ai=_true(request.form.get("ai_made")))
     return jsonify(asset=service.asset_view(asset)), 201
+
+
+def _true(value: str | None) -> bool:
+    """A form field's yes: ``true``, ``yes``, ``1`` or ``on`` (any case)."""
+    return (value or "").strip().lower() in ("true", "yes", "1", "on")
 
 
 @api.get("/registry/<int:asset_id>")
@@ -101,8 +138,11 @@ def registry_remove(asset_id: int):
     return "", 204
 
 
-def _accepted(job_id: str):
-    response = jsonify(_job_json(service.job_or_404(job_id)))
+def _accepted(job_id: str, **links):
+    """202 with the job and its links (`links` adds to them or replaces them)."""
+    data = _job_json(service.job_or_404(job_id))
+    data["links"].update(links)
+    response = jsonify(data)
     response.status_code = 202
     response.headers["Location"] = url_for(".job", job_id=job_id)
     return response

@@ -10,6 +10,9 @@ from __future__ import annotations
 import ipaddress
 import sys
 
+from labelcheck.cli.trust import ANCHORS_HELP, TRUST_HELP
+from labelcheck.sources.c2pa.trust import TRUST_MODES
+
 EXIT_OK = 0
 BODY_SLACK = 4  # waitress receives bodies up to 4x the app's limit, so the app can refuse them
 
@@ -35,6 +38,8 @@ def add_serve_parser(commands) -> None:
                                 "(default 2048, 0: none)")
     serve_cmd.add_argument("--threads", type=int, default=8,
                            help="waitress request threads")
+    serve_cmd.add_argument("--trust", choices=TRUST_MODES, help=TRUST_HELP)
+    serve_cmd.add_argument("--trust-anchors", metavar="FILE", help=ANCHORS_HELP)
     serve_cmd.set_defaults(run=run_serve)
 
 
@@ -50,7 +55,9 @@ def run_serve(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
     config = {key: value for key, value in (("DB", args.db), ("SCAN_WORKERS", args.workers),
                                             ("TIMEOUT", args.timeout),
-                                            ("MAX_MEMORY", args.max_memory))
+                                            ("MAX_MEMORY", args.max_memory),
+                                            ("TRUST", args.trust),
+                                            ("TRUST_ANCHORS", args.trust_anchors))
               if value is not None and value != ""}
     app = create_app(config)
     if not _loopback(args.host):

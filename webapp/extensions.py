@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from webapp.jobs import JobService
 from webapp.uploads import ZipLimits
+from webapp.watch_jobs import WatchService
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
@@ -25,6 +26,7 @@ class Services:
     """What the views use, one per app."""
 
     jobs: JobService
+    watches: WatchService
     db_url: str
     upload_dir: str
     zip_limits: ZipLimits

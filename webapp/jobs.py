@@ -562,9 +562,10 @@ def crawl_media(url: str, options: CrawlOptions) -> tuple[list, int, list]:
     return found, len(log.pages), log.skipped
 
 
-def register_file(db_url: str, path: str, owner: str, note: str | None) -> int:
+def register_file(db_url: str, path: str, owner: str, note: str | None,
+                  declared_ai: bool = False) -> int:
     """Register in a worker: the original is scanned and fingerprinted there."""
     from labelcheck.registry import Registry
     from labelcheck.registry.enrol import register_file
 
-    return register_file(Registry.open(db_url), path, owner, note)
+    return register_file(Registry.open(db_url), path, owner, note, declared_ai=declared_ai)

@@ -1,4 +1,5 @@
-"""The pages people use: check files, audit a campaign, read a report, keep the registry.
+"""The pages people use: check files, audit a campaign, read a report, check an ad against the
+registry (a performer's question), keep the registry.
 
 Forms post with a CSRF token; with JavaScript on, the upload forms send the same fields to
 the API instead, to show upload progress. Registry changes need the API token, entered once
@@ -8,11 +9,13 @@ per browser session on the registry page.
 from __future__ import annotations
 
 import hmac
+import io
 import json
 
 from flask import (Blueprint, Response, current_app, redirect, render_template, request,
                    send_file, session, url_for)
 
+from labelcheck.core.wording import is_box
 from labelcheck.writers import WRITERS, view
 from webapp import service
 from webapp.extensions import limiter, services
@@ -138,17 +141,59 @@ def download(job_id: str, fmt: str):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+@pages.get("/check")
+def check():
+    return render_template("check.html", registered=service.registered_count(),
+                           active="check")
+
+
+@pages.post("/check")
+@limiter.limit(submit_limit)
+def check_submit():
+    service.check_scan_token(request.form.get("token"))
+    job_id = service.submit_copy_check(request.files.getlist("files"))
+    return redirect(url_for(".copy", job_id=job_id), 303)
+
+
+@pages.get("/jobs/<job_id>/copy")
+def copy(job_id: str):
+    """A performer's answer about an uploaded ad: which registered original it copies, the
+    two pictures side by side with the badge boxed on both, and what else the copy lost."""
+    position = request.args.get("position", 1, type=int)
+    return render_template("copy.html", **service.copy_check(job_id, position),
+                           active="check")
+
+
 @pages.get("/registry")
 def registry():
-    assets = [service.asset_view(asset) for asset in service.registry().list()]
-    return render_template("registry.html", assets=assets, unlocked=_unlocked(),
-                           writable=bool(current_app.config["API_TOKEN"]), active="registry")
+    return _registry_page()
+
+
+def _registry_page(refusal: Refusal | None = None):
+    """The registry page; after a refused change, the same page with what went wrong and
+    what to do, the form still filled in (never a dead end)."""
+    page = render_template("registry.html", assets=service.asset_views(),
+                           unlocked=_unlocked(),
+                           writable=bool(current_app.config["API_TOKEN"]), active="registry",
+                           refusal=refusal, form=request.form if refusal else {})
+    return page, refusal.status if refusal else 200
+
+
+@pages.get("/registry/<int:asset_id>/preview.jpg")
+def registry_preview(asset_id: int):
+    """The registered original as its scan saw it (a JPEG made at registration)."""
+    response = send_file(io.BytesIO(service.registry_preview(asset_id)),
+                         mimetype="image/jpeg", max_age=300)
+    return response
 
 
 @pages.post("/registry/unlock")
 @limiter.limit(submit_limit)
 def registry_unlock():
-    service.check_token(request.form.get("token"))
+    try:
+        service.check_token(request.form.get("token"))
+    except Refusal as refusal:
+        return _registry_page(refusal)
     session["registry_token"] = _token_mark()
     return redirect(url_for(".registry"), 303)
 
@@ -162,16 +207,31 @@ def registry_lock():
 @pages.post("/registry")
 @limiter.limit(submit_limit)
 def registry_add():
-    _require_unlocked()
-    asset = service.register(request.files.get("original"), request.form.get("owner"),
-                             request.form.get("note"))
+    try:
+        _require_unlocked()
+        asset = service.register(request.files.get("original"), request.form.get("owner"),
+                                 request.form.get("note"),
+                                 declared_ai=request.form.get("ai_made") == "yes")
+    except Refusal as refusal:
+        return _registry_page(refusal)
     return redirect(url_for(".registry", added=asset.id), 303)
+
+
+@pages.get("/registry/<int:asset_id>/remove")
+def registry_remove_confirm(asset_id: int):
+    """Removing asks first: the original, what it disclosed, and what removing it means."""
+    asset = service.asset_view(service.asset_or_404(asset_id))
+    return render_template("registry_remove.html", asset=asset, unlocked=_unlocked(),
+                           active="registry")
 
 
 @pages.post("/registry/<int:asset_id>/delete")
 @limiter.limit(submit_limit)
 def registry_remove(asset_id: int):
-    _require_unlocked()
+    try:
+        _require_unlocked()
+    except Refusal as refusal:
+        return _registry_page(refusal)
     service.unregister(asset_id)
     return redirect(url_for(".registry", removed=asset_id), 303)
 
@@ -211,3 +271,31 @@ def finding_extras(finding: dict) -> str:
     """A finding's measurements and details as indented JSON (escaped by the template)."""
     extras = {key: finding[key] for key in ("measurements", "details") if finding.get(key)}
     return json.dumps(extras, indent=1, ensure_ascii=False, default=str)
+
+
+@pages.app_template_global()
+def badge_marks(copy, side: str) -> list[tuple[int, str, list]]:
+    """(number, fate, [x, y, w, h]) of each badge of a copied original on one `side`
+    (``original`` or ``copy``), numbered alike on both; a badge outside the copy has no box
+    there."""
+    marks = []
+    for number, badge in enumerate(copy.badges, start=1):
+        box = badge.original_box if side == "original" else badge.copy_box
+        if box:
+            marks.append((number, badge.state, box))
+    return marks
+
+
+@pages.app_template_global()
+def asset_marks(asset: dict) -> list[tuple[int, str, list]]:
+    """(number, "shown", box) of each badge a registered original disclosed, for its
+    thumbnail."""
+    return [(number, "shown", badge["box"]) for number, badge in
+            enumerate(asset["disclosures"].get("visible") or [], start=1)
+            if is_box(badge.get("box"))]
+
+
+@pages.app_template_global()
+def svg_points(outline) -> str:
+    """A polygon's points for SVG (``x,y x,y ...``); empty when there is none."""
+    return " ".join(f"{x:g},{y:g}" for x, y in outline or [])

@@ -13,13 +13,15 @@ import shutil
 import tempfile
 from functools import cache
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, available_policies, load_policies, policies_of
-from labelcheck.registry import Asset, Registry, RegistryError
+from labelcheck.core.wording import channel_words
+from labelcheck.registry import Asset, NotAiMade, Registry, RegistryError
+from labelcheck.registry.copies import answer, copies_of
 from labelcheck.run.crawl import CrawlOptions
 from labelcheck.run.fetch import FetchError, check_url
 from labelcheck.writers import WRITERS, audit
@@ -222,12 +224,17 @@ def check_token(given: str | None) -> None:
     expected = current_app.config["API_TOKEN"]
     if not expected:
         raise Refusal("registry changes are switched off on this server: its operator has not "
-                      "set an API token (LABELCHECK_API_TOKEN)", 403)
+                      "set an API token (LABELCHECK_API_TOKEN)", 403,
+                      "The registry can still be read; ask the operator to set a token to "
+                      "change it.")
     if not given:
         raise Refusal("registry changes need the API token (Authorization: Bearer <token>)",
-                      401)
+                      401, "Enter the API token in the form on the registry page to unlock "
+                           "changes; the operator of this server has it.")
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Refusal("the API token is not valid", 403)
+        raise Refusal("the API token is not valid", 403,
+                      "Check the token with the operator of this server and enter it again: "
+                      "it is case-sensitive, and a new token ends the old one.")
 
 
 def registry() -> Registry:
@@ -239,12 +246,24 @@ def _registry(db_url: str) -> Registry:
     return Registry.open(db_url)
 
 
-def register(upload: FileStorage | None, owner: str | None, note: str | None) -> Asset:
-    """Register an uploaded original (scanned and fingerprinted in a worker process)."""
+NOT_AI_HINT = ("If this original is AI-made, declare it: tick “This original is AI-made” on "
+               "the registry page, or send ai_made=true to the API. A camera photo does not "
+               "belong in the registry: its copies would be reported AI-made.")
+UNREADABLE_HINT = ("Send the original as it was exported (not a screenshot of it, not a "
+                   "partly downloaded file).")
+
+
+def register(upload: FileStorage | None, owner: str | None, note: str | None,
+             declared_ai: bool = False) -> Asset:
+    """Register an uploaded original (scanned and fingerprinted in a worker process).
+    `declared_ai`: the owner says it is AI-made; without it, its scan must find AI evidence
+    (`labelcheck.registry.NotAiMade`)."""
     if upload is None or not upload.filename:
-        raise Refusal("choose the original image to register")
+        raise Refusal("choose the original picture or video to register", 400,
+                      "Choose the file of the original, as published with its AI label.")
     if not owner or not owner.strip():
-        raise Refusal("say who owns the original (performer, agency or brand)")
+        raise Refusal("say who owns the original (performer, agency or brand)", 400,
+                      "Fill in the owner, then choose the file again.")
     folder = os.path.join(services().upload_dir, new_name())
     os.mkdir(folder, 0o700)
     try:
@@ -253,12 +272,61 @@ def register(upload: FileStorage | None, owner: str | None, note: str | None) ->
         path = os.path.join(folder, name)
         os.rename(os.path.join(folder, stored), path)
         asset_id = services().jobs.call(job_module.register_file, services().db_url, path,
-                                        owner.strip()[:200], (note or "").strip() or None)
-    except (RegistryError, RuntimeError) as exc:  # the message may quote our temporary path
-        raise Refusal(str(exc).replace(folder + os.sep, ""), 422) from None
+                                        owner.strip()[:200], (note or "").strip() or None,
+                                        declared_ai)
+    except NotAiMade as exc:  # the message may quote our temporary path
+        raise Refusal(f"{_unquoted(exc, folder)}. The registry holds AI-made originals only: "
+                      "every copy of one is reported AI-made", 422, NOT_AI_HINT) from None
+    except (RegistryError, RuntimeError) as exc:
+        raise Refusal(_unquoted(exc, folder), 422, UNREADABLE_HINT) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return registry().get(asset_id)
+
+
+def _unquoted(exc: Exception, folder: str) -> str:
+    """An error's message without the temporary folder the upload was registered from."""
+    return str(exc).replace(folder + os.sep, "")
+
+
+def registry_preview(asset_id: int) -> bytes:
+    """The JPEG of a registered original made at registration (never the file itself)."""
+    preview = registry().preview(asset_id)
+    if preview is None:
+        raise Refusal("this original has no preview (registered before previews were kept, "
+                      "or removed)", 404)
+    return preview
+
+
+def registered_count() -> int:
+    signature = registry().signature()
+    return int(signature[0]) if signature else 0
+
+
+# -- a performer's check of an ad -------------------------------------------------------------
+
+def submit_copy_check(files: list[FileStorage]) -> str:
+    """Queue one ad for a performer's check (scanned like any upload, under the default
+    policy); returns the job id."""
+    files = [item for item in files if item and item.filename]
+    if len(files) > 1:
+        raise Refusal("check one ad at a time", 400,
+                      "Choose a single picture or video: the answer compares it with the "
+                      "registered original it copies.")
+    return submit_files(files, "default")
+
+
+def copy_check(job_id: str, position: int) -> dict:
+    """What a performer asks of an uploaded ad: the job's item, its report, the registered
+    originals it copies (`labelcheck.registry.copies`) and the answer in one sentence."""
+    job = job_or_404(job_id)
+    item = item_or_404(job_id, position)
+    report = item["report"] or {}
+    copies = copies_of(report) if item["report"] else []
+    previews = {copy.asset_id: registry().preview(copy.asset_id) is not None
+                for copy in copies}
+    return {"job": job, "item": item, "report": item["report"], "copies": copies,
+            "previews": previews, "answer": answer(report, copies) if item["report"] else None}
 
 
 def unregister(asset_id: int) -> None:
@@ -273,7 +341,22 @@ def asset_or_404(asset_id: int) -> Asset:
         raise Refusal(str(exc), 404) from None
 
 
-def asset_view(asset: Asset) -> dict:
+def asset_view(asset: Asset, previews: set[int] | None = None) -> dict:
     """An asset for people and the API: its title is the uploaded file's name, not the
-    temporary path it was registered from."""
-    return {**asset.to_dict(), "title": os.path.basename(asset.title)}
+    temporary path it was registered from; why it is held as AI-made; its machine-readable
+    disclosures in words; whether a preview was kept (`previews`: the ids that have one,
+    asked once for a whole list) and where it is."""
+    has_preview = asset.id in (registry().with_preview() if previews is None else previews)
+    return {**asset.to_dict(), "title": os.path.basename(asset.title),
+            "ai_basis": asset.ai_basis,
+            "layers": [channel_words(layer) for layer in ("c2pa", "iptc", "aigc")
+                       if asset.disclosures.get(layer)],
+            "has_preview": has_preview,
+            "links": {"preview": url_for("pages.registry_preview", asset_id=asset.id)
+                      if has_preview else None}}
+
+
+def asset_views() -> list[dict]:
+    """Every registered original, as `asset_view` shows it."""
+    previews = registry().with_preview()
+    return [asset_view(asset, previews) for asset in registry().list()]

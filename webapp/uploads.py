@@ -27,15 +27,19 @@ CHUNK = 1 << 16
 RATIO_FLOOR = 1 << 20  # entries smaller than this may compress as well as they like
 DRIVE = re.compile(r"^[A-Za-z]:")
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+MEDIA_HINT = ("Choose the picture or video file itself (JPEG, PNG, WebP, HEIC, AVIF, TIFF, GIF, "
+              "MP4, MOV, WebM), not a page, a document or an archive.")
 
 
 class Refusal(Exception):
-    """A request refused (an upload, a token, an id), with an HTTP status and a message for
-    a person; the app turns it into a page or a JSON error."""
+    """A request refused (an upload, a token, an id), with an HTTP status, a message for a
+    person and, where there is one, a `hint`: what to do about it. The app turns it into a
+    page or a JSON error."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, hint: str = ""):
         super().__init__(message)
         self.status = status
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def save_media(stream: BinaryIO, name: str, folder: str) -> str:
         identify(head, name)
     except MediaError as exc:
         raise Refusal(f"{name or 'the file'}: not an image, video or PDF that labelcheck "
-                          f"reads ({exc})", 415) from None
+                      f"reads ({exc})", 415, MEDIA_HINT) from None
     stored = new_name()
     target = os.path.join(folder, stored)
     try:

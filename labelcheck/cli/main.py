@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import os
 import sys
 
 from labelcheck.version import __version__
-from labelcheck.cli.common import EXIT_MATCHED, EXIT_OK, EXIT_USAGE, database_url
+from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_date_and_role,
+                                   add_debug_flag, database_url, verdicts_argument)
 from labelcheck.cli.registry import add_registry_parser
-from labelcheck.core.model import Verdict
+from labelcheck.cli.trust import add_trust_options, add_trust_parser, checked_trust
+from labelcheck.cli.watch import add_watch_parser
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
                                     policies_of)
 from labelcheck.core.settings import Limits, Settings
+from labelcheck.run import logs
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
 from labelcheck.run.inputs import is_web_url, iter_files
@@ -59,12 +61,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                           help=f"bundled policy ({', '.join(available_policies())}) or a "
                                "policy .toml file; several, comma-separated, give one verdict "
                                "per regime from one scan")
-    scan_cmd.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
-                          help="apply the rules in force on this date (default: today)")
-    scan_cmd.add_argument("--role", metavar="ROLE",
-                          help="judge only the requirements that bind this role (provider, "
-                               "deployer, platform, advertiser...; `labelcheck policies "
-                               "--requirements` lists them); default: every role")
+    add_date_and_role(scan_cmd)
     scan_cmd.add_argument("--db", metavar="URL",
                           help="SQLAlchemy URL of the results store (default: LABELCHECK_DB or "
                                "a SQLite file in the user data directory)")
@@ -73,8 +70,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     scan_cmd.add_argument("--no-ocr", action="store_true",
                           help="metadata only: skip pixel analysis (watermarks, stealth text, "
                                "visible labels)")
-    scan_cmd.add_argument("--trust-anchors", metavar="PEM",
-                          help="C2PA trust anchors; with them an untrusted signer is a failure")
+    add_trust_options(scan_cmd)
     scan_cmd.add_argument("--workers", type=int, default=0, metavar="N",
                           help="parallel worker processes (default: all cores)")
     scan_cmd.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
@@ -92,7 +88,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                           help="dask scheduler address (tcp://host:8786); without it "
                                "--engine dask starts a local cluster")
     scan_cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=_verdict_list,
+    add_debug_flag(scan_cmd)
+    scan_cmd.add_argument("--fail-on", metavar="VERDICT[,VERDICT]", type=verdicts_argument,
                           default=frozenset(), help="exit 1 if any file gets one of these")
     scan_cmd.add_argument("--sort", choices=SORTS, default="input",
                           help="order of the HTML report's rows: as the files were given, or "
@@ -123,6 +120,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     scan_cmd.set_defaults(run=run_scan)
 
     add_registry_parser(commands)
+    add_trust_parser(commands)
 
     verify_cmd = commands.add_parser(
         "verify-pack", help="check that nothing in an evidence pack was changed",
@@ -136,6 +134,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                             help="files to find among the originals the pack scanned (by "
                                  "SHA-256)")
     verify_cmd.set_defaults(run=run_verify_pack)
+
+    add_watch_parser(commands)
 
     policies_cmd = commands.add_parser(
         "policies", help="list the bundled policies (regimes) with citation, date and role")
@@ -165,13 +165,6 @@ def _command_of(argv: list[str]) -> str | None:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _unavailable_command(name: str, exc: ImportError):
     """A stand-in for a command whose packages are missing (``serve`` without the ``web``
     extra): it is listed, and says what to install instead of failing every command."""
@@ -189,22 +182,13 @@ def _explain_unavailable(name: str, reason: str) -> int:
     return EXIT_USAGE
 
 
-def _verdict_list(text: str) -> frozenset[Verdict]:
-    try:
-        return frozenset(Verdict(word.strip()) for word in text.split(",") if word.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: verdicts are {', '.join(v.value for v in Verdict)}") from None
-
-
 def run_scan(args) -> int:
     try:
         policy = load_policies(args.policy)
     except PolicyError as exc:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.trust_anchors and not os.path.isfile(args.trust_anchors):
-        print(f"labelcheck: trust anchors file not found: {args.trust_anchors}", file=sys.stderr)
+    if not checked_trust(args):
         return EXIT_USAGE
     if args.crawl and (args.resume or not all(is_web_url(path) for path in args.paths)):
         print("labelcheck: --crawl reads http(s) pages: give their URLs (and not --resume)",
@@ -229,11 +213,12 @@ def run_scan(args) -> int:
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     limits = Limits(args.timeout or None, args.max_memory or None)
-    settings = Settings(pixels=not args.no_ocr, trust_anchors=args.trust_anchors,
+    settings = Settings(pixels=not args.no_ocr, trust=args.trust,
+                        trust_anchors=args.trust_anchors,
                         db_url=database_url(args.db), limits=limits,
                         max_pixels=limits.max_pixels(),
                         display=pack.display if pack else WRITERS[args.format].display,
-                        as_of=args.as_of, role=args.role)
+                        as_of=args.as_of, role=args.role, debug=args.debug)
     results = None if args.no_store else _open_store(policy, settings)
     if results is False:
         return EXIT_USAGE
@@ -425,6 +410,7 @@ def run_policies(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
+    logs.configure(bool(getattr(args, "debug", False)))
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader (head, less) went away: stop quietly

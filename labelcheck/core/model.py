@@ -37,7 +37,7 @@ class VerdictText:
 
 VERDICT_TEXT = {
     Verdict.STRIPPED: VerdictText(
-        "Stripped", "this is AI-made and its label was removed",
+        "Stripped", "this is AI-made and its label was removed or broken",
         "AI-made, a required disclosure is missing or broken, and there is evidence that it "
         "was removed."),
     Verdict.UNDISCLOSED: VerdictText(

@@ -15,9 +15,13 @@ that must not be exceeded; ``one_of``: allowed values), the media kinds it appli
   "manual check", never met.
 
 A requirement (or a whole policy) marked ``draft = true`` is reported with what the file shows
-and never applied. `decide` reads only finding kinds, channels and measurements, so a new
-evidence source or label language never touches it; and it reads the rules in force on the
-date it is given (``scan --as-of``), today by default.
+and never applied. A requirement's ``grace`` names maxima (``longest_gap_s``...) that a watched
+live stream replaces with the watch's grace period (`Policy.with_grace`, ``watch --grace``);
+a scan that reads only some channels (a live watch reads only what is on screen) makes the
+requirements it cannot read "not verifiable" (`Policy.reading`), never "not met".
+`decide` reads only finding kinds, channels and measurements, so a new evidence source or label
+language never touches it; and it reads the rules in force on the date it is given (``scan
+--as-of``), today by default.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
 from labelcheck.core.model import Finding, Kind, RequirementResult, Status, Verdict
+from labelcheck.core.wording import (POSITION_WORDS, RULE_WORDS, allowed_words, channel_list,
+                                     channel_words, limit, measure)
 
 VISIBLE = "visible"
 CHECKS = ("file", "detector", "manual")
@@ -54,10 +60,25 @@ class Requirement:
     check: str = "file"
     draft: bool = False
     title: str = ""  # a short name for a column header ("Implicit label"); default: the id
+    grace: tuple[str, ...] = ()  # maxima that a watch's grace period replaces
+    unread: str = ""  # why none of its channels was read (then unmet is "not verifiable")
 
     @property
     def heading(self) -> str:
         return self.title or self.id.replace("_", " ").capitalize()
+
+    def with_grace(self, seconds: float) -> "Requirement":
+        """This requirement with the maxima it names in `grace` set to `seconds`."""
+        if not self.grace:
+            return self
+        return replace(self, maximum={**self.maximum, **dict.fromkeys(self.grace, seconds)})
+
+    def reading(self, channels: frozenset[str], why: str) -> "Requirement":
+        """This requirement for a scan that reads only `channels`: when it names none of
+        them, not finding its disclosure proves nothing (`why` says so)."""
+        if self.check == "manual" or set(self.channels) & channels:
+            return self
+        return replace(self, unread=why)
 
     def applies_to(self, media_kind: str | None) -> bool:
         """Whether this requirement binds a file of `media_kind` (None: unknown, so only
@@ -65,26 +86,25 @@ class Requirement:
         return not self.kinds or media_kind in self.kinds
 
     def unmet_conditions(self, finding: Finding) -> list[str]:
-        """Why `finding` does not satisfy this requirement; empty when it does."""
+        """Why `finding` does not satisfy this requirement, in words a person reads (the
+        measured value against the rule); empty when it does."""
         if not finding.is_marking or finding.channel not in self.channels:
-            return [f"not a {'/'.join(self.channels)} disclosure"]
-        unmet = []
-        if not finding.intact:
-            unmet.append(f"{finding.channel} disclosure is broken (content changed after "
-                         "signing)")
+            return [f"not a {channel_list(self.channels)}"]
+        unmet = [] if finding.intact else [broken_words(finding)]
         for name, floor in self.minimum.items():
             value = finding.measurements.get(name)
             if not isinstance(value, (int, float)) or value < floor:
-                unmet.append(f"{name} {_show(value)} below {floor}")
+                unmet.append(f"{measure(name, value)}, under the {limit(name, floor)} required")
         for name, ceiling in self.maximum.items():
             value = finding.measurements.get(name)
             if not isinstance(value, (int, float)) or value > ceiling:
-                unmet.append(f"{name} {_show(value)} above {ceiling}")
+                unmet.append(f"{measure(name, value)}, over the {limit(name, ceiling)} allowed"
+                             f"{_where(finding, name)}")
         for name, allowed in self.one_of.items():
             value = finding.measurements.get(name)
             values = value if isinstance(value, (list, tuple)) else [value]
             if not set(values) & set(allowed):
-                unmet.append(f"{name} {_show(value)} not one of {', '.join(allowed)}")
+                unmet.append(_not_allowed(name, value, allowed))
         return unmet
 
     def evaluate(self, findings: list[Finding], status: Status | None = None
@@ -101,12 +121,18 @@ class Requirement:
         if not satisfied_by:
             reasons = sorted({reason for f in candidates for reason in self.unmet_conditions(f)})
             missing = ("; ".join(reasons) if reasons
-                       else f"no {' or '.join(self.channels)} disclosure found")
+                       else f"no {channel_list(self.channels)} found")
         outcome = Status.MET if satisfied_by else Status.NOT_MET
         if self.check == "detector" and not satisfied_by:
-            missing = (f"no {' or '.join(self.channels)} found by the detectors labelcheck has; "
-                       "not verifiable here (a mark they cannot read may be present)")
+            missing = (f"no {channel_list(self.channels)} found by the detectors labelcheck "
+                       "has; not verifiable here (a mark they cannot read may be present)")
+            declared = [f"{f.detector}: {f.message}" for f in findings
+                        if f.channel in self.channels and not f.is_marking]
+            if declared:  # e.g. a C2PA soft binding naming a watermark no detector here reads
+                missing += "; declared, not decodable here: " + "; ".join(declared)
             outcome = Status.NOT_VERIFIABLE
+        if self.unread and not satisfied_by:
+            missing, outcome = self.unread, Status.NOT_VERIFIABLE
         if self.draft:
             outcome = Status.DRAFT
         return self._result(bool(satisfied_by), satisfied_by, missing, status or outcome)
@@ -117,9 +143,36 @@ class Requirement:
                                  satisfied_by, missing, status, self.role, self.source)
 
 
-def _show(value) -> str:
-    return "absent" if value is None else (f"{value:.3g}" if isinstance(value, float)
-                                           else str(value))
+def broken_words(finding: Finding) -> str:
+    """Why a disclosure that is there no longer counts: a C2PA declaration whose content
+    changed after signing, a visible label cut by the picture's edge."""
+    if finding.channel == "c2pa":
+        return ("the C2PA declaration no longer matches the content: it was changed after "
+                "signing")
+    if finding.channel == VISIBLE and finding.measurements.get("touches_border"):
+        return "the visible AI label is cut by the picture's edge"
+    return f"the {channel_words(finding.channel)} is damaged"
+
+
+def _not_allowed(name: str, value, allowed) -> str:
+    """A measured value outside what the rule allows, in words."""
+    if name == "rules":
+        wanted = " and ".join(RULE_WORDS.get(rule, f"the wording of {rule}") for rule in allowed)
+        return f"the label does not use {wanted}"
+    if name == "position":
+        shown = POSITION_WORDS.get(value, value) if value else "an unmeasured place"
+        return f"the label is at {shown}, not at {allowed_words(name, allowed)}"
+    shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return (f"{name.replace('_', ' ')} is {shown if shown not in (None, '') else 'not measured'}"
+            f", not {allowed_words(name, allowed)}")
+
+
+def _where(finding: Finding, name: str) -> str:
+    """Where the measurement `name` was taken, when the finding says (``measurements["where"]``:
+    a video's longest gap names its start and end)."""
+    where = finding.measurements.get("where")
+    place = where.get(name) if isinstance(where, dict) else None
+    return f": {place}" if isinstance(place, str) and place else ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +218,17 @@ class Policy:
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"policy {origin} is not valid: {exc}") from None
 
+    def with_grace(self, seconds: float) -> "Policy":
+        """This policy with every maximum its requirements name in ``grace`` set to `seconds`
+        (a watched stream's grace period: a label absent no longer than that is not missing)."""
+        return replace(self, requirements=tuple(requirement.with_grace(seconds)
+                                                for requirement in self.requirements))
+
+    def reading(self, channels: frozenset[str], why: str) -> "Policy":
+        """This policy for a scan that reads only `channels` (see `Requirement.reading`)."""
+        return replace(self, requirements=tuple(requirement.reading(channels, why)
+                                                for requirement in self.requirements))
+
     def effective_date(self, requirement: Requirement) -> dt.date | None:
         return requirement.effective or self.effective
 
@@ -191,7 +255,7 @@ def _requirement(data: dict, policy_draft: bool) -> Requirement:
                        tuple(data.get("kinds", ())), role=data.get("role", ""),
                        source=data.get("source", ""), effective=_date(data.get("effective")),
                        check=check, draft=policy_draft or bool(data.get("draft", False)),
-                       title=data.get("title", ""))
+                       title=data.get("title", ""), grace=tuple(data.get("grace", ())))
 
 
 def _date(value) -> dt.date | None:
@@ -241,6 +305,13 @@ def load_policies(names: str) -> "Policy | Regimes":
 
 def policies_of(policy: "Policy | Regimes") -> tuple[Policy, ...]:
     return policy.policies if isinstance(policy, Regimes) else (policy,)
+
+
+def each_policy(policy: "Policy | Regimes", change) -> "Policy | Regimes":
+    """`policy`, or each of several, changed by `change` (``Policy -> Policy``)."""
+    if isinstance(policy, Regimes):
+        return Regimes(tuple(change(regime) for regime in policy.policies))
+    return change(policy)
 
 
 @dataclass

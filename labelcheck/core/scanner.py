@@ -22,7 +22,8 @@ from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable,
                                    Report, RequirementResult, Status, Verdict)
 from labelcheck.core.names import display_name
 from labelcheck.core.plain import plain
-from labelcheck.core.policy import Policy, Regimes, decide, load_policies, policies_of
+from labelcheck.core.policy import (Policy, Regimes, broken_words, decide, load_policies,
+                                    policies_of)
 from labelcheck.sources import LayerResults, Source, active_sources
 from labelcheck.core.settings import Settings
 
@@ -70,7 +71,7 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
         report.error = str(exc)
     if report.error:
         report.error = plain(report.error)
-    _conclude(report, layers.findings, policy, settings)
+    conclude(report, layers.findings, policy, settings)
     if settings.display and media is not None:
         report.evidence = _evidence(media, report, settings)
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -91,13 +92,14 @@ def failed_report(path: str, policy: Policy | Regimes, reason: str, *,
     a display string (`labelcheck.core.names.display_name`)."""
     report = Report(path=path, sha256=sha256, size=size, policy=policy.name,
                     labelcheck_version=__version__, error=plain(reason))
-    _conclude(report, [], policy, Settings())
+    conclude(report, [], policy, Settings())
     return report
 
 
-def _conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
+def conclude(report: Report, findings: list[Finding], policy: Policy | Regimes,
               settings: Settings) -> None:
-    """Verdict, requirements and summary of `report` from its findings, under each policy."""
+    """Verdict, requirements and summary of `report` from its findings, under each policy
+    (a file's scan, and a watched stream's report, `labelcheck.live`)."""
     report.findings = findings
     for regime in policies_of(policy):
         decision = decide(findings, regime, report.media_kind, settings.as_of, settings.role)
@@ -221,8 +223,33 @@ def _verdict_sentence(report: Report, verdict: Verdict, policy: str,
         if not any(r.binding for r in requirements):
             return f"{ai} No requirement of {policy} can be checked from the file.{to_check}"
         return f"{ai} Disclosed as the {policy} policy requires.{to_check}"
-    missing = "; ".join(f"{r.id}: {r.missing}" for r in requirements
-                        if r.status is Status.NOT_MET)
     if verdict is Verdict.STRIPPED:
-        return f"{ai} A required disclosure was removed or broken ({missing}).{to_check}"
-    return f"{ai} Not disclosed as the {policy} policy requires ({missing}).{to_check}"
+        how = _how_lost(report)
+        missing = _not_met(requirements, set(how))
+        shown = "; ".join(how[:2]) + (f" (and {len(how) - 2} more)" if len(how) > 2 else "")
+        rest = f" Also not met: {missing}." if missing else ""
+        return f"{ai} A required disclosure was removed or broken: {shown}.{rest}{to_check}"
+    missing = _not_met(requirements)
+    return f"{ai} Not disclosed as the {policy} policy requires: {missing}.{to_check}"
+
+
+def _not_met(requirements: list[RequirementResult], said: set[str] = frozenset()) -> str:
+    """The requirements not met and why, in words, leaving out the reasons in `said`: the
+    reasons alone when only one requirement binds, else each requirement named."""
+    binding = [r for r in requirements if r.binding]
+    parts = []
+    for result in (r for r in binding if r.status is Status.NOT_MET):
+        reasons = [reason for reason in result.missing.split("; ") if reason not in said]
+        if reasons:
+            name = "" if len(binding) == 1 else f"{result.id.replace('_', ' ')}: "
+            parts.append(name + "; ".join(reasons))
+    return "; ".join(parts)
+
+
+def _how_lost(report: Report) -> list[str]:
+    """What shows that a disclosure was removed or broken: the removal evidence (a cropped or
+    covered badge, stripped metadata) and the disclosures that no longer count (a C2PA
+    declaration changed after signing, a label cut by the picture's edge)."""
+    return list(dict.fromkeys(
+        [f.message for f in report.findings if f.kind is Kind.REMOVAL]
+        + [broken_words(f) for f in report.findings if f.is_disclosure and not f.intact]))

@@ -1,7 +1,7 @@
 """One settings object, made by each shell (CLI, web app, API) and passed down.
 
 Everything that changes what a scan does or where its results go travels here: the scan
-options (pixel analysis, trust anchors, the decompression-bomb limit), the database of the
+options (pixel analysis, C2PA trust, the decompression-bomb limit), the database of the
 results store and the registry, and the per-file limits. Nothing below the
 shells reads environment variables: a shell reads its flags and its environment once and
 builds a `Settings`, so ``registry add --db X`` and the scan it runs use the same database.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+
+from labelcheck.core.network import NetworkRules
 
 MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
 BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 measured at 120 MP)
@@ -36,32 +38,6 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class NetworkRules:
-    """Where fetches may go (a crawl's pages, a URL to scan): `hosts`, names a host may have
-    (``example.com``, ``*.example.com``; ``*``: any host at a public address), and
-    `networks`, CIDR blocks whose addresses may be reached even when loopback or private.
-    The default reaches everything: the CLI fetches what its user asks. The web app passes
-    its operator's allow-list (`allow_list`), and fetches nothing without one."""
-
-    hosts: tuple[str, ...] = ("*",)
-    networks: tuple[str, ...] = ("0.0.0.0/0", "::/0")
-
-    @classmethod
-    def allow_list(cls, entries: list[str]) -> "NetworkRules":
-        """Rules from an operator's list: CIDR blocks (``10.0.0.0/8``, ``127.0.0.1/32``)
-        and host names; an address is private unless its block is listed."""
-        import ipaddress
-
-        hosts, networks = [], []
-        for entry in (item.strip() for item in entries if item.strip()):
-            try:
-                networks.append(str(ipaddress.ip_network(entry, strict=False)))
-            except ValueError:
-                hosts.append(entry)
-        return cls(tuple(hosts), tuple(networks))
-
-
-@dataclass(frozen=True)
 class Display:
     """Display evidence a scan makes next to its report (`labelcheck.core.model.Evidence`):
     the picture scaled to `side` px (its longer side), the same as a `thumbnail` px one when
@@ -79,17 +55,23 @@ class Display:
 class Settings:
     """What a scan needs besides the file and the policy.
 
-    `pixels=False` is the CLI's ``--no-ocr``. `db_url` is the SQLAlchemy URL of the results
-    store and the registry (None: the SQLite file in the user data directory). `as_of` is the
-    date whose rules the policies apply (None: today; the CLI's ``--as-of``); `role` limits
-    them to the requirements that bind one role (``provider``, ``deployer``...; None: all).
+    `pixels=False` is the CLI's ``--no-ocr``. `trust` says which C2PA signers count as
+    trusted: ``official`` (default: the bundled C2PA Trust List and TSA Trust List, plus
+    `trust_anchors` if given), ``anchors`` (only `trust_anchors`: a PEM or C2PA LoTE JSON file)
+    or ``none`` (trust not checked); see `labelcheck.sources.c2pa.trust`. `db_url` is the
+    SQLAlchemy URL of the results store and the registry (None: the SQLite file in the user
+    data directory). `as_of` is the date whose rules the policies apply (None: today; the
+    CLI's ``--as-of``); `role` limits them to the requirements that bind one role
+    (``provider``, ``deployer``...; None: all).
     Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
     for the pictures and the C2PA tree that people look at (the HTML report, the web page).
-    `network` says which addresses the scan of a URL may fetch (`NetworkRules`).
+    `network` says which addresses the scan of a URL may fetch
+    (`labelcheck.core.network.NetworkRules`).
     """
 
     pixels: bool = True
-    trust_anchors: str | None = None  # PEM file of C2PA trust anchors
+    trust: str = "official"
+    trust_anchors: str | None = None  # PEM or LoTE JSON file of C2PA trust anchors
     max_pixels: int = MAX_PIXELS
     db_url: str | None = None
     limits: Limits = field(default_factory=Limits)
@@ -97,4 +79,7 @@ class Settings:
     role: str | None = None
     display: Display | None = None
     network: NetworkRules = field(default_factory=NetworkRules)
+    # Detector failures on stderr (`labelcheck.run.logs`): None leaves logging to the caller
+    # (a library, the web server); False one line each; True with the traceback (--debug).
+    debug: bool | None = None
 

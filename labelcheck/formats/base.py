@@ -17,6 +17,10 @@ from labelcheck.core.model import MediaError
 
 PROBE_ONLY = {"probesize": "4096", "analyzeduration": "0"}  # tags and streams, no frame probing
 MAX_PACKET_BYTES = 16 * 1024 * 1024
+MAX_JUMBF_BYTES = 64 * 1024 * 1024  # a C2PA store larger than this is not read for its chain
+# The description box of a C2PA manifest store: type 'jumd', then the store's UUID
+# (``c2pa`` 0011-0010-8000-00AA00389B71, C2PA specification, "JUMBF" section).
+C2PA_STORE_DESCRIPTION = b"jumdc2pa\x00\x11\x00\x10\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,13 @@ class Format:
         """Text metadata kept under keys: PNG text chunks, QuickTime keys, container tags."""
         return iter(())
 
+    def c2pa_jumbf(self, media) -> bytes | None:
+        """The C2PA manifest store as embedded (its JUMBF superbox), for what the C2PA library
+        does not return (the signers' certificate chains). Most containers keep the store in
+        one piece (PNG caBX, BMFF uuid, WebP, TIFF, JPEG XL): it is found by its description
+        box. Containers that split it override this (JPEG APP11)."""
+        return contiguous_jumbf(media.data)
+
     def video_info(self, media) -> dict:
         """Streams, duration and tags of a video (``{"tags", "streams", "duration"}``), from
         FFmpeg's demuxer without decoding a frame; formats with a walker override this."""
@@ -164,6 +175,18 @@ class Format:
         (`labelcheck.formats.bmff.Fragmented`, for C2PA's per-fragment hashes), or None."""
         return None
 
+def contiguous_jumbf(data) -> bytes | None:
+    """The first C2PA manifest store kept in one piece in `data` (bytes or `FileBytes`), found
+    by its description box; None when there is none or its length is implausible."""
+    at = data.find(C2PA_STORE_DESCRIPTION)
+    start = at - 12  # the superbox header (LBox, 'jumb') and the description box's LBox
+    if at < 0 or start < 0 or data[start + 4:start + 8] != b"jumb":
+        return None
+    length = int.from_bytes(data[start:start + 4], "big")
+    if length < 8 or length > MAX_JUMBF_BYTES or start + length > len(data):
+        return None
+    return data[start:start + length]
+
 
 class DemuxedVideo(Format):
     """A video container whose streams, duration and tags FFmpeg's demuxer reads (Matroska
@@ -171,18 +194,23 @@ class DemuxedVideo(Format):
     text fields. `probe` is how much FFmpeg may read to find the streams."""
 
     probe: ClassVar[dict[str, str]] = PROBE_ONLY
+    tag_place: ClassVar[str] = "container tag"  # where the format keeps its tags, in words
 
     def text_fields(self, media):
-        return container_tags(media)
+        return container_tags(media, self.tag_place)
 
     def video_info(self, media):
         return ffmpeg_video_info(media, self.probe)
 
 
-def container_tags(media) -> Iterator[TextField]:
-    """A video's container tags as FFmpeg reads them, as text fields."""
+def container_tags(media, place: str = "container tag") -> Iterator[TextField]:
+    """A video's container tags as FFmpeg reads them, as text fields. A file-level tag is
+    located by the `place` its format keeps it in (``FLV onMetaData AIGC``), a stream's by
+    its stream (``container tag stream0:title``)."""
     for key, value in media.video_info["tags"].items():
-        yield TextField(f"container tag {key}", key.split(":", 1)[-1], str(value))
+        scope, _, tag = key.partition(":")
+        where = f"{place} {tag}" if scope == "format" else f"container tag {key}"
+        yield TextField(where, tag, str(value))
 
 
 def ffmpeg_video_info(media, probe: dict[str, str] = PROBE_ONLY) -> dict:

@@ -11,6 +11,7 @@ SIGNATURE = b"FLV\x01"
 class Flv(DemuxedVideo):
     names = ("flv",)
     extensions = {"flv": "flv"}
+    tag_place = "FLV onMetaData"
 
     def identify(self, head, name):
         if head.startswith(SIGNATURE):

@@ -7,7 +7,8 @@ import struct
 from dataclasses import dataclass
 from typing import Iterator
 
-from labelcheck.formats.base import FileType, Format, Packet, TextField, Walk, decode_xmp
+from labelcheck.formats.base import (C2PA_STORE_DESCRIPTION, FileType, Format, Packet, TextField,
+                                     Walk, decode_xmp)
 
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\0"
 EXTENDED_XMP_HEADER = b"http://ns.adobe.com/xmp/extension/\0"
@@ -101,6 +102,25 @@ class Jpeg(Format):
         for segment in media.jpeg_segments:
             if segment.name == "APP1" and segment.payload.startswith(EXIF_HEADER):
                 return segment.payload
+        return None
+
+    def c2pa_jumbf(self, media):
+        """The C2PA store split over APP11 segments: each carries ``JP``, a box instance
+        number, a sequence number and the next part of the box; parts after the first
+        repeat the box header (8 bytes, 16 with an extended length), which is dropped."""
+        parts: dict[int, list[tuple[int, bytes]]] = {}
+        for segment in media.jpeg_segments:
+            payload = segment.payload
+            if segment.name == "APP11" and payload[:2] == b"JP" and len(payload) > 16:
+                instance, sequence = struct.unpack(">HI", payload[2:8])
+                parts.setdefault(instance, []).append((sequence, payload[8:]))
+        for pieces in parts.values():
+            pieces.sort(key=lambda piece: piece[0])
+            first = pieces[0][1]
+            header = 16 if first[:4] == b"\0\0\0\x01" else 8
+            store = first + b"".join(piece[header:] for _, piece in pieces[1:])
+            if store[4:8] == b"jumb" and C2PA_STORE_DESCRIPTION in store[:64]:
+                return store
         return None
 
     def text_fields(self, media):

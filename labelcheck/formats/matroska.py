@@ -10,6 +10,7 @@ EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 class Matroska(DemuxedVideo):
     names = ("webm",)
     extensions = {"webm": "webm", "mkv": "webm"}
+    tag_place = "Matroska SimpleTag"
 
     def identify(self, head, name):
         if head.startswith(EBML_MAGIC):

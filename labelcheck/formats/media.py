@@ -157,6 +157,7 @@ class Media:
         self.type = file_type or identify(data[:SNIFF_BYTES], path)
         self.pixels_problem: PixelsUnavailable | None = None  # why `image` has no pixels
         self.c2pa_store: dict | None = None  # the manifest store the c2pa source read
+        self.c2pa_crjson: dict | None = None  # the same store in crJSON (for evidence packs)
         if sha256:
             self.sha256 = sha256  # hashed already (``--resume``): the bytes are hashed once
 

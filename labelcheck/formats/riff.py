@@ -62,4 +62,5 @@ class Riff(Format):
 
     def text_fields(self, media):
         """AVI ``LIST``/``INFO`` tags as FFmpeg reads them (WebP keeps none)."""
-        return container_tags(media) if media.media_kind == "video" else iter(())
+        return container_tags(media, "AVI LIST/INFO") if media.media_kind == "video" \
+            else iter(())

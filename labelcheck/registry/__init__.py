@@ -1,8 +1,12 @@
 """The reference registry: disclosed originals, recognised again in copies that lost their label.
 
-Performers, agencies and brands register the disclosed originals of their AI content. For each
-original the registry keeps what it disclosed, as `labelcheck.scan` reads it (visible badges
-with their boxes; C2PA, IPTC and AIGC layers), and what it takes to recognise it again:
+Performers, agencies and brands register the disclosed originals of their AI content. Every
+copy of a registered original is reported AI-made, so an original is taken only when it is
+known to be AI-made: its owner declares it, or its scan finds AI evidence (`Registry.add`;
+`NotAiMade` otherwise). For each original the registry keeps why it is held as AI-made, what
+it disclosed, as `labelcheck.scan` reads it (visible badges with their boxes; C2PA, IPTC and
+AIGC layers), a preview made from the scanned pixels (for the pages that show it), and what
+it takes to recognise it again:
 
 - PDQ hashes of the picture and of its mirror image (`features`), searched exhaustively in
   a `BinaryIndex` (`index`; a few milliseconds per query hash at a million fingerprints). PDQ
@@ -60,9 +64,9 @@ from labelcheck.registry.geometry import MIN_INLIERS
 from labelcheck.registry.index import PDQ_RADIUS, PDQ_TOP_K, BinaryIndex
 from labelcheck.registry.matcher import MappedBadge, Match, VideoMatch
 from labelcheck.registry.storage import Asset
-from labelcheck.registry.tables import (RegistryError, assets, connect, fingerprints,
-                                        local_features)
+from labelcheck.registry.tables import (NotAiMade, RegistryError, assets, connect,
+                                        fingerprints, local_features)
 
-__all__ = ["Asset", "BinaryIndex", "MIN_INLIERS", "MappedBadge", "Match", "PDQ_RADIUS",
-           "PDQ_TOP_K", "Registry", "RegistryError", "VideoMatch", "assets", "connect",
-           "content_box", "fingerprints", "local_features", "query_hashes"]
+__all__ = ["Asset", "BinaryIndex", "MIN_INLIERS", "MappedBadge", "Match", "NotAiMade",
+           "PDQ_RADIUS", "PDQ_TOP_K", "Registry", "RegistryError", "VideoMatch", "assets",
+           "connect", "content_box", "fingerprints", "local_features", "query_hashes"]

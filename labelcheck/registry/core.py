@@ -15,9 +15,9 @@ from labelcheck.core.model import MediaError
 from labelcheck.registry.features import extract_features, gray, pdq, video_prints
 from labelcheck.registry.index import RegistryIndex, index_entries
 from labelcheck.registry.matcher import Match, Matcher, VideoMatch
-from labelcheck.registry.references import badge_references, thumbnail
+from labelcheck.registry.references import badge_references, preview_jpeg, thumbnail
 from labelcheck.registry.storage import Asset, Original, Storage, disclosures_of
-from labelcheck.registry.tables import RegistryError, connect
+from labelcheck.registry.tables import NotAiMade, RegistryError, connect
 
 ORIGINAL_FEATURES = 1000  # ORB keypoints kept per original
 
@@ -42,22 +42,34 @@ class Registry:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, media, report, owner: str, note: str | None = None, frames=None) -> int:
+    def add(self, media, report, owner: str, note: str | None = None, frames=None,
+            declared_ai: bool = False) -> int:
         """Register an original, opened as `media` and scanned into `report` by the caller
         (`labelcheck.registry.enrol.register_file` does both); returns its id (the existing
         id when this owner already registered the same bytes). A video needs `frames`, the
-        scan's sampling pass (`labelcheck.sources.video_frames.VideoFrames`). Raises `RegistryError` when
-        the file cannot be registered."""
+        scan's sampling pass (`labelcheck.sources.video_frames.VideoFrames`).
+
+        Every copy of a registered original is reported AI-made, so the registry takes an
+        original only when it is known to be AI-made: its owner declares it (`declared_ai`)
+        or its scan found AI evidence (`ai_evidence`; a match with another registered
+        original does not count, or one wrong registration would vouch for the next).
+        Raises `NotAiMade` for an original with neither, `RegistryError` when the file
+        cannot be registered."""
         if not owner or not owner.strip():
             raise RegistryError("an owner is required")
         path = media.path
+        evidence = ai_evidence(report)
+        if media.media_kind not in ("image", "video"):
+            raise RegistryError(f"{path}: only images and videos can be registered "
+                                f"(this is a {media.media_kind})")
+        if report.error:
+            raise RegistryError(f"{path}: {report.error}")
+        if not declared_ai and not evidence:
+            raise NotAiMade(f"{path}: not registered: labelcheck found no AI evidence in it "
+                            "(no AI label, AI metadata, watermark or generator trace) and it "
+                            "was not declared AI-made")
         try:
-            if media.media_kind not in ("image", "video"):
-                raise RegistryError(f"{path}: only images and videos can be registered "
-                                    f"(this is a {media.media_kind})")
             if media.media_kind == "video":
-                if report.error:
-                    raise MediaError(report.error)
                 rgb, prints = self._video_original(media, report, frames)
             else:
                 rgb = media.rgb
@@ -65,7 +77,9 @@ class Registry:
                           ("flip", None, *pdq(np.ascontiguousarray(rgb[:, ::-1])))]
         except MediaError as exc:
             raise RegistryError(f"{path}: {exc}") from None
-        return self.storage.add(_original(media, report, owner.strip(), note, rgb, prints))
+        original = _original(media, report, owner.strip(), note, rgb, prints)
+        original.row.update(declared_ai=declared_ai, ai_evidence=evidence)
+        return self.storage.add(original)
 
     @staticmethod
     def _video_original(media, report, frames) -> tuple[np.ndarray, list[tuple]]:
@@ -82,6 +96,14 @@ class Registry:
         seen = [frame["time_s"] for frame in report.timeline["frames"] if frame["label_seen"]]
         frame = video.frame_at(media.source, seen[0] if seen else 0.0)
         return np.asarray(frame.convert("RGB")), prints
+
+    def preview(self, asset_id: int) -> bytes | None:
+        """The JPEG of an original made from its scanned pixels at registration."""
+        return self.storage.preview(asset_id)
+
+    def with_preview(self) -> set[int]:
+        """The ids of the originals whose preview was kept."""
+        return self.storage.with_preview()
 
     def remove(self, asset_id: int) -> bool:
         """Unregister an original; False when there is no such id."""
@@ -135,4 +157,12 @@ def _original(media, report, owner: str, note: str | None, rgb: np.ndarray,
            "height": rgb.shape[0], "disclosures": disclosures,
            "added_at": datetime.now(timezone.utc)}
     return Original(row, prints, features, codes, points,
-                    [thumbnail(grey)] + badge_references(grey, disclosures["visible"]))
+                    [thumbnail(grey)] + badge_references(grey, disclosures["visible"]),
+                    preview_jpeg(rgb))
+
+
+def ai_evidence(report) -> list[str]:
+    """The AI evidence a scan of an original found, as its findings' messages, without the
+    registry's own matches."""
+    return list(dict.fromkeys(f.message for f in report.findings
+                              if f.is_ai_evidence and f.detector != "registry"))

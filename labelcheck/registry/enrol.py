@@ -21,9 +21,12 @@ from labelcheck.registry.tables import RegistryError
 
 
 def register_file(registry: Registry, path: str | os.PathLike, owner: str,
-                  note: str | None = None, settings: Settings | None = None) -> int:
-    """Scan the file at `path` and register it under `owner`; returns its id. Raises
-    `RegistryError` with a reason for a person when the file cannot be read."""
+                  note: str | None = None, settings: Settings | None = None,
+                  declared_ai: bool = False) -> int:
+    """Scan the file at `path` and register it under `owner`; returns its id. `declared_ai`:
+    the owner says it is AI-made (without it, its scan must find AI evidence). Raises
+    `RegistryError` with a reason for a person when the file cannot be read, `NotAiMade`
+    when it is not known to be AI-made."""
     path = os.fspath(path)
     settings = replace(settings or Settings(),
                        db_url=registry.engine.url.render_as_string(hide_password=False))
@@ -33,4 +36,5 @@ def register_file(registry: Registry, path: str | os.PathLike, owner: str,
         raise RegistryError(f"{path}: {exc}") from None
     layers = LayerResults()
     report = scan(media, settings=settings, layers=layers)
-    return registry.add(media, report, owner, note, frames=layers.frames)
+    return registry.add(media, report, owner, note, frames=layers.frames,
+                        declared_ai=declared_ai)

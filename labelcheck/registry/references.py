@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 THUMBNAIL_SIDE = 128
+PREVIEW_SIDE = 640  # longer side of the picture of an original that people see
+PREVIEW_QUALITY = 82
 BADGE_MARGIN = 0.5  # badge references keep this share of the badge height around it
 BADGE_TEXT_PX = 24  # badge references are stored with their text this tall (or smaller)
 
@@ -35,6 +37,24 @@ def _reference(grey: np.ndarray, box, scale: float) -> Reference:
 def thumbnail(grey: np.ndarray) -> Reference:
     height, width = grey.shape
     return _reference(grey, (0, 0, width, height), THUMBNAIL_SIDE / max(height, width))
+
+
+def preview_jpeg(rgb: np.ndarray) -> bytes:
+    """The original as people see it on the registry's pages: its pixels as scanned (an image,
+    or a video's representative frame), scaled to PREVIEW_SIDE, as JPEG. Made at registration
+    from the scanned bytes, so no page ever opens the file it came from."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    scale = min(1.0, PREVIEW_SIDE / max(height, width))
+    if scale < 1:
+        rgb = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
+                         interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]),
+                               [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
+    if not ok:
+        raise ValueError("the preview could not be encoded")
+    return encoded.tobytes()
 
 
 def badge_references(grey: np.ndarray, badges: list[dict]) -> list[Reference]:

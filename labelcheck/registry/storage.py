@@ -57,6 +57,23 @@ class Asset:
     height: int | None
     disclosures: dict[str, Any]
     added_at: datetime
+    declared_ai: bool = False
+    ai_evidence: list[str] | None = None
+
+    @property
+    def ai_made(self) -> bool:
+        """Whether the registry holds it as AI-made: declared so by its owner, or AI evidence
+        found by its scan (originals registered before this was recorded may have neither)."""
+        return bool(self.declared_ai or self.ai_evidence)
+
+    @property
+    def ai_basis(self) -> str:
+        """Why it is held as AI-made, in words."""
+        evidence = self.ai_evidence or []
+        more = f" (and {len(evidence) - 1} more)" if len(evidence) > 1 else ""
+        reasons = (["its owner declared it AI-made"] if self.declared_ai else []) + (
+            [f"its scan found {evidence[0]}{more}"] if evidence else [])
+        return " and ".join(reasons) or "nothing: neither declared AI-made nor AI evidence found"
 
     @property
     def label(self) -> str:
@@ -68,15 +85,16 @@ class Asset:
         return {"id": self.id, "owner": self.owner, "note": self.note, "title": self.title,
                 "sha256": self.sha256, "kind": self.kind, "media_type": self.media_type,
                 "width": self.width, "height": self.height, "disclosures": self.disclosures,
-                "added_at": self.added_at.isoformat()}
+                "declared_ai": self.declared_ai, "ai_evidence": self.ai_evidence or [],
+                "ai_made": self.ai_made, "added_at": self.added_at.isoformat()}
 
 
 @dataclass
 class Original:
     """Everything stored for one original before it has an id: its asset row (without id),
     its fingerprints as (variant, time_s, PDQ hash, quality), its local features, the
-    descriptors and points it puts in the crop-finding index, and its pixel references
-    (thumbnail first, then one per badge)."""
+    descriptors and points it puts in the crop-finding index, its pixel references
+    (thumbnail first, then one per badge) and its preview (JPEG, for people)."""
 
     row: dict[str, Any]
     prints: list[tuple[str, float | None, bytes, int]]
@@ -84,6 +102,7 @@ class Original:
     index_codes: np.ndarray
     index_points: np.ndarray
     references: list[Reference]
+    preview: bytes | None = None
 
 
 class Storage:
@@ -116,7 +135,7 @@ class Storage:
                 asset_id=asset_id, keypoints=original.features.to_bytes(),
                 index_codes=original.index_codes.tobytes(),
                 index_points=original.index_points.astype(np.float32).tobytes(),
-                references=references_to_bytes(original.references)))
+                references=references_to_bytes(original.references), preview=original.preview))
         return int(asset_id)
 
     def _find(self, sha256: str, owner: str) -> int | None:
@@ -167,6 +186,20 @@ class Storage:
                 local_features.c.asset_id, local_features.c.index_codes,
                 local_features.c.index_points)).all()
         return [tuple(row) for row in prints], [tuple(row) for row in coded]
+
+    def with_preview(self) -> set[int]:
+        """The ids of the originals that have a preview, in one query."""
+        with self.engine.connect() as connection:
+            return set(connection.execute(select(local_features.c.asset_id).where(
+                local_features.c.preview.is_not(None))).scalars())
+
+    def preview(self, asset_id: int) -> bytes | None:
+        """The JPEG of an original made at registration (None: registered before previews
+        were kept, or no such id)."""
+        with self.engine.connect() as connection:
+            blob = connection.execute(select(local_features.c.preview).where(
+                local_features.c.asset_id == asset_id)).scalar()
+        return bytes(blob) if blob is not None else None
 
     def local(self, asset_id: int) -> tuple[LocalFeatures, list[Reference]]:
         """An original's local features and pixel references, thumbnail first."""

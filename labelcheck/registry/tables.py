@@ -3,15 +3,17 @@
 The tables are declared here for queries; the migrations in `labelcheck.run.migrations`
 create them.
 
-``registry_assets`` holds one row per original (what it disclosed), ``registry_fingerprints``
-its PDQ hashes (one per sampled frame for a video), ``registry_features`` its ORB features, the
-descriptors of its crop-finding index and its pixel references.
+``registry_assets`` holds one row per original (what it disclosed, and why it is held as
+AI-made: declared by its owner, AI evidence found by its scan, or both),
+``registry_fingerprints`` its PDQ hashes (one per sampled frame for a video),
+``registry_features`` its ORB features, the descriptors of its crop-finding index, its pixel
+references and the preview people see (a JPEG made from the scanned pixels at registration).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Integer, LargeBinary, String,
-                        Table, Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, LargeBinary,
+                        String, Table, Text, UniqueConstraint, false)
 from sqlalchemy.engine import Engine
 
 from labelcheck.run import store
@@ -29,6 +31,9 @@ assets = Table(
     Column("height", Integer),
     Column("disclosures", JSON, nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
+    # Why the registry holds it as AI-made: its owner said so, and/or what the scan found.
+    Column("declared_ai", Boolean, nullable=False, server_default=false()),
+    Column("ai_evidence", JSON),  # the AI evidence its scan found (finding messages)
     UniqueConstraint("sha256", "owner", name="uq_registry_assets_sha256_owner"),
     sqlite_autoincrement=True,  # ids are never reused, so (count, max id) detects any change
 )
@@ -53,11 +58,18 @@ local_features = Table(
     Column("index_codes", LargeBinary, nullable=False),  # (INDEX_CODES, 32) uint8, raw
     Column("index_points", LargeBinary, nullable=False),  # their (x, y), float32, raw
     Column("references", LargeBinary, nullable=False),  # npz: thumbnail and badge patches
+    Column("preview", LargeBinary),  # JPEG of the original as scanned, for people
 )
 
 
 class RegistryError(Exception):
     """A file that cannot be registered, or an id that does not exist; for a person."""
+
+
+class NotAiMade(RegistryError):
+    """An original that its owner did not declare AI-made and whose scan found no AI evidence:
+    the registry holds AI-made originals only, since every copy of one is reported AI-made.
+    Each shell says how to declare it (a flag, a checkbox, an API field)."""
 
 
 def connect(url: str | None = None) -> Engine:

@@ -2,20 +2,19 @@
 
 A crawl (`labelcheck.run.crawl`) and the scan of a crawled URL fetch addresses that came from
 outside: a page's links, and in the web app a URL a visitor typed. That is server-side
-request forgery by design, so every connection goes through `NetworkRules`: the host name is
-resolved once, every address it resolves to is checked (a loopback, private, link-local or
-otherwise reserved address is refused unless its network is allowed), and the socket is
-opened to the checked address, so a name that resolves elsewhere a moment later (DNS
-rebinding) reaches nothing new. Redirects open new connections through the same check; only
-``http`` and ``https`` are spoken; no proxy from the environment is used. Bodies are read in
-chunks up to a size cap and within a time limit, and a download goes to a file, never into
-memory whole.
+request forgery by design, so every connection goes through `labelcheck.core.network` (the
+same rules as a watch's): the host name is checked and resolved once, every address it
+resolves to is checked (a loopback, private, link-local or otherwise reserved address is
+refused unless its network is allowed), and the socket is opened to a checked address, so a
+name that resolves elsewhere a moment later (DNS rebinding) reaches nothing new. Redirects
+open new connections through the same check; only ``http`` and ``https`` are spoken; no proxy
+from the environment is used. Bodies are read in chunks up to a size cap and within a time
+limit, and a download goes to a file, never into memory whole.
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 import time
@@ -26,7 +25,7 @@ from functools import partial
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from labelcheck.core.settings import NetworkRules
+from labelcheck.core.network import NetworkRules, Refused, connect
 from labelcheck.version import __version__
 
 USER_AGENT = f"labelcheck/{__version__} (AI-label audit; +https://github.com/labelcheck)"
@@ -59,57 +58,16 @@ def check_url(url: str) -> None:
         raise FetchError("addresses with a user name or password are not fetched")
 
 
-def allowed_address(host: str, address: str, rules: NetworkRules) -> None:
-    """Raise `FetchError` unless `rules` let a connection to `address` (which `host`
-    resolved to) be made."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if any(ip in ipaddress.ip_network(network, strict=False) for network in rules.networks):
-        return
-    if not ip.is_global or ip.is_multicast:
-        raise FetchError(f"{host} is at {_kind_of(ip)} address, which this server does not "
-                         "fetch")
-    if not any(_host_matches(host, pattern) for pattern in rules.hosts):
-        raise FetchError(f"{host} is not on this server's list of sites it may fetch")
-
-
-def _kind_of(ip) -> str:
-    for attribute, words in (("is_loopback", "a loopback"), ("is_private", "a private"),
-                             ("is_link_local", "a link-local"), ("is_multicast", "a multicast"),
-                             ("is_unspecified", "an unspecified")):
-        if getattr(ip, attribute):
-            return words
-    return "a reserved"
-
-
-def _host_matches(host: str, pattern: str) -> bool:
-    host, pattern = host.lower().rstrip("."), pattern.lower().rstrip(".")
-    if pattern == "*":
-        return True
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:])
-    return host == pattern
-
-
 def guarded_socket(host: str, port: int, timeout, rules: NetworkRules) -> socket.socket:
-    """A connected socket to the first allowed address of `host`; every address `host`
-    resolves to must be allowed (a name that mixes public and private addresses is refused)."""
+    """A socket connected to an allowed address of `host` (`labelcheck.core.network`: every
+    address `host` resolves to must be allowed, and the socket goes to one of those)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise FetchError(f"{host}: no such host") from None
-    for *_, address in infos:
-        allowed_address(host, address[0], rules)
-    error: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        sock.settimeout(timeout if isinstance(timeout, (int, float)) else None)
-        try:
-            sock.connect(address)
-            return sock
-        except OSError as exc:
-            sock.close()
-            error = exc
-    raise FetchError(f"{host}: could not connect ({getattr(error, 'strerror', None) or error})")
+        return connect(rules, host, port,
+                       timeout if isinstance(timeout, (int, float)) else None)
+    except Refused as exc:
+        raise FetchError(str(exc)) from None
+    except OSError as exc:
+        raise FetchError(f"{host}: could not connect ({exc.strerror or exc})") from None
 
 
 class GuardedHTTPConnection(http.client.HTTPConnection):

@@ -93,8 +93,27 @@ def _iter_url(url: str, missing: list[str], skipped: list[tuple[str, str]]) -> I
             found = filesystem.unstrip_protocol(name)
             if _is_media(found, lambda: _url_head(filesystem, name), skipped):
                 yield found
-    except (OSError, ValueError, ImportError):
+    except FileNotFoundError:
         missing.append(url)
+    except (OSError, ValueError, ImportError) as exc:
+        skipped.append((url, url_problem(url, exc)))
+
+
+FSSPEC_DRIVERS = {"s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
+                  "sftp": "paramiko", "hf": "huggingface_hub"}
+
+
+def url_problem(url: str, exc: Exception) -> str:
+    """Why a URL cannot be read, and what to do: a missing fsspec driver names the package
+    to install (a URL without its driver used to read as "no such file")."""
+    scheme = url.split("://", 1)[0].lower()
+    if isinstance(exc, ImportError):
+        package = FSSPEC_DRIVERS.get(scheme)
+        hint = f": pip install {package}" if package else ""
+        return f"cannot read {scheme}:// URLs without their fsspec driver ({exc}){hint}"
+    if isinstance(exc, ValueError):
+        return f"not a URL labelcheck can read ({exc})"
+    return f"could not be read ({getattr(exc, 'strerror', None) or exc})"
 
 
 def _url_head(filesystem, name: str) -> bytes:

@@ -159,6 +159,11 @@ def _start_worker(policy: Policy, settings: Settings) -> None:
     _job = (policy, settings)
     from labelcheck.vision import ocr
 
+    if settings.debug is not None:  # a fork server's child has no logging set up
+        from labelcheck.run import logs
+
+        logs.configure(settings.debug)
+
     ocr.set_threads(1)
     if settings.pixels:
         ocr.load_models()

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from labelcheck.version import __version__
 from labelcheck.core.model import Report, report_from_dict
 from labelcheck.core.policy import policies_of
+from labelcheck.sources.c2pa.trust import trust_digest
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_ENTRY_POINTS = "labelcheck.migrations"  # other packages' branches (the web app's)
@@ -212,13 +213,11 @@ def reason(exc: Exception) -> str:
 
 def setup_digest(policy, settings) -> str:
     """What besides the bytes decides a report: the policy's rules (not only its name: a
-    policy file can be edited), the scan settings (``--no-ocr``, the trust anchors' content)
+    policy file can be edited), the scan settings (``--no-ocr``; the C2PA trust setting, the
+    bundled lists' dates and the trust anchors' content)
     and which requirements are in force on the date the policies are applied at.
     A stored result is reused only under the same digest."""
-    anchors = ""
-    if settings.trust_anchors:
-        with open(settings.trust_anchors, "rb") as handle:
-            anchors = hashlib.sha256(handle.read()).hexdigest()
+    anchors = trust_digest(settings.trust, settings.trust_anchors)
     in_force = [regime.in_force_on(settings.as_of or date.today())
                 for regime in policies_of(policy)]
     facts = repr((policy, settings.pixels, settings.max_pixels, anchors, in_force,

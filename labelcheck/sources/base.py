@@ -118,7 +118,8 @@ class Source:
             exc.findings = found + exc.findings
             raise
         except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the file
-            log.exception("detector %s failed on %s", self.name, media.path)
+            log.exception("the %s detector failed on %s; the report says its layer was "
+                          "not read", self.name, media.path)
             return found + [self.failed(f"{self.name} detector could not finish: "
                                         f"{type(exc).__name__}: {plain(str(exc))}")]
 

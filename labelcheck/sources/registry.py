@@ -46,6 +46,7 @@ import numpy as np
 
 from labelcheck.vision import lexicon, ocr
 from labelcheck.core.model import Kind
+from labelcheck.core.wording import offset_words
 from labelcheck.sources.aigc import AigcSource
 from labelcheck.sources.base import PIXELS, CrossCheck, LayerResults
 from labelcheck.sources.visible_label import measure_label
@@ -53,7 +54,6 @@ from labelcheck.sources.xmp_iptc import XmpIptcSource
 
 BADGE_INSIDE = 0.9  # a badge less inside than this was cut by the border
 BADGE_PRESENT = 0.5  # kept badges correlate >= 0.85 on the suite, covered ones <= 0.08
-VIDEO_SAME_TIME_S = 0.5  # offsets below this are sampling jitter, not a trim
 OCR_TEXT_PX = 32  # the badge crop is enlarged so its text is about this tall for OCR
 LAYER_NAMES = {"c2pa": "a C2PA manifest", "iptc": "an IPTC Digital Source Type",
                "aigc": "a GB 45438 AIGC label"}
@@ -100,6 +100,9 @@ class RegistrySource(CrossCheck):
             yield from self._video(media, layers, registry)
             return
         for match in registry.match(media.rgb):
+            if not match.asset.ai_made:
+                yield self._not_ai(match.asset, _location(media, match.quad))
+                continue
             yield self._match(media, match)
             for badge in match.badges:
                 yield self._badge(media, match, badge)
@@ -115,8 +118,10 @@ class RegistrySource(CrossCheck):
         frames.raise_failure()
         for match in registry.match_video((kept.time_s, kept.rgb) for kept in frames.kept):
             asset = match.asset
-            trimmed = (f"original time = copy time + {-match.offset_s:.1f} s"
-                       if abs(match.offset_s) >= VIDEO_SAME_TIME_S else "same timing")
+            if not asset.ai_made:
+                yield self._not_ai(asset, {"offset_s": match.offset_s})
+                continue
+            trimmed = offset_words(match.offset_s)
             yield self.finding(
                 Kind.AI_TRACE, "registry.video_match",
                 f"copy of registered AI original video {asset.label}: {match.frames_matched} "
@@ -124,13 +129,21 @@ class RegistrySource(CrossCheck):
                 f"{match.median_distance}/256), {trimmed}",
                 location={"offset_s": match.offset_s},
                 confidence=round(match.frames_matched / match.frames_compared, 3),
-                details={"asset_id": asset.id, "owner": asset.owner, "note": asset.note,
-                         "title": asset.title, "sha256": asset.sha256,
-                         "registered_disclosures": asset.disclosures,
-                         "offset_s": match.offset_s, "frames_matched": match.frames_matched,
+                details={**_asset_details(asset), "offset_s": match.offset_s,
+                         "frames_matched": match.frames_matched,
                          "frames_compared": match.frames_compared})
             yield from self._video_badges(layers, match)
             yield from self._layers(media, layers, match)
+
+    def _not_ai(self, asset, location):
+        """A copy of an original that the registry does not hold as AI-made (registered
+        before it recorded why; `Asset.ai_made`): worth knowing, never AI evidence."""
+        return self.finding(
+            Kind.INFO, "registry.match_not_ai",
+            f"copy of registered original {asset.label}, which is not recorded as AI-made "
+            "(neither declared so by its owner nor found AI-made by its scan): not evidence "
+            "that this file is AI-made", location=location,
+            details={"asset_id": asset.id, "owner": asset.owner, "title": asset.title})
 
     def _video_badges(self, layers: LayerResults, match):
         """The original's visible labels, when no frame of the copy shows any (known only when
@@ -144,7 +157,8 @@ class RegistrySource(CrossCheck):
                 f'"{badge["text"]}" in its frames; no frame of this copy shows a visible AI '
                 "label: it was cropped, covered or cut out", channel="visible", intact=False,
                 location={"original_box": badge["box"]},
-                measurements={"text": badge["text"], "original_box": badge["box"]})
+                measurements={"text": badge["text"], "original_box": badge["box"]},
+                details={"asset_id": match.asset.id})
 
     def _match(self, media, match: Match):
         from labelcheck.registry import MIN_INLIERS
@@ -160,25 +174,25 @@ class RegistrySource(CrossCheck):
             f"{match.agreement:.2f}, {how}{mirrored}, shown at {match.scale:.2f}x",
             location=_location(media, match.quad),
             confidence=round(1 - 0.5 ** (match.inliers / MIN_INLIERS), 3),
-            details={"asset_id": asset.id, "owner": asset.owner, "note": asset.note,
-                     "title": asset.title, "sha256": asset.sha256,
-                     "registered_disclosures": asset.disclosures, "inliers": match.inliers,
+            details={**_asset_details(asset), "copy_size": _size(media),
+                     "inliers": match.inliers,
                      "inlier_ratio": match.inlier_ratio, "spread": match.spread,
                      "agreement": match.agreement, "pdq_distance": match.pdq_distance,
                      "found_by": match.found_by, "flipped": match.flipped,
-                     "matrix": match.matrix})
+                     "matrix": match.matrix, "quad": match.quad})
 
     def _badge(self, media, match: Match, badge: MappedBadge):
         where = f'the badge "{badge.text}" of registered original {match.asset.label}'
-        fields = {"location": _location(media, badge.quad), "channel": "visible"}
+        fields = {"location": _location(media, badge.quad), "channel": "visible",
+                  "details": {"asset_id": match.asset.id}}
         facts = {"text": badge.text, "inside": badge.inside, "similarity": badge.similarity,
-                 "original_box": badge.original_box}
+                 "original_box": badge.original_box, "quad": badge.quad}
         if badge.inside < BADGE_INSIDE:
-            cut = ("lies outside this copy" if badge.inside < 0.05 else
-                   f"is cut by this copy's border (only {badge.inside:.0%} of it is inside)")
-            return self.finding(Kind.REMOVAL, "registry.badge_removed",
-                                f"{where} {cut}: the badge was cropped off", intact=False,
-                                measurements=facts, **fields)
+            cut = ("lies outside this copy: the badge was cropped off" if badge.inside < 0.05
+                   else f"is cut by this copy's border (only {badge.inside:.0%} of it is "
+                        "inside): the copy was cropped through the badge")
+            return self.finding(Kind.REMOVAL, "registry.badge_removed", f"{where} {cut}",
+                                intact=False, measurements=facts, **fields)
         similar = badge.similarity is not None and badge.similarity >= BADGE_PRESENT
         read = not similar and reads_label(media.rgb, badge.box)
         if not (similar or read):
@@ -219,7 +233,17 @@ class RegistrySource(CrossCheck):
                     Kind.REMOVAL, "registry.metadata_removed",
                     f"registered original {match.asset.label} declares AI in "
                     f"{LAYER_NAMES[layer]}; this copy carries none: its metadata was stripped",
-                    channel=layer, intact=False, location=f"file metadata ({layer})")
+                    channel=layer, intact=False, location=f"file metadata ({layer})",
+                    details={"asset_id": match.asset.id})
+
+
+def _asset_details(asset) -> dict:
+    """What a match says of the registered original, for reports read without the registry
+    (`labelcheck.registry.copies`)."""
+    return {"asset_id": asset.id, "label": asset.label, "owner": asset.owner,
+            "note": asset.note, "title": asset.title, "sha256": asset.sha256,
+            "kind": asset.kind, "size": [asset.width, asset.height],
+            "registered_disclosures": asset.disclosures, "ai_basis": asset.ai_basis}
 
 
 def _lost(media, layers: LayerResults, layer: str) -> bool:
@@ -252,12 +276,18 @@ def reads_label(rgb: np.ndarray, box: list[int]) -> bool:
 
 
 def _location(media, quad) -> dict:
+    """Where a quad of the copy (an original or a badge mapped into it) lies, as the pixel
+    box of its part inside the copy; the quad itself goes in the finding's details."""
     height, width = media.rgb.shape[:2]
     points = np.asarray(quad)
     x0, y0 = np.clip(np.floor(points.min(axis=0)), 0, [width, height]).astype(int)
     x1, y1 = np.clip(np.ceil(points.max(axis=0)), 0, [width, height]).astype(int)
-    return {"quad": quad, "box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
-            "image_size": [width, height]}
+    return {"box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]}
+
+
+def _size(media) -> list[int]:
+    height, width = media.rgb.shape[:2]
+    return [int(width), int(height)]
 
 
 def _show(value) -> str:

@@ -36,6 +36,20 @@ def classify_source_type(value: str) -> str:
     return _source_type_classes().get(source_type_term(value).lower(), UNKNOWN)
 
 
+@cache
+def _retired() -> dict[str, str]:
+    return {old.lower(): new for old, new in load_data("digital_source_types.toml")
+            .get("retired", {}).items()}
+
+
+def describe_source_type(value: str) -> str:
+    """A source type's term as a person reads it, saying when the vocabulary retired it:
+    ``digitalArt (a retired term, now digitalCreation)``."""
+    term = source_type_term(value)
+    replacement = _retired().get(term.lower())
+    return f"{term} (a retired term, now {replacement})" if replacement else term
+
+
 @dataclass(frozen=True)
 class Generator:
     name: str

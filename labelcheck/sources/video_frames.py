@@ -26,6 +26,11 @@ first read are kept (grey, a handful), so a label found late is traced back to w
 Each interval becomes a `visible` disclosure finding with the label's measurements (those of
 still images) plus the video's timing (first appearance, opening cover, coverage, longest gap),
 which policies test; the timeline goes into the report (``Report.timeline``).
+
+The same `LabelTimeline` follows the labels of a live stream (`labelcheck.live`), one sample at
+a time as they arrive: its tracks say at each moment which labels are showing, and `pause`
+marks the time a lost connection left unwatched (no run is carried across it, and no gap is
+measured in it).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from labelcheck.vision import video
+from labelcheck.vision import lexicon, video
 from labelcheck.core.model import Kind, MediaError, PixelsUnavailable
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.visible_label import (
@@ -67,6 +72,7 @@ MIN_OVERLAY_WIDTH = 10  # label of 2% of the shorter side is ~4 px high, 25+ px 
 MIN_OVERLAY_HEIGHT = 5  # 5+ px once its strokes are dilated
 TEXT_DENSITY = 0.35  # share of a blob's box its strokes fill: text yes, a passing arc no
 WINDOW = 4  # thumbnails in the overlay window: changed, then still over the last three
+MAX_EXPLAINED = 64  # overlay regions remembered as read (a stream without cuts meets many)
 BACKTRACK = 5  # grey frames kept to trace a newly read label back
 MAX_TRACKS = 24
 SAMPLE_FRAMES = 4  # frames listed in the timeline for a person to look at
@@ -151,7 +157,8 @@ class LabelTimeline:
         self.tracks: list[Track] = []
         self.thumbs: collections.deque = collections.deque(maxlen=WINDOW)
         self.recent: collections.deque = collections.deque(maxlen=BACKTRACK)  # (t, grey)
-        self.explained: list[tuple[int, int, int, int]] = []  # thumbnail boxes already read
+        # thumbnail boxes already read (the oldest forgotten: a long stream without a cut)
+        self.explained: collections.deque = collections.deque(maxlen=MAX_EXPLAINED)
         self.last_read_s = -1e9
         self.previous_s: float | None = None
         self.first_s: float | None = None
@@ -195,8 +202,23 @@ class LabelTimeline:
         track.last_present_s = t
 
     def _midpoint(self, t: float) -> float:
-        """Where a label first seen at `t` began: halfway from the sample before."""
-        return 0.0 if self.previous_s is None else (self.previous_s + t) / 2
+        """Where a label first seen at `t` began: halfway from the sample before (from the
+        start at the first sample; at `t` itself after a `pause`)."""
+        if self.previous_s is None:
+            return 0.0 if t == self.first_s else t
+        return (self.previous_s + t) / 2
+
+    def pause(self, at_s: float) -> None:
+        """Nothing was seen after `at_s` until the next sample (a live stream whose connection
+        was lost): the runs showing end at `at_s`, and the pictures kept so far are forgotten,
+        so that no label is traced back, and no overlay compared, across the unwatched time."""
+        for track in self.tracks:
+            if track.showing:
+                track.runs[-1][1] = max(track.runs[-1][0], at_s)
+        self.thumbs.clear()
+        self.recent.clear()
+        self.explained.clear()
+        self.previous_s = None
 
     def _close_lost(self, t: float) -> None:
         """End the runs of labels not seen in this sample."""
@@ -269,7 +291,7 @@ class LabelTimeline:
         candidates = settled & (np.abs(stack[1] - stack[0]) > MOVED)
         edges = cv2.morphologyEx(thumb, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > EDGE
         mask = (candidates & edges).astype(np.uint8)
-        for x, y, w, h in self.explained + self._tracked_in_thumbnail(thumb):
+        for x, y, w, h in [*self.explained, *self._tracked_in_thumbnail(thumb)]:
             mask[max(0, y - h):y + 2 * h, max(0, x - h):x + w + h] = 0
         mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
@@ -354,28 +376,36 @@ class LabelTimeline:
             if track.showing:
                 track.runs[-1][1] = duration_s
 
-    def intervals(self) -> list[tuple[Track, float, float, float]]:
-        """(track, start_s, end_s, a time it was seen) per interval, in order of start."""
-        found = [(track, start, end, seen) for track in self.tracks
-                 for start, end, seen in track.runs if end is not None and end > start]
+    def intervals(self, open_until: float | None = None
+                  ) -> list[tuple[Track, float, float, float]]:
+        """(track, start_s, end_s, a time it was seen) per interval, in order of start; a run
+        still showing ends at `open_until` (a live stream so far), or is left out."""
+        found = [(track, start, end if end is not None else open_until, seen)
+                 for track in self.tracks for start, end, seen in track.runs]
+        found = [item for item in found if item[2] is not None and item[2] > item[1]]
         return sorted(found, key=lambda item: (item[1], item[0].label.box))
 
-    def timeline(self, duration_s: float) -> dict:
-        """The report's ``timeline`` (see README, "Report format")."""
-        intervals = self.intervals()
+    def timeline(self, duration_s: float,
+                 unwatched: list[tuple[float, float]] | None = None) -> dict:
+        """The report's ``timeline`` (see README, "Report format"). A live stream's
+        `unwatched` spans (lost connections) are listed, and the coverage is the share of the
+        watched time that showed a label. Runs still showing end at `duration_s`."""
+        intervals = self.intervals(open_until=duration_s)
         union = _union([(start, end) for _, start, end, _ in intervals])
-        return {
+        watched_s = duration_s - sum(end - start for start, end in unwatched or ())
+        timeline = {
             "duration_s": round(duration_s, 3),
             "first_label_s": round(union[0][0], 3) if union else None,
-            "coverage": round(sum(e - s for s, e in union) / duration_s, 4) if duration_s else 0,
-            "intervals": [{"start_s": round(start, 3), "end_s": round(end, 3),
-                           "text": track.label.text, "lang": track.label.match.lang,
-                           "box": list(track.label.box),
-                           "text_height_px": round(track.measured["height_ratio"]
-                                                   * min(self.size))}
+            "coverage": round(sum(e - s for s, e in union) / watched_s, 4) if watched_s > 0
+            else 0,
+            "intervals": [interval_view(track, start, end, self.size)
                           for track, start, end, _ in intervals],
             "frames": self._frames(intervals),
         }
+        if unwatched:
+            timeline["unwatched"] = [[round(start, 3), round(end, 3)]
+                                     for start, end in unwatched]
+        return timeline
 
     def _frames(self, intervals) -> list[dict]:
         """A few frames for a person to look at: where each label was first seen, and where
@@ -385,6 +415,15 @@ class LabelTimeline:
         missing = [{"time_s": t, "label_seen": False, "box": None} for t in self.unlabelled_s]
         chosen = seen[:SAMPLE_FRAMES - min(len(missing), 2)] + missing
         return sorted(chosen[:SAMPLE_FRAMES], key=lambda frame: frame["time_s"])
+
+
+def interval_view(track: Track, start: float, end: float, size: tuple[int, int]) -> dict:
+    """One interval of the timeline: when, which label, where and how high (in pixels of the
+    picture of `size`)."""
+    return {"start_s": round(start, 3), "end_s": round(end, 3),
+            "text": lexicon.normalised(track.label.text), "ocr_text": track.label.text,
+            "lang": track.label.match.lang, "box": list(track.label.box),
+            "text_height_px": round(track.measured["height_ratio"] * min(size))}
 
 
 def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -399,14 +438,19 @@ def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def video_measurements(timeline: dict) -> dict:
     """The video-level numbers policies test: first appearance, how long the label covers
-    the opening without a break, share of the duration covered, longest stretch unlabelled."""
+    the opening without a break, share of the (watched) duration covered, longest stretch
+    unlabelled (the time a live stream went unwatched is no gap), and `where` that stretch
+    lies, for a person reading why a requirement failed."""
     duration = timeline["duration_s"]
     union = _union([(i["start_s"], i["end_s"]) for i in timeline["intervals"]])
     opening = union[0][1] if union and union[0][0] <= video.OPENING_STEP_S else 0.0
-    edges = [0.0] + [t for span in union for t in span] + [duration]
-    gaps = [edges[i + 1] - edges[i] for i in range(0, len(edges), 2)]
+    seen = _union(union + [(start, end) for start, end in timeline.get("unwatched", ())])
+    edges = [0.0] + [t for span in seen for t in span] + [duration]
+    gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
+    start, end = max(gaps, key=lambda gap: gap[1] - gap[0])
     return {"first_label_s": timeline["first_label_s"], "opening_s": round(opening, 3),
-            "coverage": timeline["coverage"], "longest_gap_s": round(max(gaps), 3)}
+            "coverage": timeline["coverage"], "longest_gap_s": round(end - start, 3),
+            "where": {"longest_gap_s": f"no label from {start:.1f} s to {end:.1f} s"}}
 
 
 @dataclass(frozen=True)
@@ -506,18 +550,25 @@ class VideoFramesSource(Source):
             details={"codec": stream.codec, "size": [stream.width, stream.height],
                      "rotation": stream.rotation, "skipped_frames": stream.skip,
                      "duration_s": round(frames.duration_s, 3)})
-        for track, start, end, _ in follower.intervals():
-            yield self._label(track, start, end, timing)
+        yield from self.label_findings(follower, timing)
         if frames.damage:  # the frames after it were not checked; the rest of the file was read
             raise PixelsUnavailable(f"{frames.damage} (frames read up to "
                                     f"{frames.kept[-1].time_s:.1f} s)")
+
+    def label_findings(self, follower: LabelTimeline, timing: dict):
+        """One `visible` disclosure finding per interval a label was shown, with the label's
+        measurements and the video's `timing` (`video_measurements`): the findings policies
+        judge, for a file and for a watched stream alike."""
+        for track, start, end, _ in follower.intervals():
+            yield self._label(track, start, end, timing)
 
     def _label(self, track: Track, start: float, end: float, timing: dict):
         measured = track.measured
         return self.finding(
             Kind.AI_DECLARATION, "visible.video_label",
-            f'visible AI label "{track.label.text}" ({track.label.match.lang}) from {start:.1f} s '
-            f"to {end:.1f} s at the {measured['position']}, text "
+            f'visible AI label "{lexicon.normalised(track.label.text)}" '
+            f"({track.label.match.language}) from {start:.1f} s to {end:.1f} s at the "
+            f"{measured['position']}, text "
             f"{measured['height_ratio']:.1%} of the shorter side, contrast "
             f"{measured['contrast']:.1f}:1",
             location={"time_s": round(start, 3), "start_s": round(start, 3),

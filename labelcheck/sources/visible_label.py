@@ -65,8 +65,9 @@ class VisibleLabelSource(Source):
         confidence = score if shaped or not match.icon else score * BARE_ICON_CONFIDENCE
         return self.finding(
             Kind.AI_DECLARATION, "visible.icon" if shaped else "visible.label",
-            f'visible AI label{kind} "{text}" ({match.lang}) at the {measure.position}, text '
-            f"{measure.height_ratio:.1%} of the shorter side, contrast {measure.contrast:.1f}:1",
+            f'visible AI label{kind} "{lexicon.normalised(text)}" ({match.language}) at the '
+            f"{measure.position}, text {measure.height_ratio:.1%} of the shorter side, contrast "
+            f"{measure.contrast:.1f}:1",
             location=_location(rgb, measure.box), confidence=round(confidence, 3),
             channel="visible", measurements=measurements(text, match, measure))
 
@@ -76,8 +77,8 @@ class VisibleLabelSource(Source):
         if partial:
             yield self.finding(
                 Kind.AI_DECLARATION, "visible.partial_label",
-                f'AI label cut by the picture border: "{line.text}" is part of '
-                f'"{partial.phrase}", so the picture was cropped through its label',
+                f'visible AI label cut by the picture\'s edge: "{lexicon.normalised(line.text)}" '
+                f'is part of "{partial.phrase}", so the picture was cropped through its label',
                 location=_location(rgb, measure.box), confidence=round(line.score * 0.9, 3),
                 channel="visible", intact=False,
                 measurements=measurements(line.text, partial, measure))
@@ -142,15 +143,17 @@ def find_labels(lines: list[ocr.TextLine]) -> tuple[list[Label], set[int]]:
 
 
 def measurements(text: str, match: lexicon.LabelMatch, measure: Measure) -> dict:
-    """The numbers policies test on a visible label."""
-    return {"text": text, "lang": match.lang, "phrase": match.phrase, "box": list(measure.box),
+    """The numbers policies test on a visible label, with what it says: `text` with OCR's
+    misreadings of "AI" undone ("AI generated"), `ocr_text` exactly as read ("Al generated")."""
+    return {"text": lexicon.normalised(text), "ocr_text": text, "lang": match.lang,
+            "language": match.language, "phrase": match.phrase, "box": list(measure.box),
             "position": measure.position, "height_ratio": round(measure.height_ratio, 4),
             "contrast": round(measure.contrast, 2), "rules": match.rules,
             "touches_border": measure.touches_border, "partial": match.partial}
 
 
 def _location(rgb, box) -> dict:
-    return {"box": list(box), "image_size": [rgb.shape[1], rgb.shape[0]]}
+    return {"box": list(box)}
 
 
 def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:

@@ -25,11 +25,16 @@ GLUED_ALIAS = re.compile(r"^([a-z]{2,})((?:A[Il1|])|(?:[Il1|]A)|(?:K[Il1|]))$")
 CONFUSABLE = str.maketrans({"1": "l", "|": "l", "i": "l", "0": "o", "v": "y", "5": "s"})
 MIN_PARTIAL_CHARS = 2
 AI_WORDS = frozenset({"ai", "ia", "ki"})
+# "数字人" (digital human), the wording the CAC's 2026 draft on digital virtual humans asks for;
+# not the start of 数字人民币 (the digital yuan), 数字人才 (digital talent), 数字人文 (digital
+# humanities), 数字人力 (digital HR), 数字人口 or 数字人权.
+DIGITAL_HUMAN = re.compile(r"数字人(?![民才文力口权])")
 
 
 @dataclass(frozen=True)
 class Entry:
     lang: str
+    language: str
     match: str
     phrase: str
     tokens: tuple[str, ...] = ()
@@ -51,6 +56,7 @@ class LabelMatch:
     icon: bool = False
     partial: bool = False
     needs_badge: bool = False
+    language: str = ""  # the language's name, for people ("English")
 
 
 @cache
@@ -69,6 +75,23 @@ def tokens(text: str) -> list[str]:
     for raw in TOKEN.findall(text):
         words.extend(_resolve(raw))
     return words
+
+
+def normalised(text: str) -> str:
+    """What a label says, as OCR read it with its known misreadings of "AI" undone: "Al
+    generated" -> "AI generated", "Généré par l'lA" -> "Généré par l'IA". Everything else
+    is kept as read (the raw reading stays in the finding's details)."""
+    aliases = _aliases()
+
+    def undo(found: re.Match) -> str:
+        raw = found.group(0)
+        if raw in aliases:
+            return aliases[raw].upper()
+        if raw[:2] in aliases and raw[2:].isdigit():
+            return aliases[raw[:2]].upper() + raw[2:]
+        return raw
+
+    return re.sub(r"[A-Za-z0-9|!]+", undo, text)
 
 
 def _resolve(raw: str) -> list[str]:
@@ -92,7 +115,8 @@ def entries() -> tuple[Entry, ...]:
     for group in load_data("label_lexicon.toml")["label"]:
         for phrase in group["phrases"]:
             pattern = re.compile(phrase) if group["match"] == "regex" else None
-            out.append(Entry(group["lang"], group["match"], phrase, tuple(tokens(phrase)),
+            out.append(Entry(group["lang"], group.get("language", group["lang"]), group["match"],
+                             phrase, tuple(tokens(phrase)),
                              pattern, group.get("icon", False),
                              group.get("gb45438", False), group.get("badge", False)))
     return tuple(out)
@@ -105,8 +129,9 @@ def match_label(text: str) -> LabelMatch | None:
         return None
     for entry in entries():
         if _matches(entry, words):
-            return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), entry.icon,
-                              needs_badge=entry.badge and not _other_script(words))
+            return LabelMatch(entry.lang, entry.phrase, label_rules(words), entry.icon,
+                              needs_badge=entry.badge and not _other_script(words),
+                              language=entry.language)
     return None
 
 
@@ -126,16 +151,21 @@ def match_partial(text: str) -> LabelMatch | None:
             continue
         if _is_cut_end(words, entry.tokens) or _is_cut_start(words, entry.tokens):
             if AI_WORDS & set(words) or len(words) >= 2:
-                return LabelMatch(entry.lang, entry.phrase, gb45438_rules(words), partial=True)
+                return LabelMatch(entry.lang, entry.phrase, label_rules(words), partial=True,
+                                  language=entry.language)
     return None
 
 
-def gb45438_rules(words: list[str]) -> list[str]:
-    """``["gb45438"]`` when the text has GB 45438's explicit-label wording: "AI" or "人工智能"
-    together with "生成" or "合成"."""
+def label_rules(words: list[str]) -> list[str]:
+    """The wording rules the text meets, for the policies: ``gb45438`` when it has GB 45438's
+    explicit-label wording ("AI" or "人工智能" together with "生成" or "合成"), ``digital-human``
+    when it says "数字人" (the CAC's 2026 draft on digital virtual humans)."""
     joined = "".join(words)
     names_ai = "ai" in words or "人工智能" in joined
-    return ["gb45438"] if names_ai and ("生成" in joined or "合成" in joined) else []
+    rules = ["gb45438"] if names_ai and ("生成" in joined or "合成" in joined) else []
+    if DIGITAL_HUMAN.search(joined):
+        rules.append("digital-human")
+    return rules
 
 
 def _matches(entry: Entry, words: list[str]) -> bool:

@@ -69,10 +69,11 @@ def _loaded_models(threads: int):
     return engine.text_det, engine.text_rec
 
 
-def load_models() -> None:
-    """Load the models now: batch workers do it before their first file, so that the per-file
-    time limit measures scanning, not start-up."""
-    _models()
+def load_models(threads: int | None = None) -> None:
+    """Load the models now (for `threads`, default `set_threads`): batch workers do it before
+    their first file, so that the per-file time limit measures scanning, not start-up, and a
+    watch before its stream comes."""
+    _models(threads)
 
 
 def read_lines(rgb: np.ndarray, threads: int | None = None) -> list[TextLine]:

@@ -30,6 +30,17 @@ arrays whatever the frame's width and line padding, and timed from the first fra
 timestamps start anywhere). Only sampled frames are converted; nothing but the current frame and
 a few small thumbnails is held by the sampler, so memory does not grow with the duration.
 `frame_at` re-extracts one frame for display (the report's sample frames).
+
+The same sampler reads live streams (`labelcheck.live`): with ``realtime=True`` a few samples
+may wait for the analysis, and once the analysis is more than `REALTIME_SLACK_S` behind the
+stream as it arrives, the oldest waiting sample is dropped (and counted) rather than the decoder
+waiting, so memory stays flat and the watch keeps up with a live stream; a stream that comes
+faster than real time (a recording served over HLS) waits for the analysis and loses
+nothing. With ``tick_s`` the iteration yields None whenever no sample came for that long (the
+caller can notice a stall or a stop request), and FFmpeg options and timeouts reach the
+container (a network read that hangs ends after the read timeout). A timestamp that jumps back
+(an HLS discontinuity, a restarted encoder) restarts the sampling clock instead of holding every
+frame until the old time comes round again.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ import math
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Iterator
@@ -61,8 +73,14 @@ PROBED_CODECS = frozenset({"h264", "hevc"})  # codecs whose B-frames may be refe
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES = 1 << 20
 PREFETCH = 2  # samples decoded ahead of the analysis
+# samples a live stream may queue: a burst at the start (the segments an HLS player starts
+# behind the live edge, what an RTMP server buffered) waits to be analysed, while the memory
+# stays bounded (a 1080p sample holds ~5 MB)
+REALTIME_BACKLOG = 8
+REALTIME_SLACK_S = 5.0  # how far the analysis may fall behind a live stream before samples drop
 _DONE = object()
 FRAME_SLACK_S = 0.02  # a frame this close before its due time is on time
+JUMP_BACK_S = 2.0  # a frame this far before the last sample: the timestamps restarted
 
 
 def picture(frame, pixel_format: str, turns: int = 0) -> np.ndarray:
@@ -134,16 +152,31 @@ class Stream:
     frames_decoded: int = 0
     samples: int = 0
     end_s: float = 0.0  # where the last decoded frame ends (the duration, for a raw stream)
+    container: str = ""  # FFmpeg's name of the container format (``mov,mp4,...``, ``hls``)
+    dropped: int = 0  # samples dropped because the analysis fell behind (``realtime``)
 
 
-def _open(source: str | os.PathLike | bytes):
+class VideoReadError(PixelsUnavailable):
+    """The video could not be opened or read. `cause` is FFmpeg's error (its type tells a
+    timeout from a refused connection, for a watcher that reconnects)."""
+
+    def __init__(self, message: str, cause: Exception | None = None):
+        super().__init__(message)
+        self.cause = cause
+
+
+def _open(source, options: dict | None = None, timeout: tuple[float, float] | None = None):
+    """`source` (a path, bytes, or a binary stream such as a pipe) as a PyAV container."""
     import av
 
-    target = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+    if isinstance(source, (bytes, bytearray)):
+        target = io.BytesIO(source)
+    else:
+        target = source if hasattr(source, "read") else os.fspath(source)
     try:
-        return av.open(target, mode="r")
+        return av.open(target, mode="r", options=options or {}, timeout=timeout)
     except av.error.FFmpegError as exc:
-        raise PixelsUnavailable(f"the video could not be opened: {ffmpeg_reason(exc)}") \
+        raise VideoReadError(f"the video could not be opened: {ffmpeg_reason(exc)}", exc) \
             from None
 
 
@@ -239,45 +272,76 @@ def _return_large_buffers() -> None:
 
 
 class Sampler:
-    """Iterate over the `Sample`s of a video (see the module docstring for which)."""
+    """Iterate over the `Sample`s of a video (see the module docstring for which).
+
+    `options` are FFmpeg's (demuxer and protocol options) and `timeout` its (open, read)
+    timeouts in seconds; `realtime` drops the oldest waiting sample rather than wait for the
+    consumer; `tick_s` makes the iteration yield None after that long without a sample."""
 
     def __init__(self, source: str | os.PathLike | bytes, grid_s: float = GRID_S,
-                 opening_s: float = OPENING_S, opening_step_s: float = OPENING_STEP_S):
+                 opening_s: float = OPENING_S, opening_step_s: float = OPENING_STEP_S, *,
+                 options: dict | None = None, timeout: tuple[float, float] | None = None,
+                 realtime: bool = False, tick_s: float | None = None):
         _return_large_buffers()
         self.source = source
         self.grid_s, self.opening_s, self.opening_step_s = grid_s, opening_s, opening_step_s
+        self.options, self.timeout = options, timeout
+        self.realtime, self.tick_s = realtime, tick_s
         self.stream: Stream | None = None
 
     def _step(self, t: float) -> float:
         return self.opening_step_s if t < self.opening_s else self.grid_s
 
-    def __iter__(self) -> Iterator[Sample]:
-        """Samples in time order. Decoding runs in a thread `PREFETCH` samples ahead, so it
-        overlaps the caller's analysis (FFmpeg and ONNX Runtime both release the GIL)."""
-        ready: queue.Queue = queue.Queue(maxsize=PREFETCH)
+    def __iter__(self) -> Iterator[Sample | None]:
+        """Samples in time order (and None after each `tick_s` without one). Decoding runs in
+        a thread `PREFETCH` samples ahead, so it overlaps the caller's analysis (FFmpeg and
+        ONNX Runtime both release the GIL)."""
+        ready: queue.Queue = queue.Queue(REALTIME_BACKLOG if self.realtime else PREFETCH)
         stop = threading.Event()
         worker = threading.Thread(target=self._produce, args=(ready, stop), daemon=True)
         worker.start()
         try:
-            while (item := ready.get()) is not _DONE:
+            while (item := self._next(ready)) is not _DONE:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
             stop.set()
-            while worker.is_alive():  # unblock a producer waiting to put
+            # Unblock a producer waiting to put. A live reader does not wait for one blocked
+            # in a network read: it ends by itself within the read timeout.
+            while worker.is_alive() and not self.realtime:
                 with contextlib.suppress(queue.Empty):
                     ready.get(timeout=0.05)
         if not self.stream or not self.stream.samples:
             raise PixelsUnavailable("the video stream has no decodable frames")
 
+    def _next(self, ready: queue.Queue):
+        """The next item of `ready`; None when `tick_s` passed without one."""
+        try:
+            return ready.get(timeout=self.tick_s)
+        except queue.Empty:
+            return None
+
     def _produce(self, ready: queue.Queue, stop: threading.Event) -> None:
-        """Decode into `ready` until done or told to stop; errors travel in the queue."""
+        """Decode into `ready` until done or told to stop; errors travel in the queue. In
+        real time a sample that finds the queue full while the analysis is late takes the
+        place of the oldest one."""
+        pace = math.inf  # the least (production time - stream time) so far: no delay
+
         def put(item) -> bool:
+            nonlocal pace
+            if isinstance(item, Sample):
+                pace = min(pace, time.monotonic() - item.time_s)
             while not stop.is_set():
                 with contextlib.suppress(queue.Full):
                     ready.put(item, timeout=0.05)
                     return True
+                late = time.monotonic() - item.time_s - pace > REALTIME_SLACK_S \
+                    if isinstance(item, Sample) else False
+                if self.realtime and late:
+                    with contextlib.suppress(queue.Empty):
+                        ready.get_nowait()
+                        self.stream.dropped += 1
             return False
 
         try:
@@ -292,7 +356,7 @@ class Sampler:
     def _samples(self) -> Iterator[Sample]:
         import av
 
-        container = _open(self.source)
+        container = _open(self.source, self.options, self.timeout)
         try:
             stream = _video_stream(container)
             stream.thread_type = "SLICE"
@@ -300,10 +364,11 @@ class Sampler:
             context.options = {"skip_loop_filter": "all"}
             context.skip_frame = "NONREF"
             self.stream = Stream(context.name, context.width, context.height,
-                                 _duration(container, stream), skip=context.skip_frame)
+                                 _duration(container, stream), skip=context.skip_frame,
+                                 container=container.format.name)
             yield from self._decode(container, stream)
         except av.error.FFmpegError as exc:
-            raise PixelsUnavailable(f"the video data is damaged: {ffmpeg_reason(exc)}") \
+            raise VideoReadError(f"the video data is damaged: {ffmpeg_reason(exc)}", exc) \
                 from None
         finally:
             container.close()
@@ -353,6 +418,8 @@ class Sampler:
             ready = pending + [packet]
             pending.clear()
             return ready
+        if packet_s < self._due - self._step(packet_s) - JUMP_BACK_S:  # timestamps restarted
+            self._due = packet_s
         if packet.is_keyframe:
             ready = [] if packet_s <= self._due + FRAME_SLACK_S else list(pending)
             pending[:] = [packet]
@@ -380,6 +447,8 @@ class Sampler:
             if frame.time is None or not math.isfinite(frame.time):
                 continue
             t = frame.time - self._start
+            if t < self._due - self._step(t) - JUMP_BACK_S:  # the timestamps restarted
+                self._due, self._held = t, None
             shown_s = float(frame.duration * frame.time_base) if frame.duration else 0.0
             self.stream.end_s = max(self.stream.end_s, t + shown_s)
             if t > self._due + FRAME_SLACK_S and self._held is not None:

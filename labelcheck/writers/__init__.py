@@ -13,6 +13,7 @@ import json
 from labelcheck.writers.html import HtmlWriter
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Kind, Status, Verdict
 from labelcheck.core.names import one_line
+from labelcheck.core.wording import describe_location
 from labelcheck.writers.base import Writer
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
@@ -122,7 +123,7 @@ class TextWriter(Writer):
             out.append(_timeline_line(report.timeline))
         for finding in report.findings:
             out.append(f"  [{KIND_MARKS[finding.kind]}] {finding.detector}: {finding.message}")
-            where = finding.location
+            where = describe_location(finding.location)
             if where:
                 out.append(f"       at {where}  (confidence {finding.confidence:.2f})")
         self.stream.write("\n".join(one_line(line) for line in out) + "\n\n")

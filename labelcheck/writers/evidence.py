@@ -10,9 +10,11 @@ under the scan worker's time and memory limits, and they travel with the `Report
 from __future__ import annotations
 
 import io
+import json
 
 from labelcheck.core.model import Evidence, Picture, Report
 from labelcheck.core.settings import Display, Settings
+from labelcheck.core.wording import is_box
 from labelcheck.formats.media import Media
 from labelcheck.writers.c2pa_tree import store_tree
 
@@ -26,8 +28,8 @@ def gather(media: Media, report: Report, settings: Settings) -> Evidence:
     could not)."""
     display = settings.display
     evidence = Evidence(c2pa_tree=store_tree(media.c2pa_store) if media.c2pa_store else None)
-    if display.manifest_store and media.c2pa_store:
-        evidence.c2pa_store = manifest_store(media, settings.trust_anchors)
+    if display.manifest_store and media.c2pa_crjson:
+        evidence.c2pa_store = json.dumps(media.c2pa_crjson, ensure_ascii=False, indent=1)
     try:
         if report.media_kind == "image":
             image, shown = media.image, {}  # decoded once, for the scan and the picture
@@ -41,21 +43,6 @@ def gather(media: Media, report: Report, settings: Settings) -> Evidence:
     except Exception:  # noqa: BLE001 - undecodable pixels just get no picture
         evidence.picture = evidence.thumbnail = None
     return evidence
-
-
-def manifest_store(media: Media, trust_anchors: str | None) -> str | None:
-    """The C2PA manifest store as c2pa-python reads it (crJSON), for an evidence pack: a
-    second reading of a store the c2pa source has read already (its reader keeps the Reader's
-    JSON only), made only when a pack is asked for."""
-    from c2pa import C2paError
-
-    from labelcheck.sources.c2pa import read_crjson
-
-    try:
-        with media.stream() as stream:
-            return read_crjson(stream, media.media_type, trust_anchors)
-    except C2paError:
-        return None
 
 
 def picture(image, side: int, frame: dict) -> Picture:
@@ -97,12 +84,6 @@ def _picture_frame(frames: list[dict], first_label_s) -> dict:
 
 def _is_frame(frame) -> bool:
     return isinstance(frame, dict) and isinstance(frame.get("time_s"), (int, float))
-
-
-def is_box(box) -> bool:
-    """Whether `box` is ``[x, y, w, h]`` in numbers (evidence boxes come from files)."""
-    return isinstance(box, (list, tuple)) and len(box) == 4 and \
-        all(isinstance(value, (int, float)) for value in box)
 
 
 def jpeg(image, side: int) -> bytes:

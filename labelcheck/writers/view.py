@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from labelcheck.core.model import STATUS_WORDS, VERDICT_TEXT, Status
 from labelcheck.writers import audit
-from labelcheck.writers.evidence import is_box
+from labelcheck.core.wording import channel_words, describe_location, is_box
 
 TEMPLATES = "templates"
 ASSETS = ("audit.css", "audit.js")  # served or inlined as they are
@@ -48,7 +48,8 @@ def install(env: jinja2.Environment) -> None:
     """Add the helpers the shared templates use to `env`."""
     env.globals.update(verdict_text=verdict_text, status_words=status_words,
                        evidence_boxes=evidence_boxes, frame_boxes=frame_boxes,
-                       box_number=box_number, location_text=location_text, asset=asset,
+                       box_number=box_number, location_text=describe_location,
+                       channel_words=channel_words, asset=asset,
                        picture_boxes=picture_boxes, judged=audit.judged,
                        row_filters=row_filters)
     env.filters["breakable"] = breakable
@@ -129,19 +130,6 @@ def picture_boxes(report: dict[str, Any], facts: dict[str, Any]) -> list:
 
 def box_number(boxes: list, finding: dict) -> int | None:
     return next((number for number, boxed, _ in boxes if boxed is finding), None)
-
-
-def location_text(location) -> str:
-    """Where a finding is, in words: a pixel box, a frame time, a metadata path."""
-    if isinstance(location, dict):
-        parts = []
-        box = location.get("box")
-        if is_box(box):
-            parts.append(f"pixels x {box[0]}, y {box[1]}, {box[2]} × {box[3]}")
-        parts.extend(f"{key} {value}" for key, value in sorted(location.items())
-                     if key != "box")
-        return " ".join(parts)
-    return "" if location is None else str(location)
 
 
 def row_filters(row: audit.Row, regimes: list[audit.Regime]) -> dict[str, str]:
