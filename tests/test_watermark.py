@@ -25,12 +25,14 @@ from labelcheck.sources.watermark import (
     SDWatermarkSource,
     decode_bits,
     haar_ll,
+    mark_can_survive,
     match_watermarks,
     read_messages,
     u_plane,
 )
 
 REAL_MEDIA = Path(__file__).parents[1].parent / "shared" / "real_media"
+TEST_MEDIA = Path(__file__).parents[1] / "test_media"
 MESSAGE = {message.code: message for message in MESSAGES}
 VARIANT = {variant.name: variant for variant in VARIANTS}
 
@@ -210,6 +212,42 @@ def test_source_reports_one_finding():
     assert 0.9 <= finding.confidence <= 1.0
     plain = Media(png_bytes(photo_like(384, 512, seed=11)), "x.png")
     assert list(source.find(plain, Settings())) == []
+
+
+def jpeg_bytes(rgb: np.ndarray, quality: int, subsampling: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality, subsampling=subsampling)
+    return buffer.getvalue()
+
+
+def marked_pictures() -> list[np.ndarray]:
+    """The SDXL test file, and the three messages on a photo-like ad in both conventions."""
+    base = photo_like(1350, 1080, seed=7)
+    return [np.asarray(Image.open(TEST_MEDIA / "sd_watermark_sdxl.png").convert("RGB"))] + [
+        embed(base, MESSAGE[code].bits, rgb_as_bgr=diffusers, float_input=diffusers)
+        for code in ("sd1", "sd2", "sdxl") for diffusers in (False, True)]
+
+
+@pytest.mark.slow
+def test_the_decode_is_skipped_only_where_no_mark_survives():
+    """4:2:0 JPEGs at libjpeg quality 90 or below are not decoded, and decoding them would
+    have found nothing; at 94 and above, and at 4:4:4, they are decoded and marks are found."""
+    pictures = marked_pictures()
+    source = SDWatermarkSource()
+    for quality in (75, 88, 90):
+        for rgb in pictures:
+            data = jpeg_bytes(rgb, quality, subsampling=2)
+            assert not mark_can_survive(Image.open(io.BytesIO(data)))
+            assert match_watermarks(np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))) \
+                == []  # the skip loses nothing
+            assert list(source.find(Media(data, "ad.jpg"), Settings())) == []
+    found = {(quality, subsampling): sum(
+        bool(list(source.find(Media(jpeg_bytes(rgb, quality, subsampling), "ad.jpg"),
+                              Settings()))) for rgb in pictures)
+        for quality, subsampling in ((98, 2), (80, 0), (95, 0))}
+    assert found[(98, 2)] >= 5 and found[(80, 0)] >= 6 and found[(95, 0)] == len(pictures)
+    assert mark_can_survive(Image.open(io.BytesIO(jpeg_bytes(pictures[0], 94, 2))))
+    assert mark_can_survive(Image.open(TEST_MEDIA / "sd_watermark_sdxl.png"))
 
 
 @pytest.mark.slow

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import sys
-from importlib.metadata import entry_points
 
 from labelcheck.version import __version__
 from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_date_and_role,
@@ -31,7 +30,6 @@ from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
 from labelcheck.run.inputs import is_web_url, iter_files
 from labelcheck.run.pool import Task, as_task
 from labelcheck.run.progress import progress_for
-from labelcheck.run.store import StoreError
 from labelcheck.writers import WRITERS
 from labelcheck.writers.audit import Tally, audit_row, regimes_for
 from labelcheck.writers.base import WriterOptions
@@ -41,7 +39,10 @@ from labelcheck.writers.pack import PackError, PackWriter, verify_pack
 COMMANDS_ENTRY_POINTS = "labelcheck.commands"  # other packages' subcommands (the web app's serve)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; the subcommands of other installed packages (`COMMANDS_ENTRY_POINTS`)
+    are added unless `command` names one of labelcheck's own, so that a scan never imports
+    the web app (Flask) to start."""
     parser = argparse.ArgumentParser(
         prog="labelcheck",
         description="Find AI-made images and videos whose AI disclosure has been stripped.")
@@ -142,13 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
                               help="also list each requirement with its source and role")
     policies_cmd.set_defaults(run=run_policies)
 
+    if command not in commands.choices:
+        _add_installed_commands(commands)
+    return parser
+
+
+def _add_installed_commands(commands) -> None:
+    """The subcommands other installed packages declare (the web app's ``serve``)."""
+    from importlib.metadata import entry_points
+
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
         try:
             add_command = entry.load()
         except ImportError as exc:  # its optional dependencies are not installed
             add_command = _unavailable_command(entry.name, exc)
         add_command(commands)
-    return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _unavailable_command(name: str, exc: ImportError):
@@ -222,7 +236,7 @@ def run_scan(args) -> int:
     except OutputError as exc:
         print(f"labelcheck: cannot write {args.out or 'the output'}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except StoreError as exc:  # --resume could not read the store
+    except _store_errors(results) as exc:  # --resume could not read the store
         print(f"labelcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -346,9 +360,19 @@ def _open_store(policy, settings):
 
     try:
         return store.ResultStore(store.connect(settings.db_url), policy, settings)
-    except StoreError as exc:
+    except store.StoreError as exc:
         print(f"labelcheck: {exc} (use --no-store to scan without it)", file=sys.stderr)
         return False
+
+
+def _store_errors(results) -> tuple[type[Exception], ...]:
+    """What the results store raises: nothing without a store, whose module (SQLAlchemy) a
+    ``--no-store`` scan does not import."""
+    if results is None:
+        return ()
+    from labelcheck.run.store import StoreError
+
+    return (StoreError,)
 
 
 def _all_stored(results) -> bool:
@@ -384,8 +408,8 @@ def run_policies(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_of(argv)).parse_args(argv)
     logs.configure(bool(getattr(args, "debug", False)))
     try:
         return args.run(args)

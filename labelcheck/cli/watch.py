@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from labelcheck.cli.common import (EXIT_MATCHED, EXIT_OK, EXIT_USAGE, add_date_and_role,
                                    verdicts_argument)
@@ -29,10 +30,12 @@ from labelcheck.core.network import NetworkRules
 from labelcheck.core.policy import PolicyError, available_policies, load_policies
 from labelcheck.core.settings import Settings
 from labelcheck.live.events import EVENT_WRITERS
-from labelcheck.live.evidence import EvidenceFolder
 from labelcheck.live.options import SourceError, WatchOptions, source_kind
-from labelcheck.live.watch import Watch
 from labelcheck.writers import WRITERS
+
+if TYPE_CHECKING:  # the watch (NumPy, the frame pass) is imported when a watch starts
+    from labelcheck.live.evidence import EvidenceFolder
+    from labelcheck.live.watch import Watch
 
 REPORT_FORMATS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "text",
                   ".html": "html", ".htm": "html"}
@@ -113,6 +116,9 @@ def watch_options(args) -> WatchOptions:
 
 
 def run_watch(args) -> int:
+    from labelcheck.live.evidence import EvidenceFolder
+    from labelcheck.live.watch import Watch
+
     try:
         policy = load_policies(args.policy)
         options = watch_options(args)

@@ -24,7 +24,7 @@ from labelcheck.core.names import display_name
 from labelcheck.core.plain import plain
 from labelcheck.core.policy import (Policy, Regimes, broken_words, decide, load_policies,
                                     policies_of)
-from labelcheck.sources import LayerResults, Source, active_sources, read_frames
+from labelcheck.sources import LayerResults, Source, active_sources
 from labelcheck.core.settings import Settings
 
 ALL_LAYERS = "metadata, C2PA, AIGC label, watermarks, visible labels"
@@ -64,7 +64,8 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
     try:
         media = _media(target, path, settings, sha256)
         _describe(report, media)
-        report.error = _collect(media, settings, active_sources(sources), layers)
+        report.error = _collect(media, settings, active_sources(sources, settings.pixels),
+                                layers)
         report.timeline = layers.frames.timeline if layers.frames else None
     except MediaError as exc:
         report.error = str(exc)
@@ -150,6 +151,8 @@ def _collect(media: Media, settings: Settings, sources: list[Source],
     applicable = [source for source in sources if source.applies(media, settings)]
     error = None
     if media.media_kind == "video" and any(source.reads_frames for source in applicable):
+        from labelcheck.sources.video_frames import read_frames  # PyAV: pixel scans only
+
         try:
             layers.frames = read_frames(media, labels=any(
                 source.reads_frames and not source.cross_check for source in applicable))

@@ -17,6 +17,16 @@ connection FFmpeg makes for it, redirects and playlist entries included, pass th
 
 from labelcheck.live.events import Event
 from labelcheck.live.options import WatchOptions
-from labelcheck.live.watch import Watch
 
 __all__ = ["Event", "Watch", "WatchOptions"]
+
+
+def __getattr__(name: str):
+    """`Watch` is imported when first asked for: it brings the frame pass (NumPy), which the
+    CLI's other commands, importing `labelcheck.live.events` for the watch command's options,
+    must not pay for."""
+    if name == "Watch":
+        from labelcheck.live.watch import Watch
+
+        return Watch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,7 +47,7 @@ class Registry:
         """Register an original, opened as `media` and scanned into `report` by the caller
         (`labelcheck.registry.enrol.register_file` does both); returns its id (the existing
         id when this owner already registered the same bytes). A video needs `frames`, the
-        scan's sampling pass (`labelcheck.sources.VideoFrames`).
+        scan's sampling pass (`labelcheck.sources.video_frames.VideoFrames`).
 
         Every copy of a registered original is reported AI-made, so the registry takes an
         original only when it is known to be AI-made: its owner declares it (`declared_ai`)

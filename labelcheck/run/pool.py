@@ -58,7 +58,7 @@ def guarded_pool(policy: Policy, settings: Settings, workers: int):
 
     return ProcessPool(max_workers=workers, max_tasks=TASKS_PER_WORKER,
                        initializer=_start_worker, initargs=(policy, settings),
-                       context=worker_context())
+                       context=worker_context(settings.pixels))
 
 
 def pool_reports(numbered: Iterator[tuple[int, str | Task]], policy: Policy,
@@ -132,15 +132,19 @@ def _exit_status(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def worker_context():
+def worker_context(pixels: bool = True):
     """Workers come from a fork server, never from a fork of this process: the C2PA library
     keeps native threads and locks that a plain fork of a process that already used it would
-    copy mid-flight (and deadlock on). The server preloads labelcheck, so starting a worker
-    costs a fork, not an import."""
+    copy mid-flight (and deadlock on). The server preloads labelcheck (with the pixel sources,
+    NumPy and the registry's SQLAlchemy and OpenCV when the scans read pixels; it is started
+    once per process, by the first pool), so starting a worker costs a fork, not an import, and
+    a worker's first file is not charged the imports against its time limit."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["labelcheck.core.scanner", "labelcheck.sources"])
+    context.set_forkserver_preload(
+        ["labelcheck.core.scanner", "labelcheck.sources"]
+        + (["labelcheck.sources.pixels", "labelcheck.registry"] if pixels else []))
     return context
 
 

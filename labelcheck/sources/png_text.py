@@ -7,7 +7,7 @@ alpha channel's least significant bits, which only a pixel read reveals.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from labelcheck.sources import generator_traces
 from labelcheck.formats.png import bounded_inflate
@@ -17,6 +17,9 @@ SKIPPED_KEYWORDS = {"xml:com.adobe.xmp", "aigc"}  # read by the XMP and AIGC sou
 STEALTH_SIGNATURES = {b"stealth_pnginfo": False, b"stealth_pngcomp": True}
 SIGNATURE_BITS = 15 * 8
 MAX_STEALTH_BYTES = 1024 * 1024
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class PngTextSource(Source):
@@ -65,6 +68,8 @@ class StealthPngInfoSource(Source):
 
 def read_stealth_alpha(alpha: np.ndarray) -> str | None:
     """Decode stealth pnginfo from alpha LSBs read column by column; None if absent."""
+    import numpy as np  # a pixel read: the metadata tier starts without NumPy
+
     bits = (alpha.T & 1).ravel()
     signature = np.packbits(bits[:SIGNATURE_BITS]).tobytes()
     if signature not in STEALTH_SIGNATURES:

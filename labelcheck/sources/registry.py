@@ -40,13 +40,13 @@ source costs an ``os.path.exists`` (SQLite) or one count query, and never create
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from labelcheck.vision import lexicon, ocr
 from labelcheck.core.model import Kind
 from labelcheck.core.wording import offset_words
-from labelcheck.registry import MIN_INLIERS, Match, MappedBadge, Registry
 from labelcheck.sources.aigc import AigcSource
 from labelcheck.sources.base import PIXELS, CrossCheck, LayerResults
 from labelcheck.sources.visible_label import measure_label
@@ -59,6 +59,9 @@ LAYER_NAMES = {"c2pa": "a C2PA manifest", "iptc": "an IPTC Digital Source Type",
                "aigc": "a GB 45438 AIGC label"}
 LAYER_DETECTORS = {"iptc": XmpIptcSource.name, "aigc": AigcSource.name}  # C2PA: bytes
 
+if TYPE_CHECKING:  # the registry (SQLAlchemy, OpenCV) is imported when a scan first needs it
+    from labelcheck.registry import MappedBadge, Match, Registry
+
 _registries: dict[str, Registry] = {}
 
 
@@ -66,6 +69,8 @@ def registry_for(url: str) -> Registry | None:
     """The registry at `url`, cached per process; None when there is no database there."""
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
+
+    from labelcheck.registry import Registry
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -156,6 +161,8 @@ class RegistrySource(CrossCheck):
                 details={"asset_id": match.asset.id})
 
     def _match(self, media, match: Match):
+        from labelcheck.registry import MIN_INLIERS
+
         asset = match.asset
         how = (f"PDQ distance {match.pdq_distance}/256" if match.pdq_distance is not None
                else "found by local features (the copy is cropped or reframed)")

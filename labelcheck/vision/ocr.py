@@ -36,6 +36,7 @@ class TextLine:
 
 
 _default_threads = 0  # ONNX Runtime threads when a caller names none; 0: all cores
+_engines_built = 0  # RapidOCR engines this process made (`engines_built`)
 
 
 def set_threads(threads: int) -> None:
@@ -57,6 +58,8 @@ def _loaded_models(threads: int):
     recognition in batches of 8."""
     from rapidocr import RapidOCR
 
+    global _engines_built
+    _engines_built += 1
     engine = RapidOCR(params={
         "Global.log_level": "error",
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
@@ -118,3 +121,9 @@ def _candidate_boxes(quads, scale: float, width: int, height: int):
             boxes.append((x0, y0, x1 - x0, y1 - y0))
     boxes.sort(key=lambda b: (b[1], b[0]))
     return boxes[:MAX_BOXES]
+
+
+def engines_built() -> int:
+    """How many OCR engines this process has built (one per thread count it asked for): a
+    pool worker builds one before its first file and uses it for every file after."""
+    return _engines_built

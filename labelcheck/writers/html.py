@@ -27,7 +27,6 @@ from labelcheck.core.settings import Display
 from labelcheck.version import __version__
 from labelcheck.writers import audit
 from labelcheck.writers.base import Writer, WriterOptions
-from labelcheck.writers.view import environment, row_filters
 
 SORTS = ("input", "severity")
 
@@ -39,6 +38,8 @@ class HtmlWriter(Writer):
 
     def __init__(self, stream, options: WriterOptions | None = None):
         super().__init__(stream, options)
+        from labelcheck.writers.view import environment  # Jinja2: only for HTML reports
+
         self.template = environment().get_template("batch/report.html").module
         self.rows = tempfile.TemporaryFile("w+b")
         self.order: list[tuple[tuple, int, int]] = []  # (sort key, offset, length) per row
@@ -50,6 +51,8 @@ class HtmlWriter(Writer):
     def write(self, report: Report, position: int | None = None) -> None:
         """Count and queue a row; nothing reaches the output stream before `close`.
         `position` is the file's place in the input (default: the order of arrival)."""
+        from labelcheck.writers.view import row_filters
+
         self.counts[report.verdict] += 1
         data = report.to_dict()
         if self.regimes is None:

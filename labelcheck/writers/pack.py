@@ -40,7 +40,6 @@ from labelcheck.core.settings import Display
 from labelcheck.version import __version__
 from labelcheck.writers.base import WriterOptions
 from labelcheck.writers.html import HtmlWriter
-from labelcheck.writers.view import evidence_boxes, frame_boxes
 
 FORMAT = "labelcheck evidence pack"
 FORMAT_VERSION = 1
@@ -142,6 +141,8 @@ Check it:  labelcheck verify-pack PACK [--key SIGNER.pub.pem] [--original FILE..
 
 def file_evidence(report: Report, data: dict) -> Iterator[tuple[str, bytes]]:
     """The files of one scanned file's folder besides its report."""
+    from labelcheck.writers.view import evidence_boxes, frame_boxes  # Jinja2: packs only
+
     evidence = report.evidence
     if evidence is None:
         return

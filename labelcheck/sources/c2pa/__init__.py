@@ -13,7 +13,7 @@ The package's parts, each a function of one validated store (`store.ManifestStor
 
 from __future__ import annotations
 
-import c2pa
+from typing import TYPE_CHECKING
 
 from labelcheck.core.model import Finding, Kind
 from labelcheck.core.plain import plain
@@ -25,6 +25,9 @@ from labelcheck.sources.c2pa.reading import is_remote_only, read_media_store
 from labelcheck.sources.c2pa.signals import signal_findings
 from labelcheck.sources.c2pa.store import ManifestStore, generator_info
 from labelcheck.sources.c2pa.trust import trust_setup
+if TYPE_CHECKING:  # c2pa-python is loaded by the first file that carries a manifest
+    import c2pa
+
 from labelcheck.sources.c2pa.validation import (STATE_WORDS, failure_findings,
                                                 ingredient_failures, signer_state,
                                                 state_finding)
@@ -47,6 +50,8 @@ class C2paSource(Source):
         return media.format == "pdf" or any(marker in media.data for marker in MANIFEST_MARKERS)
 
     def find(self, media, settings):
+        import c2pa
+
         try:
             views = read_media_store(media, settings.trust, settings.trust_anchors)
         except c2pa.C2paError as exc:
@@ -59,6 +64,8 @@ class C2paSource(Source):
                                   lambda: signer_chains(media.file_format.c2pa_jumbf(media)))
 
     def _reader_error(self, exc: c2pa.C2paError):
+        import c2pa
+
         if isinstance(exc, c2pa.C2paError.ManifestNotFound):
             return
         message = plain(str(exc))

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import cbor2
-from cryptography import x509
+
+if TYPE_CHECKING:  # loaded by the first manifest read (not by a scan of files without one)
+    from cryptography import x509
 
 X5CHAIN = 33
 
@@ -81,6 +83,8 @@ def signatures(store: bytes) -> dict[str, bytes]:
 def cose_chain(cose: bytes) -> list[x509.Certificate]:
     """The certificates of a COSE_Sign1 signature's ``x5chain`` header, leaf first; empty
     when the structure has none or cannot be decoded."""
+    from cryptography import x509
+
     try:
         message = cbor2.loads(cose)
         if isinstance(message, cbor2.CBORTag):

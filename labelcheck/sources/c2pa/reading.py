@@ -13,11 +13,12 @@ import io
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import BinaryIO, Iterable
-
-import c2pa
+from typing import TYPE_CHECKING, BinaryIO, Iterable
 
 from labelcheck.sources.c2pa.trust import TrustSetup, trust_setup
+
+if TYPE_CHECKING:  # c2pa-python is loaded by the first file that carries a manifest
+    import c2pa
 
 
 @dataclass
@@ -32,6 +33,8 @@ class StoreViews:
 def _context(mode: str, anchors: str | None) -> c2pa.Context:
     """A reader context for a trust setting, built once per process and setting (building it
     parses the anchors) and kept open for every read."""
+    import c2pa
+
     return c2pa.Context.from_dict(reader_settings(trust_setup(mode, anchors)))
 
 
@@ -49,6 +52,8 @@ def read_store(stream: BinaryIO, media_type: str, mode: str = "official",
     `fragments` gives (initialisation segment, media segment) for each segment it hashes.
     The Reader holds native memory and is closed as soon as both views are read; it borrows
     the streams, which the caller closes."""
+    import c2pa
+
     with c2pa.Reader(media_type, stream, context=_context(mode, anchors)) as reader:
         for init, fragment in fragments:
             reader.with_fragment(media_type, init, fragment)
@@ -76,4 +81,6 @@ def is_remote_only(exc: c2pa.C2paError) -> bool:
     starts ``Remote:`` (the native library's prefix for this case), not its
     `C2paError.RemoteManifest`: the prefix is the only way to tell. The typed error is
     accepted too, for releases that raise it."""
+    import c2pa
+
     return isinstance(exc, c2pa.C2paError.RemoteManifest) or str(exc).startswith("Remote:")

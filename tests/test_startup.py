@@ -1,0 +1,93 @@
+"""What a command pays before it scans: the modules a metadata scan imports, and the OCR models
+a pool of workers loads. Timings are benchmarks (bench/startup.py, docs/BENCHMARKS.md); these
+tests check the causes, which do not depend on the machine's load."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TEST_MEDIA
+from labelcheck.core.policy import load_policies
+from labelcheck.core.settings import Settings
+from labelcheck.run.pool import drain, guarded_pool
+from labelcheck.vision import ocr
+
+HEAVY = ("av", "cv2", "flask", "jinja2", "numpy", "onnxruntime", "rapidocr", "sqlalchemy",
+         "webapp")
+
+IMPORTED_BY_SCAN = """
+import json, sys
+from labelcheck.cli.main import main
+code = main(sys.argv[1:])
+print(json.dumps({"exit": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def modules_imported_by(*args: str) -> tuple[int, set[str], str]:
+    """Run ``labelcheck ARGS`` in a fresh interpreter: its exit status, the top-level names
+    of every module it imported, and its report."""
+    done = subprocess.run([sys.executable, "-c", IMPORTED_BY_SCAN, *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = json.loads(done.stderr.strip().splitlines()[-1])
+    return result["exit"], {name.split(".")[0] for name in result["modules"]}, done.stdout
+
+
+@pytest.mark.parametrize("picture", ["plain_photo.jpg", "iptc_ai.jpg", "a1111.png"])
+def test_metadata_scan_imports_no_pixel_store_or_web_library(picture):
+    exit_code, imported, report = modules_imported_by(
+        "scan", str(TEST_MEDIA / picture), "--no-ocr", "--no-store", "--format", "json")
+    assert exit_code == 0
+    assert json.loads(report)[0]["path"].endswith(picture)  # it did scan
+    assert "labelcheck" in imported and not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_scan_with_pixels_still_runs_every_source():
+    """The pixel sources are registered when a scan reads pixels: the SD watermark is found
+    in a scan with pixels, and left unread (said so) in a metadata scan of the same file."""
+    picture = str(TEST_MEDIA / "sd_watermark_sdxl.png")
+    _, imported, report = modules_imported_by("scan", picture, "--no-store", "--format", "json")
+    assert {"numpy", "onnxruntime"} <= imported
+    assert "sd_watermark" in {f["detector"] for f in json.loads(report)[0]["findings"]}
+    _, imported, report = modules_imported_by("scan", picture, "--no-store", "--no-ocr",
+                                              "--format", "json")
+    assert "numpy" not in imported
+    assert "sd_watermark" not in {f["detector"] for f in json.loads(report)[0]["findings"]}
+
+
+def test_other_commands_are_loaded_only_when_asked_for():
+    """The web app's ``serve`` (an entry point) is listed by ``--help`` and not imported by
+    ``policies``."""
+    _, imported, _ = modules_imported_by("policies")
+    assert "webapp" not in imported and "flask" not in imported
+    done = subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert "serve" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_pool_loads_the_ocr_models_once_per_worker(tmp_path):
+    """16 pictures scanned with OCR by 2 workers: each worker built the OCR engine once (the
+    number of `RapidOCR` engines its process made, read from the worker), not once per file."""
+    sources = ["plain_photo.jpg", "a1111_usercomment.jpg", "google_ai_credit.jpg", "iptc_ai.jpg"]
+    files = []
+    for number in range(16):
+        copy = tmp_path / f"ad-{number:02d}-{sources[number % 4]}"
+        shutil.copyfile(TEST_MEDIA / sources[number % 4], copy)
+        files.append(str(copy))
+    policy, settings = load_policies("default"), Settings(pixels=True)
+    pool = guarded_pool(policy, settings, 2)
+    try:
+        reports = [report for _, report in drain(pool, iter(enumerate(files)), policy,
+                                                 settings, 8)]
+        probes = [pool.schedule(ocr.engines_built) for _ in range(8)]
+        answers = [future.result(timeout=60) for future in probes]
+    finally:
+        pool.stop()
+        pool.join()
+    assert len(reports) == 16 and not [r.error for r in reports if r.error]
+    assert answers == [1] * 8  # every worker asked: one engine, built before its first file
+    assert ocr.engines_built() == 0  # and none in this process
