@@ -44,7 +44,8 @@ def signed_pack(tmp_path_factory):
     pack, jsonl = folder / "campaign.zip", folder / "out.jsonl"
     code = main(["scan", *(str(TEST_MEDIA / name) for name in NAMES), "--format", "jsonl",
                  "--out", str(jsonl), "--policy", "cn-gb45438,eu-ai-act", "--quiet",
-                 "--evidence-pack", str(pack), "--sign-key", str(private), "--workers", "2"])
+                 "--evidence-pack", str(pack), "--sign-key", str(private), "--workers", "2",
+                 "--no-store"])  # module scope: before the per-test database exists
     assert code == 0
     return pack, public, [json.loads(line) for line in jsonl.read_text().splitlines()]
 
