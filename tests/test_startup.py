@@ -79,6 +79,7 @@ def test_a_pool_loads_the_ocr_models_once_per_worker(tmp_path):
         shutil.copyfile(TEST_MEDIA / sources[number % 4], copy)
         files.append(str(copy))
     policy, settings = load_policies("default"), Settings(pixels=True)
+    here_before = ocr.engines_built()  # earlier tests may have scanned in this process
     pool = guarded_pool(policy, settings, 2)
     try:
         reports = [report for _, report in drain(pool, iter(enumerate(files)), policy,
@@ -90,4 +91,4 @@ def test_a_pool_loads_the_ocr_models_once_per_worker(tmp_path):
         pool.join()
     assert len(reports) == 16 and not [r.error for r in reports if r.error]
     assert answers == [1] * 8  # every worker asked: one engine, built before its first file
-    assert ocr.engines_built() == 0  # and none in this process
+    assert ocr.engines_built() == here_before  # and none more in this process
