@@ -63,6 +63,7 @@ class Clip:
     cut_every_s: float | None = None  # hard cuts between scenes this often
     metadata: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    encoder: dict = field(default_factory=dict)  # encoder options added to ENCODER_OPTIONS
     seed: int = 4242  # the scenery
 
     @property
@@ -91,6 +92,10 @@ CLIPS = [
     Clip("label_vp9", ((0.0, 4.0),), seconds=4.0, codec="libvpx-vp9", container="webm"),
     Clip("label_hevc", ((0.0, 4.0),), seconds=4.0, codec="libx265", container="mkv"),
     Clip("label_av1", ((0.0, 4.0),), seconds=4.0, codec="libsvtav1", container="mkv"),
+    # long groups of pictures (a keyframe every 6 s, as x264 and phones write them): the
+    # keyframe-first sampler sees frames seconds apart and places the starts and ends between
+    Clip("label_long_gop", ((0.0, 6.0), (14.0, 22.0)), seconds=30.0,
+         encoder={"g": "60", "sc_threshold": "0"}),
 ]
 BY_NAME = {clip.name: clip for clip in CLIPS}
 
@@ -269,7 +274,8 @@ def build_clip(clip: Clip, out_dir: Path = DEFAULT_OUT) -> Path:
     return write_clip(path, width=clip.width, height=clip.height, fps=clip.fps,
                       seconds=clip.seconds, label_at=label_at, patch=patch, codec=clip.codec,
                       cut_every_s=clip.cut_every_s, metadata=clip.metadata,
-                      options=clip.options, seed=clip.seed)
+                      options=clip.options, seed=clip.seed,
+                      encoder_options={**ENCODER_OPTIONS[clip.codec], **clip.encoder})
 
 
 def label_box(clip: Clip, t: float = 0.0) -> list[int]:

@@ -140,3 +140,35 @@ def test_undecodable_pixels_keep_the_metadata_verdict():
     assert full.verdict is metadata_only.verdict is Verdict.DISCLOSED
     problems = [f for f in full.findings if f.code == "media.pixels_undecodable"]
     assert len(problems) == 1 and problems[0].kind is Kind.PROBLEM
+
+
+def test_a_large_file_is_read_once_for_its_hash_and_every_marker(tmp_path):
+    """A video read from disk is hashed and searched for the markers the sources announced
+    (`FileBytes.expect`) in one read, including a marker across two chunks."""
+    import hashlib
+
+    from labelcheck.formats.media import CHUNK_BYTES, FileBytes
+
+    data = bytearray(3 * CHUNK_BYTES + 100)
+    data[CHUNK_BYTES - 2:CHUNK_BYTES + 2] = b"AIGC"  # across the first chunk boundary
+    data[2 * CHUNK_BYTES + 5:2 * CHUNK_BYTES + 9] = b"c2pa"
+    data[-4:] = b"AIGC"
+    path = tmp_path / "big.mp4"
+    path.write_bytes(bytes(data))
+
+    class Counted(FileBytes):
+        opened = 0
+
+        def open(self):
+            Counted.opened += 1
+            return super().open()
+
+    big = Counted(str(path), len(data))
+    big.expect([b"AIGC", b"c2pa", b"provenance"])
+    assert big.sha256() == hashlib.sha256(data).hexdigest()
+    assert big.find(b"AIGC") == CHUNK_BYTES - 2
+    assert big.find(b"c2pa") == 2 * CHUNK_BYTES + 5
+    assert big.find(b"provenance") == -1
+    assert big.find_any((b"c2pa", b"AIGC")) == (CHUNK_BYTES - 2, b"AIGC")
+    assert Counted.opened == 1
+    assert big.find(b"AIGC", CHUNK_BYTES) == len(data) - 4  # later hits: searched as asked

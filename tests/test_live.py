@@ -322,7 +322,9 @@ def test_guarded_watch_reaches_only_what_the_allow_list_allows(live_clip, tmp_pa
     refused = [e["reason"] for e in events if e["event"] == "error"]
     assert refused[0] == ("refused by the allow-list: 127.0.0.2 is at a loopback address, which "
                           "the allow-list does not name")
-    assert report.timeline["duration_s"] <= 14.6  # the first segment was never fetched
+    # the first 1 s segment was never fetched: 15 s of the 16 s clip at most (the frames the
+    # decoder gives when drained at the end count; fetched, the whole clip reads 15.9 s)
+    assert report.timeline["duration_s"] <= 15.0
 
 
 @needs_ffmpeg

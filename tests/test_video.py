@@ -314,3 +314,63 @@ def test_video_gone_after_opening_is_an_error_with_a_reason(clips, tmp_path):
     path.unlink()
     report = scan(media)
     assert report.verdict is Verdict.ERROR and "could not read the file" in report.error
+
+
+# -- keyframe-first sampling (`--video-sampling`) -------------------------------------------
+
+LONG_GOP = generate_videos.BY_NAME["label_long_gop"]  # a keyframe every 6 s, two labels
+
+
+@pytest.mark.parametrize("mode", ["fast", "thorough"])
+def test_every_sampling_places_the_labels_within_half_a_second(clips, mode):
+    """The default (`standard`) is held to the truth by the test above; `fast` looks at
+    keyframes only (6 s apart here) and `thorough` every 0.8 s: each finds both labels and
+    places their starts and ends within 0.5 s."""
+    report = scan(clips["label_long_gop"], settings=Settings(video_sampling=mode))
+    spans = _spans(report)
+    assert len(spans) == len(LONG_GOP.intervals), spans
+    for (start, end), (true_start, true_end) in zip(spans, LONG_GOP.intervals):
+        assert abs(start - true_start) <= TOLERANCE_S and abs(end - true_end) <= TOLERANCE_S
+
+
+def test_keyframe_first_sampling_keeps_its_gap_and_decodes_less(clips):
+    dense = video.Sampler(clips["label_long_gop"])
+    dense_times = [sample.time_s for sample in dense]
+    sparse = video.Sampler(clips["label_long_gop"], gap_s=5.0)
+    times = np.array([sample.time_s for sample in sparse])
+    assert np.diff(times).max() <= 5.0 + 0.11  # one frame of slack at 10 fps
+    opening = times[times < video.OPENING_S]
+    assert opening[0] == 0.0 and np.diff(opening).max() <= video.OPENING_STEP_S + 0.11
+    assert {6.0, 12.0, 18.0, 24.0} <= set(times.tolist())  # every keyframe is a sample
+    assert times[-1] == dense_times[-1]  # the last frame too
+    assert sparse.stream.frames_decoded < 0.5 * dense.stream.frames_decoded
+
+
+def test_a_gap_between_distant_samples_fails_the_eu_rule_where_it_is(clips):
+    """Samples 5 s apart, the label gone from 6 s to 14 s: the EU's 5 s rule fails, and the
+    gap is measured from the refined end and start, not from the samples around them."""
+    report = scan(clips["label_long_gop"], policy="eu-ai-act")
+    timing = {r.id: r for r in report.requirements}["visible_label_video_timing"]
+    assert timing.status.value == "not_met"
+    label = next(f for f in report.findings if f.code == "visible.video_label")
+    assert label.measurements["longest_gap_s"] == pytest.approx(8.0, abs=2 * TOLERANCE_S)
+    frames_read = next(f for f in report.findings if f.code == "video.frames_read")
+    assert "keyframes first, at most 5 s apart" in frames_read.message
+    assert "again to place label starts and ends" in frames_read.message
+
+
+def test_the_strictest_absence_rule_sets_how_closely_standard_looks(clips):
+    from labelcheck.core.policy import load_policies, strictest_maximum
+
+    live_rule = strictest_maximum(load_policies("cn-live-commerce-2026"), "longest_gap_s")
+    assert live_rule == 2.0
+    assert strictest_maximum(load_policies("cn-gb45438"), "longest_gap_s") is None
+    assert video.sampling_gap("standard", live_rule) == 2.0
+    assert video.sampling_gap("standard", None) == video.STANDARD_GAP_S
+    assert video.sampling_gap("fast", live_rule) == video.FAST_GAP_S
+    assert video.sampling_gap("thorough", live_rule) is None
+    with pytest.raises(ValueError, match="unknown video sampling"):
+        video.sampling_gap("quick")
+    report = scan(clips["label_long_gop"], policy="eu-ai-act,cn-live-commerce-2026")
+    frames_read = next(f for f in report.findings if f.code == "video.frames_read")
+    assert frames_read.details["sample_gap_s"] == 2.0

@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from labelcheck.version import __version__
 
 from labelcheck.core.model import VERDICT_TEXT
-from labelcheck.core.settings import Display, Limits, NetworkRules, Settings
+from labelcheck.core.settings import VIDEO_SAMPLING, Display, Limits, NetworkRules, Settings
 from labelcheck.run import store
 from labelcheck.writers import view
 from labelcheck.writers.pack import load_private_key
@@ -52,6 +52,7 @@ DEFAULTS = {
     "MAX_MEMORY": Limits.memory_mb,  # MB one file's scan may add to its worker; 0: no limit
     "PIXELS": True,  # pixel analysis (visible labels, watermarks); False = --no-ocr
     "TRUST": "official",  # C2PA signers trusted: official (bundled lists), anchors, none
+    "VIDEO_SAMPLING": "standard",  # how closely videos are looked at: fast, standard, thorough
     "TRUST_ANCHORS": None,  # PEM or LoTE JSON file of C2PA trust anchors (added, or the only
     # ones with TRUST=anchors)
     "KEEP_UPLOADS": False,  # keep the uploaded bytes after the report is made
@@ -147,7 +148,8 @@ def _start_services(config) -> Services:
                         db_url=db_url, limits=limits, max_pixels=limits.max_pixels(),
                         display=Display(side=PREVIEW_SIDE, thumbnail=240, frames=8,
                                         manifest_store=True),
-                        network=crawl_rules(config))
+                        network=crawl_rules(config),
+                        video_sampling=video_sampling(config))
     retention = Retention(bool(config["KEEP_UPLOADS"]), float(config["KEEP_HOURS"]))
     jobs = JobService(db_url, upload_dir, int(config["SCAN_WORKERS"]) or os.cpu_count() or 1,
                       settings, retention)
@@ -162,6 +164,15 @@ def _start_services(config) -> Services:
                     openapi=openapi, zip_limits=ZipLimits(int(config["ZIP_MAX_ENTRIES"]),
                                          int(config["ZIP_MAX_BYTES"]),
                                          int(config["ZIP_MAX_RATIO"])))
+
+
+def video_sampling(config) -> str:
+    """The operator's ``VIDEO_SAMPLING``; a value that is not one stops the start, named."""
+    mode = str(config["VIDEO_SAMPLING"])
+    if mode not in VIDEO_SAMPLING:
+        raise ValueError(f"VIDEO_SAMPLING must be one of {', '.join(VIDEO_SAMPLING)}, "
+                         f"not {mode!r}")
+    return mode
 
 
 def crawl_rules(config) -> NetworkRules:

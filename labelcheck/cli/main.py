@@ -23,7 +23,7 @@ from labelcheck.cli.watch import add_watch_parser
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import (Policy, PolicyError, available_policies, load_policies,
                                     policies_of)
-from labelcheck.core.settings import Limits, Settings
+from labelcheck.core.settings import VIDEO_SAMPLING, Limits, Settings
 from labelcheck.run import logs
 from labelcheck.run.batch import ENGINES, scan_batch
 from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
@@ -71,6 +71,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                           help="metadata only: skip pixel analysis (watermarks, stealth text, "
                                "visible labels)")
     add_trust_options(scan_cmd)
+    scan_cmd.add_argument("--video-sampling", choices=VIDEO_SAMPLING, default="standard",
+                          help="how closely videos are looked at: standard (keyframes first, "
+                               "samples as close as the policies' 'never absent for more than' "
+                               "rule needs, at most 5 s apart, label starts and ends placed "
+                               "on the frames between), fast (at most 10 s apart) or thorough "
+                               "(every 0.8 s: a label shown for 1 s anywhere is seen)")
     scan_cmd.add_argument("--workers", type=int, default=0, metavar="N",
                           help="parallel worker processes (default: all cores)")
     scan_cmd.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
@@ -218,7 +224,8 @@ def run_scan(args) -> int:
                         db_url=database_url(args.db), limits=limits,
                         max_pixels=limits.max_pixels(),
                         display=pack.display if pack else WRITERS[args.format].display,
-                        as_of=args.as_of, role=args.role, debug=args.debug)
+                        as_of=args.as_of, role=args.role, debug=args.debug,
+                        video_sampling=args.video_sampling)
     results = None if args.no_store else _open_store(policy, settings)
     if results is False:
         return EXIT_USAGE

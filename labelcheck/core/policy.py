@@ -303,6 +303,15 @@ def load_policies(names: str) -> "Policy | Regimes":
     return policies[0] if len(policies) == 1 else Regimes(policies)
 
 
+def strictest_maximum(policy: "Policy | Regimes", measure: str) -> float | None:
+    """The smallest maximum any requirement of `policy` (one regime or several) sets on
+    `measure` (``longest_gap_s``: how long a video's label may be absent), or None: how
+    closely a scan must look for the rules to be judged."""
+    maxima = [requirement.maximum[measure] for regime in policies_of(policy)
+              for requirement in regime.requirements if measure in requirement.maximum]
+    return min(maxima, default=None)
+
+
 def policies_of(policy: "Policy | Regimes") -> tuple[Policy, ...]:
     return policy.policies if isinstance(policy, Regimes) else (policy,)
 

@@ -23,7 +23,7 @@ from labelcheck.core.model import (Finding, Kind, MediaError, PixelsUnavailable,
 from labelcheck.core.names import display_name
 from labelcheck.core.plain import plain
 from labelcheck.core.policy import (Policy, Regimes, broken_words, decide, load_policies,
-                                    policies_of)
+                                    policies_of, strictest_maximum)
 from labelcheck.sources import LayerResults, Source, active_sources
 from labelcheck.core.settings import Settings
 
@@ -63,9 +63,11 @@ def scan(target: str | os.PathLike | bytes | Media, policy: str | Policy | Regim
     media = None
     try:
         media = _media(target, path, settings, sha256)
+        running = active_sources(sources, settings.pixels)
+        media.expect(marker for source in running for marker in source.markers)
         _describe(report, media)
-        report.error = _collect(media, settings, active_sources(sources, settings.pixels),
-                                layers)
+        report.error = _collect(media, settings, running, layers,
+                                strictest_maximum(policy, "longest_gap_s"))
         report.timeline = layers.frames.timeline if layers.frames else None
     except MediaError as exc:
         report.error = str(exc)
@@ -139,9 +141,11 @@ def _describe(report: Report, media: Media) -> None:
 
 
 def _collect(media: Media, settings: Settings, sources: list[Source],
-             layers: LayerResults) -> str | None:
+             layers: LayerResults, rule_gap_s: float | None = None) -> str | None:
     """Run the two stages into `layers`; keep what was found even when the media turns out
-    damaged, and return the damage (None when the file read well)."""
+    damaged, and return the damage (None when the file read well). A video's frames are
+    sampled as closely as `settings.video_sampling` and the policies' strictest "never
+    absent for more than" rule (`rule_gap_s`) ask."""
     claimed = media.extension_mismatch
     if claimed:
         layers.findings.append(Finding(
@@ -155,7 +159,8 @@ def _collect(media: Media, settings: Settings, sources: list[Source],
 
         try:
             layers.frames = read_frames(media, labels=any(
-                source.reads_frames and not source.cross_check for source in applicable))
+                source.reads_frames and not source.cross_check for source in applicable),
+                sampling=settings.video_sampling, rule_gap_s=rule_gap_s)
         except PixelsUnavailable as exc:  # no frame decodes: the rest of the file still counts
             media.pixels_problem = exc
         except MediaError as exc:

@@ -16,6 +16,7 @@ from labelcheck.core.network import NetworkRules
 
 MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
 BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 measured at 120 MP)
+VIDEO_SAMPLING = ("fast", "standard", "thorough")  # see `labelcheck.vision.video.sampling_gap`
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,10 @@ class Settings:
     Shells set `max_pixels` from their limits (`Limits.max_pixels`). `display` asks each scan
     for the pictures and the C2PA tree that people look at (the HTML report, the web page).
     `network` says which addresses the scan of a URL may fetch
-    (`labelcheck.core.network.NetworkRules`).
+    (`labelcheck.core.network.NetworkRules`). `video_sampling` says how closely a video's
+    frames are looked at: ``standard`` (keyframes first, samples as close as the policies'
+    "never absent for more than" rule needs), ``fast`` or ``thorough`` (every 0.8 s); see
+    `labelcheck.vision.video.sampling_gap`.
     """
 
     pixels: bool = True
@@ -79,6 +83,7 @@ class Settings:
     role: str | None = None
     display: Display | None = None
     network: NetworkRules = field(default_factory=NetworkRules)
+    video_sampling: str = "standard"  # one of VIDEO_SAMPLING
     # Detector failures on stderr (`labelcheck.run.logs`): None leaves logging to the caller
     # (a library, the web server); False one line each; True with the traceback (--debug).
     debug: bool | None = None

@@ -69,12 +69,22 @@ def read_error(exc: OSError) -> MediaError:
 class FileBytes:
     """A file's bytes read on demand, for the operations the walkers and sources use on
     `Media.data`: ``len``, slices, ``find`` and ``in``. At most `CHUNK_BYTES` are held at once
-    (plus what a slice asks for), so memory does not grow with the file."""
+    (plus what a slice asks for), so memory does not grow with the file.
+
+    The byte strings the scan will search the whole file for are announced with `expect`:
+    the first read (for the SHA-256, or the first search) then finds all of them at once, so
+    a large video is read once for its hash and every marker instead of once each."""
 
     def __init__(self, path: str, size: int):
         self.path = path
         self.size = size
         self._found: dict[bytes, int] = {}
+        self._expected: set[bytes] = set()
+        self._digest: str | None = None
+
+    def expect(self, subs) -> None:
+        """Byte strings that will be searched for from the start (see the class docstring)."""
+        self._expected.update(subs)
 
     def __len__(self) -> int:
         return self.size
@@ -110,6 +120,8 @@ class FileBytes:
 
     def find(self, sub: bytes, start: int = 0) -> int:
         """The offset of the first `sub` at or after `start`, or -1 (like `bytes.find`)."""
+        if start == 0 and sub in self._expected and self._digest is None:
+            self._index()
         if start == 0 and sub in self._found:
             return self._found[sub]
         found = -1
@@ -125,6 +137,9 @@ class FileBytes:
     def find_any(self, subs: tuple[bytes, ...], start: int = 0) -> tuple[int, bytes | None]:
         """The offset of the first of `subs` at or after `start` and which one it is, or
         (-1, None), reading the file once for all of them."""
+        if start == 0 and all(sub in self._expected for sub in subs):
+            hits = sorted((self.find(sub), sub) for sub in subs if self.find(sub) >= 0)
+            return hits[0] if hits else (-1, None)
         overlap = max(len(sub) for sub in subs) - 1
         for offset, chunk in self.chunks(start, overlap=overlap):
             hits = [(index, sub) for sub in subs if (index := chunk.find(sub)) >= 0]
@@ -137,8 +152,26 @@ class FileBytes:
         return self.find(sub) >= 0
 
     def sha256(self) -> str:
-        with self.open() as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        if self._digest is None:
+            self._index()
+        return self._digest
+
+    def _index(self) -> None:
+        """One read of the file: its SHA-256 and the first offset of each expected string."""
+        digest = hashlib.sha256()
+        wanted = self._expected - self._found.keys()
+        found = dict.fromkeys(wanted, -1)
+        overlap = max((len(sub) for sub in wanted), default=1) - 1
+        hashed = 0
+        for offset, chunk in self.chunks(overlap=overlap):
+            digest.update(chunk[hashed - offset:])  # a chunk repeats the end of the one before
+            hashed = offset + len(chunk)
+            for sub in [sub for sub in wanted if found[sub] < 0]:
+                index = chunk.find(sub)
+                if index >= 0:
+                    found[sub] = offset + index
+        self._found.update(found)
+        self._digest = digest.hexdigest()
 
 
 class Media:
@@ -211,6 +244,14 @@ class Media:
     @property
     def media_type(self) -> str:
         return self.type.media_type
+
+    def expect(self, subs) -> None:
+        """Byte strings the scan will search the whole file for (`FileBytes.expect`), with
+        the XMP packet markers every scan looks for."""
+        if isinstance(self.data, FileBytes):
+            from labelcheck.formats import xmp
+
+            self.data.expect((*subs, *xmp.PMETA.values()))
 
     @cached_property
     def sha256(self) -> str:

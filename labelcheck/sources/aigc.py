@@ -83,6 +83,7 @@ def parse_label(text: str) -> AigcLabel | None:
 class AigcSource(Source):
     name = "aigc"
     order = 25
+    markers = (b"AIGC",)
 
     def find(self, media, settings):
         labels = [(c, parse_label(c.text)) for c in self._candidates(media)]

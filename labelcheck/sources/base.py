@@ -72,6 +72,9 @@ class Source:
     order: ClassVar[int] = 100
     reads_frames: ClassVar[bool] = False  # needs the video's sampling pass
     cross_check: ClassVar[bool] = False  # runs in the second stage
+    # byte strings it searches the whole file for: found in the scan's one read of a large
+    # file (`labelcheck.formats.media.FileBytes.expect`)
+    markers: ClassVar[tuple[bytes, ...]] = ()
 
     known: ClassVar[list[type["Source"]]] = []  # every subclass with a name, in order
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -54,6 +55,7 @@ from labelcheck.sources.visible_label import (
 
 OPENING_READ_S = 1.0  # whole-frame reads in the opening seconds, this far apart
 READ_EVERY_S = 10.0  # whole-frame reads at least this often
+SPARSE_READ_EVERY_S = 20.0  # the same between keyframe-first samples, while no label shows
 PRESENT_NCC = 0.55  # a label patch correlating this well with its first sight is still there
 SCENE_CHANGE = 25.0  # mean absolute thumbnail difference (grey levels) of a cut...
 SAME_VIEW = 0.45  # ...unless phase correlation finds one shift (pans: >= 0.6, cuts: <= 0.35)
@@ -78,6 +80,7 @@ MAX_TRACKS = 24
 SAMPLE_FRAMES = 4  # frames listed in the timeline for a person to look at
 BARE_ICON_CONFIDENCE = 0.7
 OCR_THREADS = 1  # the decoder thread has the other core; more OCR threads spin, wasting it
+REFINE_STEP_S = 0.1  # frames this far apart place a boundary found between distant samples
 
 
 @dataclass
@@ -89,6 +92,9 @@ class Track:
     measured: dict
     confidence: float
     runs: list[list] = field(default_factory=list)  # [start_s, end_s or None, seen_s]
+    # per run, where its start and its end lie: (sample before, sample after, box, template)
+    # or None (the video's start or end, a live stream's pause); see `LabelTimeline.refine`
+    bounds: list[list] = field(default_factory=list)
     last_present_s: float | None = None
 
     @property
@@ -151,9 +157,16 @@ def _overlaps(a, b) -> bool:
 
 
 class LabelTimeline:
-    """Follows labels through the samples of one video and builds its timeline."""
+    """Follows labels through the samples of one video and builds its timeline.
 
-    def __init__(self):
+    With `sparse` (keyframe-first sampling, samples up to seconds apart) the timed
+    whole-frame reads (opening, safety net) are made only while no label is showing, the
+    safety net every `SPARSE_READ_EVERY_S`: a tracked label is checked on every sample
+    anyway, a cut or a lost label still asks for a read, and new overlays for a read of
+    their region. A whole-frame read is most of a sparse scan's time."""
+
+    def __init__(self, sparse: bool = False):
+        self.sparse = sparse
         self.tracks: list[Track] = []
         self.thumbs: collections.deque = collections.deque(maxlen=WINDOW)
         self.recent: collections.deque = collections.deque(maxlen=BACKTRACK)  # (t, grey)
@@ -199,7 +212,14 @@ class LabelTimeline:
     def _present(self, track: Track, t: float) -> None:
         if not track.showing:
             track.runs.append([self._midpoint(t), None, t])
+            track.bounds.append([self._bracket(track, t), None])
         track.last_present_s = t
+
+    def _bracket(self, track: Track, t: float) -> tuple | None:
+        """Where a change of `track` seen at `t` happened: after the sample before."""
+        if self.previous_s is None:
+            return None
+        return (self.previous_s, t, track.label.box, track.template)
 
     def _midpoint(self, t: float) -> float:
         """Where a label first seen at `t` began: halfway from the sample before (from the
@@ -225,13 +245,14 @@ class LabelTimeline:
         for track in self.tracks:
             if track.showing and track.last_present_s != t:
                 track.runs[-1][1] = (track.last_present_s + t) / 2
+                track.bounds[-1][1] = (track.last_present_s, t, track.label.box, track.template)
 
     def _to_read(self, sample: video.Sample, lost: bool) -> tuple[int, int, int, int] | None:
         """The part of the sample to read by OCR (x, y, w, h; the whole frame, or the
         neighbourhood of new overlays), or None."""
         t = sample.time_s
         whole = (0, 0, *self.size)
-        if t - self.last_read_s >= (OPENING_READ_S if t < video.OPENING_S else READ_EVERY_S):
+        if t - self.last_read_s >= self._read_every(t):
             return whole
         if lost:
             return whole
@@ -242,6 +263,16 @@ class LabelTimeline:
             return None
         region = self._around(blobs, sample.thumb)
         return region if region == whole or _has_letters(sample.grey, region) else None
+
+    def _read_every(self, t: float) -> float:
+        """How long since the last whole-frame read asks for another at `t`."""
+        if t < video.OPENING_S:
+            every = OPENING_READ_S
+        else:
+            every = SPARSE_READ_EVERY_S if self.sparse else READ_EVERY_S
+        if self.sparse and any(track.showing for track in self.tracks):
+            return math.inf
+        return every
 
     def _around(self, blobs: list[tuple[int, int, int, int]],
                 thumb: np.ndarray) -> tuple[int, int, int, int]:
@@ -365,8 +396,22 @@ class LabelTimeline:
         else:
             start = 0.0 if first_seen == self.first_s else first_seen
         track.runs.append([start, None, first_seen])
+        track.bounds.append([None if absent_s is None else
+                             (absent_s, first_seen, label.box, track.template), None])
         track.last_present_s = sample.time_s
         self.tracks.append(track)
+
+    # -- boundaries between distant samples ------------------------------------------------
+
+    def refine(self, revisit: video.Revisit) -> None:
+        """Place each start and end that lies between samples more than `video.GRID_S` apart
+        (keyframe-first sampling leaves up to its gap between them) on the frames between
+        them, `REFINE_STEP_S` apart: within about a tenth of a second instead of half the gap."""
+        for track in self.tracks:
+            for run, bounds in zip(track.runs, track.bounds):
+                for side, bound in enumerate(bounds):
+                    if bound is not None and bound[1] - bound[0] > video.GRID_S:
+                        run[side] = _change_time(revisit, bound, appears=side == 0)
 
     # -- the result ----------------------------------------------------------------------------
 
@@ -424,6 +469,18 @@ def interval_view(track: Track, start: float, end: float, size: tuple[int, int])
             "text": lexicon.normalised(track.label.text), "ocr_text": track.label.text,
             "lang": track.label.match.lang, "box": list(track.label.box),
             "text_height_px": round(track.measured["height_ratio"] * min(size))}
+
+
+def _change_time(revisit: video.Revisit, bound: tuple, appears: bool) -> float:
+    """When the label of `bound` (sample before, sample after, its box and template) appeared
+    (`appears`) or disappeared between the two samples: halfway between the last frame
+    looked at on one side and the first on the other."""
+    before, after, box, template = bound
+    for t, grey in revisit.frames(before, after, REFINE_STEP_S):
+        if _correlates(template, _patch(grey, box)) == appears:
+            return (before + t) / 2
+        before = t
+    return (before + after) / 2
 
 
 def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -498,18 +555,24 @@ class VideoFrames:
             raise self.failure
 
 
-def read_frames(media, labels: bool = True) -> VideoFrames:
-    """Decode `media`'s samples once (`video.Sampler`), following its labels (`labels`) and
-    keeping every sample's fingerprint square. Raises `MediaError` when no frame could be
-    read; damage after the first frame is kept in the result."""
+def read_frames(media, labels: bool = True, sampling: str = "standard",
+                rule_gap_s: float | None = None) -> VideoFrames:
+    """Decode `media`'s samples once (`video.Sampler`, as `sampling` and the strictest
+    "never absent for more than" rule applied, `rule_gap_s`, ask: `video.sampling_gap`),
+    following its labels (`labels`) and keeping every sample's fingerprint square. Raises
+    `MediaError` when no frame could be read; damage after the first frame is kept in the
+    result."""
     media.video_info  # refuses files without a video stream, with the reason
-    sampler = video.Sampler(media.source)
-    frames = VideoFrames(labels=LabelTimeline() if labels else None)
+    gap_s = video.sampling_gap(sampling, rule_gap_s)
+    sampler = video.Sampler(media.source, gap_s=gap_s)
+    frames = VideoFrames(labels=LabelTimeline(sparse=gap_s is not None) if labels else None)
     try:
         for sample in sampler:
             if frames.labels is not None:
                 frames.labels.add(sample)
             frames.kept.append(Kept(sample.time_s, sample.small))
+        if frames.labels is not None and sampler.gap_s is not None:
+            _refine(frames.labels, media.source, sampler.stream)
     except MediaError as exc:
         if not frames.kept:
             raise
@@ -523,6 +586,29 @@ def read_frames(media, labels: bool = True) -> VideoFrames:
     if frames.labels is not None:
         frames.labels.finish(frames.duration_s)
     return frames
+
+
+def _sampling_words(stream: video.Stream) -> str:
+    """How the frames were sampled, for the ``video.frames_read`` finding."""
+    if stream.gap_s is None:
+        return f"at most {video.GRID_S} s apart"
+    return (f"keyframes first, at most {stream.gap_s:g} s apart, label starts and ends placed "
+            f"on the frames between")
+
+
+def _revisited_words(stream: video.Stream) -> str:
+    if not stream.revisited:
+        return ""
+    return f" (and {stream.revisited} again to place label starts and ends)"
+
+
+def _refine(labels: LabelTimeline, source, stream: video.Stream) -> None:
+    revisit = video.Revisit(source)
+    try:
+        labels.refine(revisit)
+    finally:
+        revisit.close()
+        stream.revisited = revisit.frames_decoded
 
 
 class VideoFramesSource(Source):
@@ -543,13 +629,14 @@ class VideoFramesSource(Source):
         timing = video_measurements(frames.timeline)
         yield self.finding(
             Kind.INFO, "video.frames_read",
-            f"{stream.samples} frames sampled (at most {video.GRID_S} s apart, every "
+            f"{stream.samples} frames sampled ({_sampling_words(stream)}, every "
             f"{video.OPENING_STEP_S} s in the first {video.OPENING_S} s), {stream.frames_decoded}"
-            f" decoded, {follower.reads} read in full by OCR, {follower.region_reads} regions "
-            "with new overlays read", location="video frames",
+            f" decoded{_revisited_words(stream)}, {follower.reads} read in full by OCR, "
+            f"{follower.region_reads} regions with new overlays read", location="video frames",
             details={"codec": stream.codec, "size": [stream.width, stream.height],
                      "rotation": stream.rotation, "skipped_frames": stream.skip,
-                     "duration_s": round(frames.duration_s, 3)})
+                     "duration_s": round(frames.duration_s, 3),
+                     "sample_gap_s": stream.gap_s or video.GRID_S})
         yield from self.label_findings(follower, timing)
         if frames.damage:  # the frames after it were not checked; the rest of the file was read
             raise PixelsUnavailable(f"{frames.damage} (frames read up to "

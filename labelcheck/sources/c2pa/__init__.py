@@ -40,6 +40,7 @@ __all__ = ["C2paSource", "generator_info"]
 class C2paSource(Source):
     name = "c2pa"
     order = 10
+    markers = MANIFEST_MARKERS
 
     def applies(self, media, settings) -> bool:
         """Only files that can hold a manifest: every embedded store carries the JUMBF label
