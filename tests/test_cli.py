@@ -240,3 +240,15 @@ def test_without_the_web_extra_only_serve_is_missing():
     policies = subprocess.run([sys.executable, "-c", script, "policies"], capture_output=True,
                               text=True, check=False)
     assert policies.returncode == 0 and "eu-ai-act" in policies.stdout
+
+
+@pytest.mark.parametrize("mode, words", [("fast", "keyframes first, at most 10 s apart"),
+                                         ("thorough", "at most 0.8 s apart")])
+def test_video_sampling_option(clips, capsys, mode, words):
+    code, out, _ = run(["scan", str(clips["label_long_gop"]), "--no-store", "--format",
+                        "json", "--video-sampling", mode], capsys)
+    read = next(f for f in json.loads(out)[0]["findings"] if f["code"] == "video.frames_read")
+    assert code == 0 and words in read["message"]
+    with pytest.raises(SystemExit) as stopped:
+        main(["scan", str(clips["label_long_gop"]), "--video-sampling", "quick"])
+    assert stopped.value.code == 2 and "invalid choice: 'quick'" in capsys.readouterr().err

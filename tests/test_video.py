@@ -373,4 +373,24 @@ def test_the_strictest_absence_rule_sets_how_closely_standard_looks(clips):
         video.sampling_gap("quick")
     report = scan(clips["label_long_gop"], policy="eu-ai-act,cn-live-commerce-2026")
     frames_read = next(f for f in report.findings if f.code == "video.frames_read")
-    assert frames_read.details["sample_gap_s"] == 2.0
+    assert "at most 2 s apart" in frames_read.message
+    assert frames_read.details["widest_gap_s"] <= 2.0 + 0.11
+
+
+def test_a_gap_rule_coarser_than_the_sampling_is_not_verifiable(clips):
+    """`fast` looks at the keyframes, 6 s apart here: the label is seen at each of its
+    samples of the first 6 s, but a 5 s rule cannot be shown kept from frames 6 s apart, so
+    the timing requirement is "not verifiable", not "met"; `standard` can say."""
+    clip = clips["label_long_gop"]
+    fast = scan(clip, policy="eu-ai-act", settings=Settings(video_sampling="fast"))
+    label = next(f for f in fast.findings if f.code == "visible.video_label")
+    assert label.measurements["resolution"]["longest_gap_s"] > 5.0
+    from labelcheck.core.policy import load_policies
+
+    timing = next(r for r in load_policies("eu-ai-act").requirements
+                  if r.id == "visible_label_video_timing")
+    assert timing.too_coarse(label) and "cannot show the" in timing.too_coarse(label)[0]
+    standard = scan(clip, policy="eu-ai-act")
+    label = next(f for f in standard.findings if f.code == "visible.video_label")
+    assert label.measurements["resolution"]["longest_gap_s"] <= 5.0 + 0.11
+    assert timing.too_coarse(label) == []

@@ -592,3 +592,14 @@ def test_stopping_the_server_finishes_the_scans_under_way(tmp_path):
     assert statuses.count("done") == 2  # one worker and the one kept for small files
     assert statuses.count("queued") == 3
 
+
+
+def test_video_sampling_is_the_operators_choice(tmp_path):
+    """``VIDEO_SAMPLING`` reaches every scan's settings; a value that is not one stops the
+    start, named, instead of failing each video later."""
+    from conftest import web_app
+
+    with web_app(tmp_path / "a", VIDEO_SAMPLING="thorough") as app:
+        assert app.extensions["labelcheck"].jobs.settings.video_sampling == "thorough"
+    with pytest.raises(ValueError, match="VIDEO_SAMPLING must be one of fast, standard"):
+        make_app(tmp_path / "b", VIDEO_SAMPLING="quick")

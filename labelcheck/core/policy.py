@@ -107,6 +107,19 @@ class Requirement:
                 unmet.append(_not_allowed(name, value, allowed))
         return unmet
 
+    def too_coarse(self, finding: Finding) -> list[str]:
+        """Why `finding`, which keeps this requirement's maxima as measured, cannot show them
+        kept: a measurement taken coarser than its maximum (``measurements["resolution"]``: a
+        video's longest gap measured from frames 10 s apart cannot show a 5 s rule kept)."""
+        resolution = finding.measurements.get("resolution")
+        if not isinstance(resolution, dict):
+            return []
+        return [f"{measure(name, finding.measurements.get(name))} as measured from frames up "
+                f"to {resolution[name]:g} s apart, which cannot show the {limit(name, ceiling)}"
+                " allowed kept (a closer --video-sampling can)"
+                for name, ceiling in self.maximum.items()
+                if isinstance(resolution.get(name), (int, float)) and resolution[name] > ceiling]
+
     def evaluate(self, findings: list[Finding], status: Status | None = None
                  ) -> RequirementResult:
         """What the findings show for this requirement; `status` overrides the met/not met
@@ -115,14 +128,17 @@ class Requirement:
             return self._result(False, [], "cannot be checked from the file: "
                                 "a person must check it", status or Status.MANUAL_CHECK)
         candidates = [f for f in findings if f.is_marking and f.channel in self.channels]
-        satisfied_by = [f"{f.detector}: {f.message}" for f in candidates
-                        if not self.unmet_conditions(f)]
+        meeting = [f for f in candidates if not self.unmet_conditions(f)]
+        coarse = sorted({reason for f in meeting for reason in self.too_coarse(f)})
+        satisfied_by = [f"{f.detector}: {f.message}" for f in meeting if not self.too_coarse(f)]
         missing = ""
         if not satisfied_by:
             reasons = sorted({reason for f in candidates for reason in self.unmet_conditions(f)})
-            missing = ("; ".join(reasons) if reasons
+            missing = ("; ".join(coarse or reasons) if coarse or reasons
                        else f"no {channel_list(self.channels)} found")
         outcome = Status.MET if satisfied_by else Status.NOT_MET
+        if coarse and not satisfied_by:
+            outcome = Status.NOT_VERIFIABLE
         if self.check == "detector" and not satisfied_by:
             missing = (f"no {channel_list(self.channels)} found by the detectors labelcheck "
                        "has; not verifiable here (a mark they cannot read may be present)")

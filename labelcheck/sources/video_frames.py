@@ -548,6 +548,12 @@ class VideoFrames:
             return None
         return self.labels.timeline(self.duration_s)
 
+    @property
+    def widest_gap_s(self) -> float:
+        """The longest stretch of the video no sample fell in (from its start to its end)."""
+        times = [0.0, *(kept.time_s for kept in self.kept), self.duration_s]
+        return round(max(later - earlier for earlier, later in zip(times, times[1:])), 3)
+
     def raise_failure(self) -> None:
         """Make a crash of the pass the calling source's own failure (`Source.run` logs it
         and turns it into its ``failed`` problem finding)."""
@@ -626,7 +632,9 @@ class VideoFramesSource(Source):
             return
         frames.raise_failure()
         follower, stream = frames.labels, frames.stream
-        timing = video_measurements(frames.timeline)
+        # an absence shorter than the widest gap between samples may have gone unseen
+        timing = {**video_measurements(frames.timeline),
+                  "resolution": {"longest_gap_s": frames.widest_gap_s}}
         yield self.finding(
             Kind.INFO, "video.frames_read",
             f"{stream.samples} frames sampled ({_sampling_words(stream)}, every "
@@ -636,7 +644,7 @@ class VideoFramesSource(Source):
             details={"codec": stream.codec, "size": [stream.width, stream.height],
                      "rotation": stream.rotation, "skipped_frames": stream.skip,
                      "duration_s": round(frames.duration_s, 3),
-                     "sample_gap_s": stream.gap_s or video.GRID_S})
+                     "widest_gap_s": frames.widest_gap_s})
         yield from self.label_findings(follower, timing)
         if frames.damage:  # the frames after it were not checked; the rest of the file was read
             raise PixelsUnavailable(f"{frames.damage} (frames read up to "

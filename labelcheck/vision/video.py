@@ -24,6 +24,13 @@ is opened once; every source that needs frames shares the pass, see `labelcheck.
   the next, gains nothing from frame threads (measured: same wall time as one thread, more CPU),
   while a stream encoded in several slices per frame decodes ~1.7x faster on 2 cores.
 
+That dense grid is ``--video-sampling thorough``. The default, keyframe-first (``gap_s``, see
+`Sampler._keyframe_samples` and `sampling_gap`), samples the opening as densely, then every
+keyframe and, between keyframes, only as many frames as keep samples at most ``gap_s`` apart
+(the strictest "never absent for more than" rule of the policies applied): on long-GOP H.264
+most reference frames are never decoded. The label starts and ends it finds between distant
+samples are placed afterwards on the frames between them (`Revisit`).
+
 Frames are handed out the way a viewer sees them: turned upright by the stream's display matrix
 (a phone's portrait clip is stored landscape with a 90 or 270 degree rotation), as C-contiguous
 arrays whatever the frame's width and line padding, and timed from the first frame (MPEG-TS
