@@ -411,7 +411,7 @@ class Sampler:
 
     def _decode(self, container, stream) -> Iterator[Sample]:
         self._due, self._held = 0.0, None
-        self._start = _start(container, stream)
+        self._start, self._time_base = _start(container, stream), stream.time_base
         probe = (BFrameProbe(stream, self._start)
                  if stream.codec_context.name in PROBED_CODECS else None)
         pending: list = []  # packets not yet decoded (see `_hold`)
@@ -428,7 +428,7 @@ class Sampler:
                 probe = None
         for ready in pending:
             yield from self._take(stream.decode(ready), probe)
-        yield from self._take(self._timed(stream.decode(None), stream), probe)
+        yield from self._take(stream.decode(None), probe)
         if self._held is not None:  # the last frame, so that the end is sampled too
             yield self._sample(self._held)
 
@@ -448,7 +448,7 @@ class Sampler:
         all of them; with a keyframe every second (phones), the keyframes alone. A GOP that
         grows past two gaps (or `HOLD_BYTES`) without a keyframe is decoded as it comes.
         """
-        self._start = _start(container, stream)
+        self._start, self._time_base = _start(container, stream), stream.time_base
         self._last_s, self._targets, self._held = None, collections.deque(), None
         self._due = 0.0
         probe = (BFrameProbe(stream, self._start)
@@ -500,12 +500,12 @@ class Sampler:
         # (no keyframe came) and the video's last are decoded whole
         until = max(plan) if closed and not last else math.inf
         for packet in packets:
-            yield from self._pick(self._timed(stream.decode(packet), stream), probe)
+            yield from self._pick(stream.decode(packet), probe)
             packet_s = self._time(packet)
             if packet_s is not None and packet_s + FRAME_SLACK_S >= until:
                 break
         if closed:  # the next packet given is a keyframe: drain the decoder, then reset it
-            yield from self._pick(self._timed(stream.decode(None), stream), probe)
+            yield from self._pick(stream.decode(None), probe)
             stream.codec_context.flush_buffers()
             self._targets.clear()
         if last and self._held is not None:  # the last frame, so that the end is sampled
@@ -539,13 +539,7 @@ class Sampler:
         """The frames among `frames` that reach the next planned time, as samples (in the
         opening, the frame nearest to it: the reference frames decoded there may be 0.2 s
         apart); the latest other frame is held (the last one of the video is sampled too)."""
-        for frame in frames:
-            self.stream.frames_decoded += 1
-            if probe is not None:
-                probe.record(frame)
-            if frame.time is None or not math.isfinite(frame.time):
-                continue
-            t = frame.time - self._start
+        for frame, t in self._decoded(frames, probe):
             self.stream.end_s = max(self.stream.end_s, t)
             if not self._targets or t + FRAME_SLACK_S < self._targets[0]:
                 self._held = frame
@@ -568,13 +562,19 @@ class Sampler:
             self._targets[0] = max(self._targets[0], t + self.opening_step_s - FRAME_SLACK_S)
         return self._sample(frame)
 
-    def _timed(self, frames, stream) -> Iterator:
-        """`frames` with their time base set: those drained from the decoder (given no
-        packet) come without one, so their `time` would be NaN."""
+    def _decoded(self, frames, probe: BFrameProbe | None) -> Iterator[tuple[object, float]]:
+        """(frame, seconds from the first frame) of the decoded `frames` that have a time,
+        each counted and shown to the B-frame probe. Frames drained from the decoder (given
+        no packet) come without a time base: they get the stream's."""
         for frame in frames:
+            self.stream.frames_decoded += 1
             if frame.time_base is None:
-                frame.time_base = stream.time_base
-            yield frame
+                frame.time_base = self._time_base
+            if probe is not None:
+                probe.record(frame)
+            if frame.time is None or not math.isfinite(frame.time):
+                continue
+            yield frame, frame.time - self._start
 
     def _time(self, packet) -> float | None:
         """The packet's presentation time from the first frame (its decoding time if it has
@@ -620,13 +620,7 @@ class Sampler:
         """The frames among `frames` that are due, as samples. A frame that is not due is
         held: when the next one comes too late, the held one is taken, so no two samples are
         more than a step apart even when few frames are decoded."""
-        for frame in frames:
-            self.stream.frames_decoded += 1
-            if probe is not None:
-                probe.record(frame)
-            if frame.time is None or not math.isfinite(frame.time):
-                continue
-            t = frame.time - self._start
+        for frame, t in self._decoded(frames, probe):
             if t < self._due - self._step(t) - JUMP_BACK_S:  # the timestamps restarted
                 self._due, self._held = t, None
             shown_s = float(frame.duration * frame.time_base) if frame.duration else 0.0
