@@ -9,11 +9,9 @@ widths, taken by Debian's chromium (Playwright) from a real server. The browser 
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
-import tempfile
 import urllib.request
 import uuid
 from pathlib import Path
@@ -25,6 +23,7 @@ sys.path.insert(0, str(ROOT / "test_media"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS  # noqa: E402 - the browser tests' own
 from webapp.local_server import running_server  # noqa: E402
+from web_screenshots import prepare  # noqa: E402
 
 TOKEN = "performer-screenshots"
 OWNER = "Mira Vale"
@@ -109,14 +108,9 @@ def overflow(page) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out, folder = prepare(__doc__.split("\n")[0], "labelcheck-performer-")
     from playwright.sync_api import sync_playwright
 
-    folder = Path(tempfile.mkdtemp(prefix="labelcheck-performer-"))
     original, feed = make_ad(folder)
     env = {"LABELCHECK_API_TOKEN": TOKEN}
     with running_server(folder, env=env) as url, sync_playwright() as playwright:

@@ -166,15 +166,19 @@ def html_report(folder: Path, files: dict[str, bytes]) -> str:
     return out.as_uri()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def prepare(description: str, prefix: str) -> tuple[Path, Path]:
+    """The screenshots' folder (``--out``, made if missing) and a new working folder."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(parser.parse_args().out)
     out.mkdir(parents=True, exist_ok=True)
+    return out, Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def main() -> int:
+    out, folder = prepare(__doc__.split("\n")[0], "labelcheck-shots-")
     from playwright.sync_api import sync_playwright
 
-    folder = Path(tempfile.mkdtemp(prefix="labelcheck-shots-"))
     files = campaign_files(folder)
     environment = {"LABELCHECK_CRAWL_ALLOW": "127.0.0.1/32", "LABELCHECK_CRAWL_DELAY": "0.2",
                    "LABELCHECK_WATCH_ALLOW": "127.0.0.1/32"}
