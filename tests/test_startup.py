@@ -92,3 +92,20 @@ def test_a_pool_loads_the_ocr_models_once_per_worker(tmp_path):
     assert len(reports) == 16 and not [r.error for r in reports if r.error]
     assert answers == [1] * 8  # every worker asked: one engine, built before its first file
     assert ocr.engines_built() == here_before  # and none more in this process
+
+
+def test_a_pixel_scan_with_no_registry_imports_no_database_library(tmp_path):
+    """Without a registry database (a fresh machine), the registry check costs a file test:
+    a scan that reads pixels imports no SQLAlchemy (nor does its pool's fork server preload
+    it, `may_exist`); a non-SQLite URL is always tried."""
+    from labelcheck.core.settings import may_exist
+
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    assert not may_exist(missing) and may_exist("postgresql+psycopg://db/labelcheck")
+    picture = str(TEST_MEDIA / "iptc_ai.jpg")
+    script = ("import sys; from labelcheck import scan; from labelcheck.core.settings import "
+              f"Settings; scan({picture!r}, settings=Settings(db_url={missing!r})); "
+              "print('sqlalchemy' in sys.modules, 'cv2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["False", "True"]  # pixels read, no database library

@@ -10,6 +10,7 @@ builds a `Settings`, so ``registry add --db X`` and the scan it runs use the sam
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 
 from labelcheck.core.network import NetworkRules
@@ -17,6 +18,26 @@ from labelcheck.core.network import NetworkRules
 MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
 BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 measured at 120 MP)
 VIDEO_SAMPLING = ("fast", "standard", "thorough")  # see `labelcheck.vision.video.sampling_gap`
+
+
+def default_url() -> str:
+    """``sqlite:///<user data dir>/labelcheck.db``: the database when a shell names none."""
+    from platformdirs import user_data_dir
+
+    folder = user_data_dir("labelcheck", appauthor=False)
+    os.makedirs(folder, exist_ok=True)
+    return f"sqlite:///{os.path.join(folder, 'labelcheck.db')}"
+
+
+def may_exist(db_url: str | None) -> bool:
+    """Whether there may be a database at `db_url` (default `default_url`): False for a
+    SQLite file that does not exist, answered without SQLAlchemy (a scan on a machine with no
+    registry imports none of it)."""
+    url = db_url or default_url()
+    if not url.startswith("sqlite:"):
+        return True
+    path = url.partition(":///")[2].partition("?")[0]
+    return bool(path) and path != ":memory:" and os.path.exists(path)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from labelcheck.core.model import Report
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, Regimes
 from labelcheck.core.scanner import failed_report
-from labelcheck.core.settings import Settings
+from labelcheck.core.settings import Settings, may_exist
 from labelcheck.run.inputs import content_sha256, file_size, scan_target
 
 MEMORY_EXIT_CODE = 86  # a worker's exit status when its memory guard stopped it
@@ -58,7 +58,7 @@ def guarded_pool(policy: Policy, settings: Settings, workers: int):
 
     return ProcessPool(max_workers=workers, max_tasks=TASKS_PER_WORKER,
                        initializer=_start_worker, initargs=(policy, settings),
-                       context=worker_context(settings.pixels))
+                       context=worker_context(settings.pixels, may_exist(settings.db_url)))
 
 
 def pool_reports(numbered: Iterator[tuple[int, str | Task]], policy: Policy,
@@ -132,19 +132,21 @@ def _exit_status(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def worker_context(pixels: bool = True):
+def worker_context(pixels: bool = True, registry: bool = True):
     """Workers come from a fork server, never from a fork of this process: the C2PA library
     keeps native threads and locks that a plain fork of a process that already used it would
     copy mid-flight (and deadlock on). The server preloads labelcheck (with the pixel sources,
-    NumPy and the registry's SQLAlchemy and OpenCV when the scans read pixels; it is started
-    once per process, by the first pool), so starting a worker costs a fork, not an import, and
-    a worker's first file is not charged the imports against its time limit."""
+    NumPy and OpenCV when the scans read pixels, and the registry's SQLAlchemy when there may
+    be a registry to match; it is started once per process, by the first pool), so starting a
+    worker costs a fork, not an import, and a worker's first file is not charged the imports
+    against its time limit."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
         ["labelcheck.core.scanner", "labelcheck.sources"]
-        + (["labelcheck.sources.pixels", "labelcheck.registry"] if pixels else []))
+        + (["labelcheck.sources.pixels"] if pixels else [])
+        + (["labelcheck.registry"] if pixels and registry else []))
     return context
 
 

@@ -28,7 +28,6 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Iterable
 
-from platformdirs import user_data_dir
 from sqlalchemy import (Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, create_engine, event, insert, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from labelcheck.version import __version__
 from labelcheck.core.model import Report, report_from_dict
 from labelcheck.core.policy import policies_of
+from labelcheck.core.settings import default_url
 from labelcheck.sources.c2pa.trust import trust_digest
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -71,13 +71,6 @@ REPLACED = ("path", "verdict", "report", "scanned_at")
 
 class StoreError(Exception):
     """The results store cannot be opened or written; the message is for a person."""
-
-
-def default_url() -> str:
-    """``sqlite:///<user data dir>/labelcheck.db``: the database when a shell names none."""
-    folder = user_data_dir("labelcheck", appauthor=False)
-    os.makedirs(folder, exist_ok=True)
-    return f"sqlite:///{os.path.join(folder, 'labelcheck.db')}"
 
 
 def connect(url: str | None = None) -> Engine:

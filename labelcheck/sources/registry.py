@@ -32,7 +32,7 @@ contrast) and carrying what the original's badge said (language, phrase, rule ta
 policies judge it like any visible label. This matters for copies downscaled until OCR no
 longer reads the badge (0.4x): the badge is there, and the copy must not be called stripped.
 
-The registry lives in the results store's database (`labelcheck.run.store.default_url`). It is
+The registry lives in the results store's database (`labelcheck.core.settings.default_url`). It is
 loaded once per process and URL and reloaded when its assets change. Without a registry the
 source costs an ``os.path.exists`` (SQLite) or one count query, and never creates a database.
 """
@@ -46,6 +46,7 @@ import numpy as np
 
 from labelcheck.vision import lexicon, ocr
 from labelcheck.core.model import Kind
+from labelcheck.core.settings import default_url, may_exist
 from labelcheck.core.wording import offset_words
 from labelcheck.sources.aigc import AigcSource
 from labelcheck.sources.base import PIXELS, CrossCheck, LayerResults
@@ -67,6 +68,8 @@ _registries: dict[str, Registry] = {}
 
 def registry_for(url: str) -> Registry | None:
     """The registry at `url`, cached per process; None when there is no database there."""
+    if not may_exist(url):
+        return None
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
@@ -91,8 +94,6 @@ class RegistrySource(CrossCheck):
     reads_frames = True  # a video's samples, from the scan's sampling pass
 
     def check(self, media, settings, layers: LayerResults):
-        from labelcheck.run.store import default_url
-
         registry = registry_for(settings.db_url or default_url())
         if registry is None or not registry.refresh():
             return
