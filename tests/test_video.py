@@ -394,3 +394,20 @@ def test_a_gap_rule_coarser_than_the_sampling_is_not_verifiable(clips):
     label = next(f for f in standard.findings if f.code == "visible.video_label")
     assert label.measurements["resolution"]["longest_gap_s"] <= 5.0 + 0.11
     assert timing.too_coarse(label) == []
+
+
+def test_an_original_is_registered_from_the_dense_sampling(clips, tmp_path):
+    """Reposts are sampled at other times than their original (trimmed, re-encoded with
+    other keyframes): the original keeps a fingerprint at most 0.8 s apart, whatever the
+    scans' sampling, so that each sample of a copy has a near one to match."""
+    from sqlalchemy import select
+
+    from labelcheck import registry
+    from labelcheck.registry.enrol import register_file
+
+    reg = registry.Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    asset_id = register_file(reg, clips["label_long_gop"], "Jane Doe", declared_ai=True)
+    with reg.engine.connect() as connection:
+        times = sorted(connection.execute(select(registry.fingerprints.c.time_s).where(
+            registry.fingerprints.c.asset_id == asset_id)).scalars().all())
+    assert np.diff(times).max() <= video.GRID_S + 0.11 and times[-1] >= 29.0

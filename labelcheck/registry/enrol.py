@@ -3,7 +3,9 @@
 The registry itself never scans (its matcher is part of the scan), so the scan happens here,
 with the registry's own database in the settings: the original's scan reads the same registry
 that it is added to. A video's per-frame fingerprints come from the scan's own sampling pass
-(`LayerResults.frames`), so registering decodes its frames once.
+(`LayerResults.frames`), so registering decodes its frames once; that pass is ``thorough`` (a
+frame every 0.8 s), whatever the scans use: a repost trimmed or re-encoded is sampled at other
+times than the original, and its frames are matched to the original's nearest ones.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def register_file(registry: Registry, path: str | os.PathLike, owner: str,
     `RegistryError` with a reason for a person when the file cannot be read, `NotAiMade`
     when it is not known to be AI-made."""
     path = os.fspath(path)
-    settings = replace(settings or Settings(),
+    settings = replace(settings or Settings(), video_sampling="thorough",
                        db_url=registry.engine.url.render_as_string(hide_password=False))
     try:
         media = Media.open(path, settings.max_pixels)
