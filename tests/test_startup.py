@@ -16,8 +16,8 @@ from labelcheck.core.settings import Settings
 from labelcheck.run.pool import drain, guarded_pool
 from labelcheck.vision import ocr
 
-HEAVY = ("av", "cv2", "cryptography", "flask", "jinja2", "numpy", "onnxruntime", "rapidocr",
-         "sqlalchemy", "webapp")
+HEAVY = ("av", "cryptography", "cv2", "flask", "http", "jinja2", "numpy", "onnxruntime",
+         "rapidocr", "sqlalchemy", "ssl", "webapp")  # http, ssl: the HTTP client (URLs, crawls)
 
 IMPORTED_BY_SCAN = """
 import json, sys
