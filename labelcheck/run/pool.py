@@ -135,15 +135,17 @@ def _exit_status(code: int | None) -> str:
 def worker_context(pixels: bool = True):
     """Workers come from a fork server, never from a fork of this process: the C2PA library
     keeps native threads and locks that a plain fork of a process that already used it would
-    copy mid-flight (and deadlock on). The server preloads labelcheck (with the pixel sources,
-    NumPy and the registry's SQLAlchemy and OpenCV when the scans read pixels; it is started
-    once per process, by the first pool), so starting a worker costs a fork, not an import, and
-    a worker's first file is not charged the imports against its time limit."""
+    copy mid-flight (and deadlock on). The server preloads labelcheck and c2pa-python (only
+    imported there, never used: loading it starts no thread), with the pixel sources, NumPy and
+    the registry's SQLAlchemy and OpenCV when the scans read pixels; it is started once per
+    process, by the first pool. So starting a worker costs a fork, not an import (a worker is
+    replaced every `TASKS_PER_WORKER` files), and a worker's first file is not charged the
+    imports against its time limit."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["labelcheck.core.scanner", "labelcheck.sources"]
+        ["labelcheck.core.scanner", "labelcheck.sources", "c2pa"]
         + (["labelcheck.sources.pixels", "labelcheck.registry"] if pixels else []))
     return context
 
