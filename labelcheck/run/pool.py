@@ -157,19 +157,22 @@ _guard: "MemoryGuard | None" = None
 
 
 def _start_worker(policy: Policy, settings: Settings) -> None:
-    """Each worker owns one core (its OCR runs single-threaded) and loads the OCR models
-    before its first file, so the time limit measures scans, not start-up."""
+    """Each worker owns one core (its OCR runs single-threaded) and, in a pool whose scans
+    read pixels, loads the OCR models before its first file, so the time limit measures
+    scans, not start-up. A metadata pool's workers never run OCR and do not import it (nor
+    NumPy under it): each worker would pay that import, and one is replaced every
+    `TASKS_PER_WORKER` files."""
     global _job, _guard
     _job = (policy, settings)
-    from labelcheck.vision import ocr
-
     if settings.debug is not None:  # a fork server's child has no logging set up
         from labelcheck.run import logs
 
         logs.configure(settings.debug)
 
-    ocr.set_threads(1)
     if settings.pixels:
+        from labelcheck.vision import ocr
+
+        ocr.set_threads(1)
         ocr.load_models()
     if settings.limits.memory_mb:
         _guard = MemoryGuard(settings.limits.memory_mb)
