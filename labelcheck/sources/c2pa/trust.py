@@ -207,7 +207,7 @@ def with_parsed_certificates(trust_list: TrustList) -> TrustList:
     stops the command before any scan (the bundled lists are checked by the tests)."""
     try:
         for entry in trust_list.entries:
-            entry.certificate  # noqa: B018 - parsed and kept
+            entry.certificate  # parsed now and kept: a broken one raises here
     except ValueError as exc:
         raise not_lote(trust_list.origin, exc) from None
     return trust_list
