@@ -6,6 +6,8 @@ configuration timed file by file, the configurations taking turns on each file (
 
 * a bare c2pa-python ``Reader(...).json()`` with no settings: what a user of the SDK (or
   c2patool) gets, no trust list (the comparison);
+* the same bare read under labelcheck's settings for the official lists (the anchors and
+  allowed EKUs): what c2pa-rs itself spends judging the chains, before labelcheck does anything;
 * labelcheck's reader with ``--trust none`` (allowed EKUs, trust not judged), the Reader's JSON
   and crJSON;
 * labelcheck's reader with the bundled official C2PA Trust List and TSA list (the default);
@@ -31,7 +33,8 @@ import labelcheck
 from labelcheck.core.settings import Settings
 from labelcheck.formats.media import Media
 from labelcheck.sources.c2pa import C2paSource
-from labelcheck.sources.c2pa.reading import read_media_store
+from labelcheck.sources.c2pa.reading import read_media_store, reader_settings
+from labelcheck.sources.c2pa.trust import trust_setup
 from machine import cpu_model
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "real_media"
@@ -73,6 +76,16 @@ def bare(path: Path) -> None:
         reader.json()
 
 
+def bare_with(mode: str):
+    """A bare read with the c2pa-rs settings labelcheck gives for a trust mode."""
+    context = c2pa.Context.from_dict(reader_settings(trust_setup(mode)))
+
+    def run(path: Path) -> None:
+        with c2pa.Reader(str(path), context=context) as reader:
+            reader.json()
+    return run
+
+
 def reader(mode: str):
     def run(path: Path) -> None:
         read_media_store(Media.open(path), mode, None)
@@ -94,9 +107,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     files = c2pa_files(args.folder)
-    for warm in (bare, reader("none"), reader("official"), source):  # contexts, lists, imports
+    bare_trusted = bare_with("official")
+    for warm in (bare, bare_trusted, reader("none"), reader("official"),
+                 source):  # contexts, lists, imports
         warm(files[0])
     rows = [("bare c2pa-python Reader.json(), no settings (no trust list)", bare),
+            ("bare c2pa-python Reader.json(), official lists (labelcheck's settings)",
+             bare_trusted),
             ("labelcheck reader, --trust none (EKUs; JSON + crJSON)", reader("none")),
             ("labelcheck reader, official lists (default; JSON + crJSON)", reader("official")),
             ("whole c2pa source, official lists (state, signals, assertions)", source),

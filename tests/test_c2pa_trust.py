@@ -78,11 +78,19 @@ def test_bundled_json_and_pem_hold_the_same_certificates(kind):
     """c2pa-rs is given the JSON's certificates; the published PEM must be the same list."""
     from importlib import resources
 
+    from cryptography.hazmat.primitives import hashes, serialization
+
     listed = trust.bundled(kind)
     name = trust.BUNDLED[kind]
     pem = resources.files("labelcheck.data").joinpath(f"trust/{name}.pem").read_bytes()
     published = trust.parse_pem(pem, name)
     assert {e.fingerprint for e in listed.entries} == {e.fingerprint for e in published.entries}
+    # the list's DER is parsed only when a certificate is asked for: every one parses, and
+    # the fingerprint taken from the DER is cryptography's
+    assert [e.certificate.fingerprint(hashes.SHA256()) for e in listed.entries] == \
+        [e.fingerprint for e in listed.entries]
+    assert listed.pem().encode() == b"".join(
+        e.certificate.public_bytes(serialization.Encoding.PEM) for e in listed.entries)
     assert resources.files("labelcheck.data").joinpath("trust/LICENSE").read_text(
         "utf-8").startswith("Attribution 4.0 International")
 
@@ -303,6 +311,20 @@ def test_scan_refuses_a_file_that_is_not_anchors(tmp_path, capsys):
     (tmp_path / "bad.json").write_text('{"LoTE": {}}')
     assert main(["trust", "--trust-anchors", str(tmp_path / "bad.json")]) == 2
     assert "not a C2PA trust list in LoTE JSON form" in capsys.readouterr().err
+
+
+def test_scan_refuses_a_list_whose_certificate_does_not_parse(ca, tmp_path, capsys):
+    """A list's certificates are kept as DER and parsed when used; the user's are parsed
+    before any scan, so a broken one stops the command with the file named."""
+    lote = json.loads(ca.lote("Example Generator Inc."))
+    services = lote["LoTE"]["TrustedEntitiesList"][0]["TrustedEntityServices"]
+    services[0]["ServiceInformation"]["ServiceDigitalIdentity"]["X509Certificates"][0]["val"] \
+        = "bm90IGEgY2VydGlmaWNhdGU="  # "not a certificate"
+    (tmp_path / "broken.json").write_text(json.dumps(lote))
+    assert main(["scan", "--no-store", str(TEST_MEDIA / "ai_c2pa_signed.jpg"),
+                 "--trust-anchors", str(tmp_path / "broken.json")]) == 2
+    assert "broken.json is not a C2PA trust list in LoTE JSON form: ValueError" in \
+        capsys.readouterr().err
 
 
 def test_scan_with_trust_options_reports_the_state(signed, anchors, tmp_path, capsys):

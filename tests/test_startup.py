@@ -16,8 +16,8 @@ from labelcheck.core.settings import Settings
 from labelcheck.run.pool import drain, guarded_pool
 from labelcheck.vision import ocr
 
-HEAVY = ("av", "cv2", "flask", "jinja2", "numpy", "onnxruntime", "rapidocr", "sqlalchemy",
-         "webapp")
+HEAVY = ("av", "cryptography", "cv2", "flask", "http", "jinja2", "numpy", "onnxruntime",
+         "rapidocr", "sqlalchemy", "ssl", "webapp")  # http, ssl: the HTTP client (URLs, crawls)
 
 IMPORTED_BY_SCAN = """
 import json, sys
@@ -66,6 +66,49 @@ def test_other_commands_are_loaded_only_when_asked_for():
     done = subprocess.run([sys.executable, "-m", "labelcheck.cli.main", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert "serve" in done.stdout
+
+
+POOL_PROBE = """
+import json, sys
+from labelcheck.core.policy import load_policies
+from labelcheck.core.settings import Settings
+from labelcheck.run.pool import drain, guarded_pool
+
+
+def imported():
+    return sorted({name.split(".")[0] for name in sys.modules})
+
+
+if __name__ == "__main__":
+    policy, settings = load_policies("default"), Settings(pixels=False)
+    pool = guarded_pool(policy, settings, 2)
+    try:
+        reports = [report for _, report in drain(pool, iter(enumerate(sys.argv[1:])), policy,
+                                                 settings, 4)]
+        answers = [future.result(timeout=60) for future in
+                   [pool.schedule(imported) for _ in range(4)]]
+    finally:
+        pool.stop()
+        pool.join()
+    print(json.dumps({"errors": [r.error for r in reports], "workers": answers}))
+"""
+
+
+def test_a_metadata_pool_imports_no_ocr(tmp_path):
+    """The workers of a pool that reads no pixels (``--no-ocr``) never import the OCR or
+    NumPy: each worker would pay it, and a worker is replaced every 1000 files. Run in a fresh
+    interpreter: the fork server is started by a process's first pool, with that pool's
+    preloads."""
+    script = tmp_path / "probe.py"
+    script.write_text(POOL_PROBE)
+    pictures = [str(TEST_MEDIA / name) for name in ("plain_photo.jpg", "ai_c2pa_signed.jpg")]
+    done = subprocess.run([sys.executable, str(script), *pictures], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["errors"] == [None, None]
+    for imported in result["workers"]:
+        assert "labelcheck" in imported and "c2pa" in imported  # preloaded by the fork server
+        assert not set(imported) & {"cv2", "numpy", "onnxruntime", "rapidocr"}, imported
 
 
 @pytest.mark.slow

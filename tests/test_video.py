@@ -305,6 +305,25 @@ def test_file_bytes_search_across_chunk_boundaries(tmp_path):
     assert view[CHUNK_BYTES - 2:CHUNK_BYTES + 2] == b"c2pa" and view[-3:] == b"\0\0\0"
 
 
+def test_file_bytes_slices_are_the_files_bytes(tmp_path):
+    """Small slices are served from a window read around the first of them (a box walk's
+    headers); every slice, in the window, across its end, past the file's end or large, is
+    what slicing the bytes gives."""
+    import random
+
+    from labelcheck.formats.media import WINDOW_BYTES, FileBytes
+
+    data = random.Random(7).randbytes(3 * WINDOW_BYTES + 123)
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    view = FileBytes(str(path), len(data))
+    starts = [0, 8, 20, WINDOW_BYTES - 4, WINDOW_BYTES + 1, len(data) - 5, len(data) + 9, -17]
+    for start in starts:
+        for length in (0, 1, 8, 100, WINDOW_BYTES, 2 * WINDOW_BYTES):
+            assert view[start:start + length] == data[start:start + length], (start, length)
+    assert view[len(data) - 40:] == data[-40:] and view[:12] == data[:12]
+
+
 def test_video_gone_after_opening_is_an_error_with_a_reason(clips, tmp_path):
     from labelcheck.formats.media import Media
 

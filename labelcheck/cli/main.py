@@ -26,7 +26,6 @@ from labelcheck.core.policy import (Policy, PolicyError, available_policies, loa
 from labelcheck.core.settings import VIDEO_SAMPLING, Limits, Settings
 from labelcheck.run import logs
 from labelcheck.run.batch import ENGINES, scan_batch
-from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
 from labelcheck.run.inputs import is_web_url, iter_files
 from labelcheck.run.pool import Task, as_task
 from labelcheck.run.progress import progress_for
@@ -324,7 +323,10 @@ def _scan_files(files: list[str], policy, settings, results, args, stream,
 
 def _crawled(args, skipped: list[tuple[str, str]]) -> list[Task]:
     """The pictures and videos the pages given show (``--crawl``), as tasks that carry the
-    page each was found on; what the crawl left out goes to `skipped`."""
+    page each was found on; what the crawl left out goes to `skipped`. The crawl (and the HTTP
+    client under it) is imported here: other scans do not pay for it at start-up."""
+    from labelcheck.run.crawl import CrawlLog, CrawlOptions, crawl
+
     options = CrawlOptions(depth=max(0, args.depth), same_site=args.same_site,
                            max_pages=max(1, args.max_pages), delay=max(0.0, args.crawl_delay))
     log = CrawlLog()

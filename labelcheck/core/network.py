@@ -24,6 +24,7 @@ from dataclasses import dataclass
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 NOT_IN_A_NAME = "/:@?#[] \\"  # characters that make an entry a URL or a path, not a host name
+SCHEMES = ("http", "https")  # the URL schemes `labelcheck.run.fetch` speaks
 
 
 class Refused(Exception):

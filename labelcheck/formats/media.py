@@ -26,6 +26,7 @@ from labelcheck.formats.base import Walk
 
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1 << 20  # how much of a file read from disk is held at once
+WINDOW_BYTES = 1 << 16  # what a small slice of a file read from disk reads around it
 
 
 NOT_REGULAR = ((stat.S_ISDIR, "is a directory"),
@@ -69,7 +70,9 @@ def read_error(exc: OSError) -> MediaError:
 class FileBytes:
     """A file's bytes read on demand, for the operations the walkers and sources use on
     `Media.data`: ``len``, slices, ``find`` and ``in``. At most `CHUNK_BYTES` are held at once
-    (plus what a slice asks for), so memory does not grow with the file.
+    (plus what a slice asks for), so memory does not grow with the file. A small slice reads
+    `WINDOW_BYTES` from its start and keeps them: a box walk asks for dozens of headers a few
+    bytes apart, which then cost one read, not one open each.
 
     The byte strings the scan will search the whole file for are announced with `expect`:
     the first read (for the SHA-256, or the first search) then finds all of them at once, so
@@ -79,6 +82,7 @@ class FileBytes:
         self.path = path
         self.size = size
         self._found: dict[bytes, int] = {}
+        self._window: tuple[int, bytes] = (0, b"")  # (offset, bytes) of the last small read
         self._expected: set[bytes] = set()
         self._digest: str | None = None
 
@@ -103,6 +107,14 @@ class FileBytes:
         start, stop, _ = key.indices(self.size)
         if stop <= start:
             return b""
+        if stop - start > WINDOW_BYTES:
+            return self._read(start, stop)
+        offset, window = self._window
+        if not offset <= start or stop > offset + len(window):
+            offset, window = self._window = start, self._read(start, start + WINDOW_BYTES)
+        return window[start - offset:stop - offset]
+
+    def _read(self, start: int, stop: int) -> bytes:
         with self.open() as handle:
             handle.seek(start)
             return handle.read(stop - start)

@@ -25,13 +25,12 @@ from functools import partial
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from labelcheck.core.network import NetworkRules, Refused, connect
+from labelcheck.core.network import SCHEMES, NetworkRules, Refused, connect
 from labelcheck.version import __version__
 
 USER_AGENT = f"labelcheck/{__version__} (AI-label audit; +https://github.com/labelcheck)"
 CHUNK = 1 << 16
 MAX_REDIRECTS = 5
-SCHEMES = ("http", "https")
 
 
 class FetchError(Exception):

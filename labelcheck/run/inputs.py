@@ -15,13 +15,13 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from labelcheck.core.model import MediaError, Report
+from labelcheck.core.network import SCHEMES
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy
 from labelcheck.core.scanner import failed_report, scan
 from labelcheck.core.settings import Settings
 from labelcheck.formats import EXTENSIONS, SNIFF_BYTES, identify
 from labelcheck.formats.media import open_regular
-from labelcheck.run.fetch import SCHEMES, FetchError, download
 
 DOWNLOAD_TIMEOUT_S = 600.0  # a download's limit when scans have no time limit
 
@@ -181,7 +181,10 @@ def scan_target(path: str, policy: Policy, settings: Settings, *, name: str | No
 
 def _scan_download(url: str, policy: Policy, settings: Settings, name: str) -> Report:
     """Download `url` to a temporary file (a video is then read from disk, never held) and
-    scan it; a download that fails is an `error` report saying why."""
+    scan it; a download that fails is an `error` report saying why. The HTTP client is
+    imported here: a scan of local files does not pay for it at start-up."""
+    from labelcheck.run.fetch import FetchError, download
+
     limits = settings.limits
     with tempfile.NamedTemporaryFile(prefix="labelcheck-", suffix=".download") as out:
         try:

@@ -135,16 +135,17 @@ def _exit_status(code: int | None) -> str:
 def worker_context(pixels: bool = True, registry: bool = True):
     """Workers come from a fork server, never from a fork of this process: the C2PA library
     keeps native threads and locks that a plain fork of a process that already used it would
-    copy mid-flight (and deadlock on). The server preloads labelcheck (with the pixel sources,
-    NumPy and OpenCV when the scans read pixels, and the registry's SQLAlchemy when there may
-    be a registry to match; it is started once per process, by the first pool), so starting a
-    worker costs a fork, not an import, and a worker's first file is not charged the imports
-    against its time limit."""
+    copy mid-flight (and deadlock on). The server preloads labelcheck and c2pa-python (only
+    imported there, never used: loading it starts no thread), with the pixel sources, NumPy and
+    OpenCV when the scans read pixels, and the registry's SQLAlchemy when there may also be a
+    registry to match; it is started once per process, by the first pool. So starting a
+    worker costs a fork, not an import (a worker is replaced every `TASKS_PER_WORKER` files),
+    and a worker's first file is not charged the imports against its time limit."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["labelcheck.core.scanner", "labelcheck.sources"]
+        ["labelcheck.core.scanner", "labelcheck.sources", "c2pa"]
         + (["labelcheck.sources.pixels"] if pixels else [])
         + (["labelcheck.registry"] if pixels and registry else []))
     return context
@@ -157,19 +158,22 @@ _guard: "MemoryGuard | None" = None
 
 
 def _start_worker(policy: Policy, settings: Settings) -> None:
-    """Each worker owns one core (its OCR runs single-threaded) and loads the OCR models
-    before its first file, so the time limit measures scans, not start-up."""
+    """Each worker owns one core (its OCR runs single-threaded) and, in a pool whose scans
+    read pixels, loads the OCR models before its first file, so the time limit measures
+    scans, not start-up. A metadata pool's workers never run OCR and do not import it (nor
+    NumPy under it): each worker would pay that import, and one is replaced every
+    `TASKS_PER_WORKER` files."""
     global _job, _guard
     _job = (policy, settings)
-    from labelcheck.vision import ocr
-
     if settings.debug is not None:  # a fork server's child has no logging set up
         from labelcheck.run import logs
 
         logs.configure(settings.debug)
 
-    ocr.set_threads(1)
     if settings.pixels:
+        from labelcheck.vision import ocr
+
+        ocr.set_threads(1)
         ocr.load_models()
     if settings.limits.memory_mb:
         _guard = MemoryGuard(settings.limits.memory_mb)

@@ -9,6 +9,10 @@ certificates, or a list in the same LoTE JSON form as the official one), use onl
 c2pa-rs judges the chain; this module says what to give it (`reader_trust`) and, once it said
 "trusted", names the entity from the list that the chain leads to (`TrustList.entity_for`):
 the reader's JSON names only the leaf certificate, and the list holds roots *and* issuing CAs.
+
+A list keeps its certificates as DER bytes and parses one (with cryptography) only when asked:
+every scan checks the trust setting before its first file, and a scan of files without a
+manifest must not pay for a certificate library it never uses.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+if TYPE_CHECKING:  # loaded by the first certificate parsed (a manifest's, or the user's)
+    from cryptography import x509
 
 OFFICIAL = "official"  # the bundled C2PA trust lists, plus the user's anchors if any
 ANCHORS = "anchors"  # only the user's anchors (--trust-anchors)
@@ -51,16 +55,25 @@ class TrustError(ValueError):
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One certificate of a trust list and the entity (organisation) it belongs to."""
+    """One certificate of a trust list (`der`, its DER encoding) and the entity
+    (organisation) it belongs to."""
 
     entity: str
     service: str
-    certificate: x509.Certificate
+    der: bytes
     since: str = ""
+
+    @cached_property
+    def certificate(self) -> x509.Certificate:
+        """The certificate, parsed on first use; raises ValueError when `der` is not one."""
+        from cryptography import x509
+
+        return x509.load_der_x509_certificate(self.der)
 
     @property
     def fingerprint(self) -> bytes:
-        return self.certificate.fingerprint(hashes.SHA256())
+        """The SHA-256 of the DER encoding (what cryptography's ``fingerprint`` gives)."""
+        return hashlib.sha256(self.der).digest()
 
 
 @dataclass(frozen=True)
@@ -77,9 +90,11 @@ class TrustList:
     operator: str = ""
 
     def pem(self) -> str:
-        """The certificates as PEM text, as c2pa-rs reads anchors."""
-        return "".join(entry.certificate.public_bytes(serialization.Encoding.PEM).decode()
-                       for entry in self.entries)
+        """The certificates as PEM text, as c2pa-rs reads anchors (64-column base64 lines,
+        as cryptography writes them)."""
+        import ssl  # its PEM writer: the reader's context is built once per process
+
+        return "".join(ssl.DER_cert_to_PEM_cert(entry.der) for entry in self.entries)
 
     def entities(self) -> dict[str, list[str]]:
         """Entity name -> the names of its certificates (services), in list order."""
@@ -98,6 +113,8 @@ class TrustList:
         is on the list, else a listed certificate that directly issued one of the chain's
         (names, key identifiers and the signature are checked). Leaf first, so the most
         specific entry wins (a listed issuing CA before its root)."""
+        from cryptography.hazmat.primitives import hashes
+
         listed = {entry.fingerprint: entry for entry in self.entries}
         for cert in chain:
             hit = listed.get(cert.fingerprint(hashes.SHA256()))
@@ -113,6 +130,9 @@ class TrustList:
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Whether `issuer` signed `cert`: issuer name, key identifiers (when both are given) and
     the signature itself."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
     if cert.issuer != issuer.subject:
         return False
     authority, subject = _extension(cert, x509.AuthorityKeyIdentifier), \
@@ -127,6 +147,8 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def _extension(cert: x509.Certificate, kind):
+    from cryptography import x509
+
     try:
         return cert.extensions.get_extension_for_class(kind).value
     except (x509.ExtensionNotFound, ValueError):
@@ -148,7 +170,8 @@ def _when(text) -> dt.datetime | None:
 
 def parse_lote(text: str, origin: str) -> TrustList:
     """A trust list in the ETSI TS 119 602 "LoTE" JSON form of the C2PA lists. Only services
-    whose status is "trusted" are taken; entity and service names come from the list."""
+    whose status is "trusted" are taken; entity and service names come from the list. The
+    certificates are kept as DER, not parsed (see `with_parsed_certificates`)."""
     try:
         lote = json.loads(text)["LoTE"]
         scheme = lote.get("ListAndSchemeInformation") or {}
@@ -163,11 +186,10 @@ def parse_lote(text: str, origin: str) -> TrustList:
                 for cert in identity.get("X509Certificates") or []:
                     entries.append(ListEntry(
                         name, _first(info.get("ServiceName")),
-                        x509.load_der_x509_certificate(base64.b64decode(cert["val"])),
+                        base64.b64decode(cert["val"]),
                         str(info.get("StatusStartingTime", ""))))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise TrustError(f"{origin} is not a C2PA trust list in LoTE JSON form: "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise not_lote(origin, exc) from None
     if not entries:
         raise TrustError(f"{origin} lists no trusted certificate")
     return TrustList(_first(scheme.get("SchemeName")) or "trust list", origin, tuple(entries),
@@ -175,9 +197,28 @@ def parse_lote(text: str, origin: str) -> TrustList:
                      _first(scheme.get("SchemeOperatorName")))
 
 
+def not_lote(origin: str, exc: Exception) -> TrustError:
+    return TrustError(f"{origin} is not a C2PA trust list in LoTE JSON form: "
+                      f"{type(exc).__name__}: {exc}")
+
+
+def with_parsed_certificates(trust_list: TrustList) -> TrustList:
+    """`trust_list` once each of its certificates parsed: a user's list with a broken one
+    stops the command before any scan (the bundled lists are checked by the tests)."""
+    try:
+        for entry in trust_list.entries:
+            entry.certificate  # parsed now and kept: a broken one raises here
+    except ValueError as exc:
+        raise not_lote(trust_list.origin, exc) from None
+    return trust_list
+
+
 def parse_pem(data: bytes, origin: str) -> TrustList:
     """Anchors given as PEM certificates (text lines between them are allowed, as in the
     official .pem). Each is named by its organisation, else its common name."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
@@ -185,8 +226,8 @@ def parse_pem(data: bytes, origin: str) -> TrustList:
     if data.count(b"-----BEGIN CERTIFICATE-----") != len(certs):
         raise TrustError(f"{origin}: some PEM certificates could not be read")
     return TrustList("trust anchors you gave", origin,
-                     tuple(ListEntry(certificate_owner(cert), certificate_name(cert), cert)
-                           for cert in certs))
+                     tuple(ListEntry(certificate_owner(cert), certificate_name(cert),
+                                     cert.public_bytes(Encoding.DER)) for cert in certs))
 
 
 def certificate_name(cert: x509.Certificate) -> str:
@@ -196,7 +237,9 @@ def certificate_name(cert: x509.Certificate) -> str:
 
 def certificate_owner(cert: x509.Certificate) -> str:
     """Who a certificate names as its holder: its organisation, else its common name."""
-    for oid in (x509.NameOID.ORGANIZATION_NAME, x509.NameOID.COMMON_NAME):
+    from cryptography.x509 import NameOID
+
+    for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
         names = cert.subject.get_attributes_for_oid(oid)
         if names:
             return str(names[0].value)
@@ -211,7 +254,7 @@ def load_anchors(path: str) -> TrustList:
     except OSError as exc:
         raise TrustError(f"cannot read trust anchors {path}: {exc.strerror}") from None
     if data.lstrip().startswith(b"{"):
-        return parse_lote(data.decode("utf-8", "replace"), path)
+        return with_parsed_certificates(parse_lote(data.decode("utf-8", "replace"), path))
     return parse_pem(data, path)
 
 

@@ -17,13 +17,14 @@ time-stamp problems are informational (as c2pa-rs reports them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Callable
 
 from labelcheck.core.model import Finding, Kind
 from labelcheck.sources.c2pa.store import ManifestStore
 from labelcheck.sources.c2pa.trust import TrustSetup, describe_list
+
+if TYPE_CHECKING:  # the chains are parsed (and cryptography loaded) only for a trusted signer
+    from cryptography import x509
 
 TRUSTED, VALID_UNTRUSTED, INVALID = "trusted", "valid_untrusted", "invalid"
 STATE_WORDS = {TRUSTED: "trusted", VALID_UNTRUSTED: "valid but untrusted", INVALID: "invalid"}
