@@ -15,8 +15,9 @@ from labelcheck.vision import lexicon, ocr, ocr_models
 WHEEL = Path(rapidocr.__file__).parent / "models"
 
 
-def badge_picture(size=(900, 700), text="AI generated"):
-    """A plain picture with a dark badge holding `text` near its lower left corner."""
+def badge_picture(size=(896, 704), text="AI generated"):
+    """A plain picture with a dark badge holding `text` near its lower left corner (sides
+    multiples of 32, as the detector takes them)."""
     image = Image.new("RGB", size, (120, 150, 90))
     draw = ImageDraw.Draw(image)
     face = ImageFont.load_default(48)
@@ -34,13 +35,17 @@ def session(model):
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
-def normalised(image, height=None):
+def normalised(image, line=False):
     """A picture as the models take it: NCHW, BGR, scaled to [-1, 1] (RapidOCR's mean and
-    deviation 0.5), resized to `height` keeping its shape when given."""
-    if height:
-        image = image.resize((round(image.width * height / image.height), height))
+    deviation 0.5); a `line` for the recogniser is resized to 48 px high and padded to 320 px
+    wide, as RapidOCR does."""
+    if line:
+        image = image.resize((min(320, round(image.width * 48 / image.height)), 48))
     bgr = np.asarray(image.convert("RGB"), np.float32)[:, :, ::-1] / 255
-    return np.ascontiguousarray(((bgr - 0.5) / 0.5).transpose(2, 0, 1)[None])
+    pixels = ((bgr - 0.5) / 0.5).transpose(2, 0, 1)
+    if line:
+        pixels = np.pad(pixels, ((0, 0), (0, 0), (0, 320 - pixels.shape[2])))
+    return np.ascontiguousarray(pixels[None])
 
 
 def test_the_engine_runs_the_folded_models():
@@ -71,7 +76,7 @@ def test_folded_models_compute_what_the_wheels_do(task):
     picture = badge_picture()
     if task == "rec":
         picture = picture.crop((40, 540, 480, 620))
-    pixels = normalised(picture, 48 if task == "rec" else None)
+    pixels = normalised(picture, line=task == "rec")
     wheel = session(WHEEL / ocr_models.SOURCES[task])
     folded = session(ocr_models.fold(onnx.load(WHEEL / ocr_models.SOURCES[task])))
     expected = wheel.run(None, {"x": pixels})[0]
@@ -91,12 +96,17 @@ def test_a_generated_badge_is_read():
 
 def test_the_folded_files_are_made_once_in_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "labelcheck" / "ocr-models"
+    older = folder / "ch_PP-OCRv4_rec_mobile-rapidocr3.8.4-fold0.onnx"
+    folder.mkdir(parents=True)
+    older.write_bytes(b"a folded file of an earlier version")
     paths = ocr_models.model_paths.__wrapped__()
-    assert {path.parent for path in paths.values()} == {tmp_path / "labelcheck" / "ocr-models"}
+    assert {path.parent for path in paths.values()} == {folder}
     made = {task: path.stat().st_mtime_ns for task, path in paths.items()}
     assert ocr_models.model_paths.__wrapped__() == paths
     assert {task: path.stat().st_mtime_ns for task, path in paths.items()} == made
-    assert not list(paths["rec"].parent.glob("*.part"))
+    assert sorted(path.name for path in paths["rec"].parent.iterdir()) == \
+        sorted(path.name for path in paths.values())  # no half-written or older files
     characters = onnx.load(paths["rec"]).metadata_props
     assert "character" in {entry.key for entry in characters}  # the alphabet is kept
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-FOLD_VERSION = 1  # part of the cached files' names: a change to `fold` makes new files
+FOLD_VERSION = 2  # part of the cached files' names: a change to `fold` makes new files
 FOLD_KEY = "labelcheck.fold"  # metadata entry of a folded model: its FOLD_VERSION
 SOURCES = {"det": "ch_PP-OCRv4_det_mobile.onnx", "rec": "ch_PP-OCRv4_rec_mobile.onnx"}
 
@@ -48,14 +48,25 @@ def model_paths() -> dict[str, Path]:
     for task, name in SOURCES.items():
         target = folder / f"{Path(name).stem}-{tag}.onnx"
         try:
-            paths[task] = target if target.is_file() else _write_folded(wheel / name, target)
+            if not target.is_file():
+                _write_folded(wheel / name, target)
+                _remove_older(target)
+            paths[task] = target
         except (OSError, ValueError) as error:
             log.warning("OCR: using the unfolded %s model (%s)", task, error)
             paths[task] = wheel / name
     return paths
 
 
-def _write_folded(source: Path, target: Path) -> Path:
+def _remove_older(target: Path) -> None:
+    """Folded files of the same model made by another rapidocr or `fold` version."""
+    stem = target.name.split("-rapidocr")[0]
+    for old in target.parent.glob(f"{stem}-rapidocr*.onnx"):
+        if old != target:
+            old.unlink(missing_ok=True)
+
+
+def _write_folded(source: Path, target: Path) -> None:
     """Fold `source` into `target`, written whole or not at all (two workers may race)."""
     import onnx
 
@@ -72,7 +83,6 @@ def _write_folded(source: Path, target: Path) -> Path:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-    return target
 
 
 def fold(model):
@@ -82,6 +92,7 @@ def fold(model):
     graph.hard_swish_to_hard_sigmoid()
     graph.fold_affine_after_conv()
     graph.fold_affine_before_pointwise_conv()
+    graph.drop_unused_constants()
     return model
 
 
@@ -162,6 +173,13 @@ class _Graph:
                 conv.input[0] = source
             dropped |= {id(mul), id(add)}
         self._replace_nodes([node for node in self.graph.node if id(node) not in dropped])
+
+    def drop_unused_constants(self) -> None:
+        """Initializers no node reads any more (the scales, shifts and hard-swish's numbers)."""
+        read = {name for node in self.graph.node for name in node.input}
+        kept = [init for init in self.graph.initializer if init.name in read]
+        del self.graph.initializer[:]
+        self.graph.initializer.extend(kept)
 
     # -- reading the graph --------------------------------------------------------------------
 
