@@ -52,7 +52,8 @@ def model_paths() -> dict[str, Path]:
                 _write_folded(wheel / name, target)
                 _remove_older(target)
             paths[task] = target
-        except (OSError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - no onnx, a read-only or full cache, a
+            # model this fold cannot check: the wheel's model computes the same, only slower
             log.warning("OCR: using the unfolded %s model (%s)", task, error)
             paths[task] = wheel / name
     return paths
@@ -70,11 +71,11 @@ def _write_folded(source: Path, target: Path) -> None:
     """Fold `source` into `target`, written whole or not at all (two workers may race)."""
     import onnx
 
+    target.parent.mkdir(parents=True, exist_ok=True)
     model = fold(onnx.load(source))
     mark = model.metadata_props.add()
     mark.key, mark.value = FOLD_KEY, str(FOLD_VERSION)
     onnx.checker.check_model(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out:
