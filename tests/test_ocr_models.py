@@ -91,7 +91,7 @@ def test_folded_models_compute_what_the_wheels_do(task):
 
 def test_a_generated_badge_is_read():
     lines = ocr.read_lines(np.asarray(badge_picture()), threads=1)
-    assert any(lexicon.match_label(line.text) for line in lines), [l.text for l in lines]
+    assert any(lexicon.match_label(line.text) for line in lines), [line.text for line in lines]
 
 
 def test_the_folded_files_are_made_once_in_the_cache(tmp_path, monkeypatch):
