@@ -10,7 +10,8 @@ whole pipeline.
 The models ship inside the ``rapidocr`` wheel; nothing is downloaded. rapidocr is pinned to
 3.8.4, the last release whose wheel holds PP-OCRv4 (the very files, byte for byte, of the
 retired ``rapidocr-onnxruntime`` 1.4.4 that labelcheck used before); from 3.9 the wheel holds
-PP-OCRv6 models and would fetch PP-OCRv4 from the network at run time.
+PP-OCRv6 models and would fetch PP-OCRv4 from the network at run time. labelcheck runs them with
+their per-layer arithmetic folded into the convolutions (`labelcheck.vision.ocr_models`).
 """
 
 from __future__ import annotations
@@ -53,15 +54,19 @@ def _models(threads: int | None = None):
 
 @cache
 def _loaded_models(threads: int):
-    """RapidOCR's detector and recogniser, configured as labelcheck uses them: detection of
-    boxes down to 32 px on the side it is given (the caller has already scaled it), and
-    recognition in batches of 8."""
+    """RapidOCR's detector and recogniser, configured as labelcheck uses them: its models
+    with their arithmetic folded (`ocr_models`), detection of boxes down to 32 px on the side
+    it is given (the caller has already scaled it), and recognition in batches of 8."""
     from rapidocr import RapidOCR
+
+    from labelcheck.vision.ocr_models import model_paths
 
     global _engines_built
     _engines_built += 1
+    models = model_paths()
     engine = RapidOCR(params={
         "Global.log_level": "error",
+        "Det.model_path": str(models["det"]), "Rec.model_path": str(models["rec"]),
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         "Det.limit_type": "min", "Det.limit_side_len": 32, "Det.box_thresh": 0.5,
