@@ -114,9 +114,9 @@ class Requirement:
         resolution = finding.measurements.get("resolution")
         if not isinstance(resolution, dict):
             return []
-        return [f"{measure(name, finding.measurements.get(name))} as measured from frames up "
-                f"to {resolution[name]:g} s apart, which cannot show the {limit(name, ceiling)}"
-                " allowed kept (a closer --video-sampling can)"
+        return [f"{measure(name, finding.measurements.get(name))}, measured from frames up to "
+                f"{resolution[name]:g} s apart: more than the {limit(name, ceiling)} allowed "
+                "may have gone unseen between them (a closer --video-sampling can tell)"
                 for name, ceiling in self.maximum.items()
                 if isinstance(resolution.get(name), (int, float)) and resolution[name] > ceiling]
 
