@@ -128,9 +128,11 @@ class Requirement:
             return self._result(False, [], "cannot be checked from the file: "
                                 "a person must check it", status or Status.MANUAL_CHECK)
         candidates = [f for f in findings if f.is_marking and f.channel in self.channels]
-        meeting = [f for f in candidates if not self.unmet_conditions(f)]
-        coarse = sorted({reason for f in meeting for reason in self.too_coarse(f)})
-        satisfied_by = [f"{f.detector}: {f.message}" for f in meeting if not self.too_coarse(f)]
+        meeting = {id(f): (f, self.too_coarse(f)) for f in candidates
+                   if not self.unmet_conditions(f)}
+        coarse = sorted({reason for _, reasons in meeting.values() for reason in reasons})
+        satisfied_by = [f"{f.detector}: {f.message}" for f, reasons in meeting.values()
+                        if not reasons]
         missing = ""
         if not satisfied_by:
             reasons = sorted({reason for f in candidates for reason in self.unmet_conditions(f)})

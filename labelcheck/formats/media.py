@@ -150,7 +150,7 @@ class FileBytes:
         """The offset of the first of `subs` at or after `start` and which one it is, or
         (-1, None), reading the file once for all of them."""
         if start == 0 and all(sub in self._expected for sub in subs):
-            hits = sorted((self.find(sub), sub) for sub in subs if self.find(sub) >= 0)
+            hits = sorted((offset, sub) for sub in subs if (offset := self.find(sub)) >= 0)
             return hits[0] if hits else (-1, None)
         overlap = max(len(sub) for sub in subs) - 1
         for offset, chunk in self.chunks(start, overlap=overlap):

@@ -716,14 +716,14 @@ class Revisit:
             return
 
     def _stream(self):
+        """The video stream, set up as the sampler's on first use (the container opened)."""
         if self.container is None:
             self.container = _open(self.source)
-        stream = _video_stream(self.container)
-        if stream.codec_context.skip_frame != "NONREF":
+            stream = _video_stream(self.container)
             stream.thread_type = "SLICE"
             stream.codec_context.options = {"skip_loop_filter": "all"}
             stream.codec_context.skip_frame = "NONREF"
-        return stream
+        return _video_stream(self.container)
 
     def close(self) -> None:
         if self.container is not None:
