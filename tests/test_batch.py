@@ -110,6 +110,31 @@ def test_slow_and_huge_files_become_errors_and_the_batch_goes_on(mixed, huge_png
     assert {p: guarded[p].verdict.value for p in paths} == {p: expected[p] for p in paths}
 
 
+def test_a_failed_group_of_metadata_scans_costs_only_the_file_responsible(mixed, tmp_path):
+    """A metadata scan sends its files to the workers in groups (`GROUP_FILES`): when one
+    file of a group exhausts the memory limit, the group's other files are scanned again one
+    by one and keep their reports; only that file gets the error."""
+    from labelcheck.run.pool import GROUP_FILES
+
+    folder, expected = mixed
+    paths = sorted(expected)[:GROUP_FILES + 2]
+    bloated = tmp_path / "trailer.jpg"  # a small JPEG and 160 MB after it, read whole
+    bloated.write_bytes(Path(paths[0]).read_bytes() + bytes(160 * 2**20))
+    batch = paths[:3] + [str(bloated)] + paths[3:]
+    policy, settings = Policy.load("default"), Settings(pixels=False)
+    direct = {path: scan(path, policy, settings=settings).verdict for path in paths}
+
+    limited = Settings(pixels=False, limits=Limits(timeout_s=None, memory_mb=60))
+    reports = list(scan_many(batch, policy, limited, 2))
+    assert [r.path for r in reports] == batch
+    failed = reports[3]
+    assert failed.verdict is Verdict.ERROR
+    assert failed.error == "scan used more than 60 MB (the per-file memory limit)"
+    assert failed.size == os.path.getsize(bloated)
+    assert {r.path: r.verdict for r in reports if r is not failed} == direct
+    assert all(r.error is None for r in reports if r is not failed)
+
+
 # -- kill and resume ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -218,3 +218,20 @@ def test_several_policies_in_one_pass(media):
     assert data["verdict"] == min((r.verdict.value for r in single.values()), key=worst.get)
     assert {r["id"].split(":")[0] for r in data["requirements"]} == set(data["verdicts"])
     assert "verdicts" not in single["eu-ai-act"].to_dict()
+
+
+def test_a_requirement_result_writes_every_field_and_reads_back():
+    """The JSON of a requirement names each of its fields (role and source only when set),
+    and `report_from_dict` gives the same result back."""
+    from dataclasses import fields
+
+    from labelcheck.core.model import RequirementResult, Status, _requirement_from_dict
+
+    result = RequirementResult("eu:visible", "a visible label", False, ["ocr.label"],
+                               "no label", Status.NOT_VERIFIABLE, "deployer", "Art. 50(4)")
+    data = result.to_dict()
+    assert set(data) == {item.name for item in fields(RequirementResult)}
+    assert data["status"] == "not_verifiable" and data["satisfied_by"] == ["ocr.label"]
+    assert _requirement_from_dict(data) == result
+    bare = RequirementResult("x", "y", True, status=Status.MET).to_dict()
+    assert "role" not in bare and "source" not in bare and bare["missing"] == ""

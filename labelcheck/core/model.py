@@ -11,7 +11,7 @@ README.md ("Report format").
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -160,8 +160,9 @@ class RequirementResult:
         return self.status in (Status.MET, Status.NOT_MET)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.value
+        data = {"id": self.id, "description": self.description, "satisfied": self.satisfied,
+                "satisfied_by": list(self.satisfied_by), "missing": self.missing,
+                "status": self.status.value, "role": self.role, "source": self.source}
         return {key: value for key, value in data.items()
                 if value != "" or key not in ("role", "source")}
 

@@ -10,6 +10,7 @@ report saying why; the others go on.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import threading
@@ -26,8 +27,9 @@ from labelcheck.core.settings import Settings, may_exist
 from labelcheck.run.inputs import content_sha256, file_size, scan_target
 
 MEMORY_EXIT_CODE = 86  # a worker's exit status when its memory guard stopped it
-WINDOW_PER_WORKER = 4  # files in flight per worker: enough to keep it busy, few in memory
-TASKS_PER_WORKER = 1000  # a worker is replaced after this many files (stray growth is dropped)
+WINDOW_PER_WORKER = 4  # tasks in flight per worker: enough to keep it busy, few in memory
+TASKS_PER_WORKER = 1000  # a worker is replaced after this many tasks (stray growth is dropped)
+GROUP_FILES = 8  # files of a metadata scan sent to a worker together
 
 
 @dataclass(frozen=True)
@@ -78,28 +80,55 @@ def pool_reports(numbered: Iterator[tuple[int, str | Task]], policy: Policy,
 
 def drain(pool, numbered: Iterator[tuple[int, str | Task]], policy: Policy,
           settings: Settings, window: int) -> Iterator[tuple[int, Report]]:
-    """Keep `window` files in flight; yield each result as it finishes."""
+    """Keep `window` tasks in flight; yield each report as it finishes.
+
+    A metadata scan (no pixels) takes about a millisecond a file, as long as the pool's round
+    trip for it, so its files go to the workers in groups of `GROUP_FILES`. A group that
+    fails (it ran past the time limit, its worker died or hit the memory limit) is scanned
+    again file by file, so that only the file responsible gets the error and the others
+    their reports. A pixel scan takes tens of milliseconds or more: its files go one by
+    one."""
+    size = 1 if settings.pixels else GROUP_FILES
     in_flight: dict = {}
+    alone: list[tuple[int, Task]] = []  # the files of a failed group, to scan one by one
     exhausted = False
     while True:
-        while not exhausted and len(in_flight) < window:
-            item = next(numbered, None)
-            if item is None:
+        while len(in_flight) < window and (alone or not exhausted):
+            group = [alone.pop(0)] if alone else _next_group(numbered, size)
+            if not group:
                 exhausted = True
+            elif len(group) == 1:
+                in_flight[schedule(pool, group[0][1], settings)] = group
             else:
-                number, task = item[0], as_task(item[1])
-                in_flight[schedule(pool, task, settings)] = (number, task)
+                in_flight[schedule_group(pool, [task for _, task in group], settings)] = group
         if not in_flight:
             return
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
         for future in done:
-            number, task = in_flight.pop(future)
-            yield number, outcome(future, task, policy, settings)
+            group = in_flight.pop(future)
+            if len(group) == 1:
+                number, task = group[0]
+                yield number, outcome(future, task, policy, settings)
+            elif future.exception() is None:
+                yield from zip((number for number, _ in group), future.result())
+            else:
+                alone.extend(group)
+
+
+def _next_group(numbered: Iterator[tuple[int, str | Task]], size: int) -> list[tuple[int, Task]]:
+    """Up to `size` (index, `Task`) pairs from `numbered`; none once it is exhausted."""
+    return [(number, as_task(item)) for number, item in itertools.islice(numbered, size)]
 
 
 def schedule(pool, task: Task, settings: Settings):
     """Scan `task` in `pool` under the time limit; a pebble future."""
     return pool.schedule(scan_in_worker, (task,), timeout=settings.limits.timeout_s)
+
+
+def schedule_group(pool, tasks: list[Task], settings: Settings):
+    """Scan `tasks` one after the other in one worker; a pebble future of their reports. The
+    group gets one file's time limit: one that needs more is scanned again file by file."""
+    return pool.schedule(scan_group_in_worker, (tasks,), timeout=settings.limits.timeout_s)
 
 
 def outcome(future, task: Task, policy: Policy, settings: Settings) -> Report:
@@ -139,7 +168,7 @@ def worker_context(pixels: bool = True, registry: bool = True):
     imported there, never used: loading it starts no thread), with the pixel sources, NumPy and
     OpenCV when the scans read pixels, and the registry's SQLAlchemy when there may also be a
     registry to match; it is started once per process, by the first pool. So starting a
-    worker costs a fork, not an import (a worker is replaced every `TASKS_PER_WORKER` files),
+    worker costs a fork, not an import (a worker is replaced every `TASKS_PER_WORKER` tasks),
     and a worker's first file is not charged the imports against its time limit."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
@@ -162,7 +191,7 @@ def _start_worker(policy: Policy, settings: Settings) -> None:
     read pixels, loads the OCR models before its first file, so the time limit measures
     scans, not start-up. A metadata pool's workers never run OCR and do not import it (nor
     NumPy under it): each worker would pay that import, and one is replaced every
-    `TASKS_PER_WORKER` files."""
+    `TASKS_PER_WORKER` tasks."""
     global _job, _guard
     _job = (policy, settings)
     if settings.debug is not None:  # a fork server's child has no logging set up
@@ -177,6 +206,10 @@ def _start_worker(policy: Policy, settings: Settings) -> None:
         ocr.load_models()
     if settings.limits.memory_mb:
         _guard = MemoryGuard(settings.limits.memory_mb)
+
+
+def scan_group_in_worker(tasks: list[Task]) -> list[Report]:
+    return [scan_in_worker(task) for task in tasks]
 
 
 def scan_in_worker(task: Task) -> Report:

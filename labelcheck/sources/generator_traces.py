@@ -152,22 +152,27 @@ def _fold(key: str) -> str:
 
 def _folded_keys(data) -> tuple[set[str], dict[str, object]]:
     """Every key of every object in `data` (folded), and a scalar value seen under each,
-    walked breadth first and bounded, so a hostile document costs little."""
+    walked breadth first and bounded, so a hostile document costs little. A ComfyUI graph
+    repeats a few dozen keys thousands of times, so each distinct key is folded once."""
     keys: set[str] = set()
     values: dict[str, object] = {}
+    folds: dict[str, str] = {}
     queue, seen = [data], 0
     while queue and seen < MAX_JSON_NODES:
         node = queue.pop()
         seen += 1
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in items:
-            if isinstance(node, dict):
-                folded = _fold(str(key))
-                keys.add(folded)
-                if not isinstance(value, (dict, list)):
-                    values.setdefault(folded, value)
+        if not isinstance(node, dict):
+            queue.extend(value for value in node if isinstance(value, (dict, list)))
+            continue
+        for key, value in node.items():
+            folded = folds.get(key)
+            if folded is None:
+                folded = folds[key] = _fold(key)
+            keys.add(folded)
             if isinstance(value, (dict, list)):
                 queue.append(value)
+            else:
+                values.setdefault(folded, value)
     return keys, values
 
 
