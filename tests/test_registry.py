@@ -221,13 +221,17 @@ def test_source_reloads_when_the_registry_changes(suite, tmp_path):
     out, manifest = suite
     url = f"sqlite:///{tmp_path / 'live.db'}"
     writer = registry.Registry.open(url)
-    reader = registry_source.registry_for(url)
+    assert registry_source.registry_for(url) is None  # no original: the source looks no further
     copy = pixels(out / manifest["copies"][1]["file"])  # a copy of orig_00
-    assert not reader.refresh() and reader.match(copy) == []
-    asset_id = register_file(writer, out / manifest["originals"][0]["file"], "Jane Doe")
+    original = out / manifest["originals"][0]["file"]
+    asset_id = register_file(writer, original, "Jane Doe")
+    reader = registry_source.registry_for(url)
     assert [m.asset.id for m in reader.match(copy)] == [asset_id]
     writer.remove(asset_id)
-    assert reader.match(copy) == []
+    assert reader.match(copy) == [] and registry_source.registry_for(url) is None
+    again = register_file(writer, original, "Jane Doe")
+    assert registry_source.registry_for(url) is reader  # the same indexes, reloaded
+    assert [m.asset.id for m in reader.match(copy)] == [again] and again != asset_id
 
 
 # -- the command and the database ---------------------------------------------------------------

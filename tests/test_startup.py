@@ -138,17 +138,33 @@ def test_a_pool_loads_the_ocr_models_once_per_worker(tmp_path):
 
 
 def test_a_pixel_scan_with_no_registry_imports_no_database_library(tmp_path):
-    """Without a registry database (a fresh machine), the registry check costs a file test:
-    a scan that reads pixels imports no SQLAlchemy (nor does its pool's fork server preload
-    it, `may_exist`); a non-SQLite URL is always tried."""
-    from labelcheck.core.settings import may_exist
+    """Without a registered original the registry check costs a look at the SQLite file: a
+    scan that reads pixels imports no SQLAlchemy (nor does its pool's fork server preload it,
+    `may_hold_originals`), whether there is no database (a fresh machine) or one that holds
+    only stored results; once an original is registered the registry is asked. A non-SQLite
+    URL is always tried."""
+    from labelcheck.cli.main import main
+    from labelcheck.core.settings import may_hold_originals
 
     missing = f"sqlite:///{tmp_path / 'none.db'}"
-    assert not may_exist(missing) and may_exist("postgresql+psycopg://db/labelcheck")
+    results_only = f"sqlite:///{tmp_path / 'results only.db'}"
+    with_original = f"sqlite:///{tmp_path / 'registry.db'}"
     picture = str(TEST_MEDIA / "iptc_ai.jpg")
+    assert main(["scan", picture, "--no-ocr", "--quiet", "--db", results_only]) == 0
+    assert os.path.exists(tmp_path / "results only.db")
+    assert not may_hold_originals(missing) and not may_hold_originals(results_only)
+    assert may_hold_originals("postgresql+psycopg://db/labelcheck")
     script = ("import sys; from labelcheck import scan; from labelcheck.core.settings import "
-              f"Settings; scan({picture!r}, settings=Settings(db_url={missing!r})); "
-              "print('sqlalchemy' in sys.modules, 'cv2' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=True)
-    assert done.stdout.split() == ["False", "True"]  # pixels read, no database library
+              "Settings; report = scan(sys.argv[1], settings=Settings(db_url=sys.argv[2])); "
+              "print('sqlalchemy' in sys.modules, 'cv2' in sys.modules, "
+              "any(f.detector == 'registry' for f in report.findings))")
+
+    def scanned_with(url):
+        return subprocess.run([sys.executable, "-c", script, picture, url], capture_output=True,
+                              text=True, timeout=120, check=True).stdout.split()
+
+    for url in (missing, results_only):  # pixels read, no database library
+        assert scanned_with(url) == ["False", "True", "False"]
+    assert main(["registry", "add", picture, "--owner", "test", "--db", with_original]) == 0
+    assert may_hold_originals(with_original)
+    assert scanned_with(with_original) == ["True", "True", "True"]  # the copy is recognised

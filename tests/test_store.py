@@ -87,6 +87,23 @@ def test_migrations_build_the_tables_the_code_uses(new_database):
         "alembic_version"}
 
 
+def test_a_registered_originals_id_is_never_given_again(new_database):
+    """The registry reloads its indexes when (count, max id) of its originals changes: an
+    original removed and another registered between two looks must change it, so an id is
+    never reused (on SQLite, AUTOINCREMENT, which the migrations must keep)."""
+    import labelcheck.registry.tables as tables
+
+    engine = store.connect(new_database)
+    row = {"owner": "o", "title": "t", "kind": "image", "disclosures": {},
+           "added_at": func.now()}
+    with engine.begin() as connection:
+        first = connection.execute(tables.assets.insert().values(sha256="a", **row))
+        first = first.inserted_primary_key[0]
+        connection.execute(tables.assets.delete().where(tables.assets.c.id == first))
+        second = connection.execute(tables.assets.insert().values(sha256="b", **row))
+    assert second.inserted_primary_key[0] > first
+
+
 def test_database_from_before_migrations_keeps_its_rows(tmp_path):
     """A database whose tables were created by an earlier labelcheck from the declarations
     (no migration history) is taken over as it is: its rows stay, the schema is completed."""

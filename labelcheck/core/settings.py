@@ -9,14 +9,17 @@ builds a `Settings`, so ``registry add --db X`` and the scan it runs use the sam
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from labelcheck.core.network import NetworkRules
 
 MAX_PIXELS = 120_000_000  # the decompression-bomb limit of a picture, when memory allows it
 BYTES_PER_PIXEL = 14  # what a scan with pixel analysis adds per pixel (13.2 measured at 120 MP)
+REGISTRY_TABLE = "registry_assets"  # one row per registered original (registry/tables.py)
 VIDEO_SAMPLING = ("fast", "standard", "thorough")  # see `labelcheck.vision.video.sampling_gap`
 
 
@@ -29,15 +32,29 @@ def default_url() -> str:
     return f"sqlite:///{os.path.join(folder, 'labelcheck.db')}"
 
 
-def may_exist(db_url: str | None) -> bool:
-    """Whether there may be a database at `db_url` (default `default_url`): False for a
-    SQLite file that does not exist, answered without SQLAlchemy (a scan on a machine with no
-    registry imports none of it)."""
+def may_hold_originals(db_url: str | None) -> bool:
+    """Whether the database at `db_url` (default `default_url`) may hold registered
+    originals. A SQLite file answers with the standard library's sqlite3, so that a scan on a
+    machine without a registry imports no SQLAlchemy, nor the registry under it (0.4 s): False
+    when the file does not exist or its `REGISTRY_TABLE` is missing or empty. A file it cannot
+    read this way, and every other database, may hold some: the registry itself will tell."""
     url = db_url or default_url()
     if not url.startswith("sqlite:"):
         return True
     path = url.partition(":///")[2].partition("?")[0]
-    return bool(path) and path != ":memory:" and os.path.exists(path)
+    if not path or path == ":memory:" or not os.path.exists(path):
+        return False
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro",
+                                                uri=True, timeout=30)) as database:
+            tables = database.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                      "name = ?", (REGISTRY_TABLE,)).fetchone()
+            return tables is not None and database.execute(
+                f"SELECT 1 FROM {REGISTRY_TABLE} LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return True
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Inte
                         String, Table, Text, UniqueConstraint, false)
 from sqlalchemy.engine import Engine
 
+from labelcheck.core.settings import REGISTRY_TABLE
 from labelcheck.run import store
 
 assets = Table(
-    "registry_assets", store.metadata,
+    REGISTRY_TABLE, store.metadata,
     Column("id", Integer, primary_key=True),
     Column("owner", String(200), nullable=False),
     Column("note", Text),

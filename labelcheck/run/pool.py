@@ -23,7 +23,7 @@ from labelcheck.core.model import Report
 from labelcheck.core.names import display_name
 from labelcheck.core.policy import Policy, Regimes
 from labelcheck.core.scanner import failed_report
-from labelcheck.core.settings import Settings, may_exist
+from labelcheck.core.settings import Settings, may_hold_originals
 from labelcheck.run.inputs import content_sha256, file_size, scan_target
 
 MEMORY_EXIT_CODE = 86  # a worker's exit status when its memory guard stopped it
@@ -60,7 +60,8 @@ def guarded_pool(policy: Policy, settings: Settings, workers: int):
 
     return ProcessPool(max_workers=workers, max_tasks=TASKS_PER_WORKER,
                        initializer=_start_worker, initargs=(policy, settings),
-                       context=worker_context(settings.pixels, may_exist(settings.db_url)))
+                       context=worker_context(settings.pixels,
+                                              may_hold_originals(settings.db_url)))
 
 
 def pool_reports(numbered: Iterator[tuple[int, str | Task]], policy: Policy,

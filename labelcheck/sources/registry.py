@@ -46,7 +46,7 @@ import numpy as np
 
 from labelcheck.vision import lexicon, ocr
 from labelcheck.core.model import Kind
-from labelcheck.core.settings import default_url, may_exist
+from labelcheck.core.settings import default_url, may_hold_originals
 from labelcheck.core.wording import offset_words
 from labelcheck.sources.aigc import AigcSource
 from labelcheck.sources.base import PIXELS, CrossCheck, LayerResults
@@ -67,8 +67,9 @@ _registries: dict[str, Registry] = {}
 
 
 def registry_for(url: str) -> Registry | None:
-    """The registry at `url`, cached per process; None when there is no database there."""
-    if not may_exist(url):
+    """The registry at `url`, cached per process; None when there is no database there or
+    it holds no original."""
+    if not may_hold_originals(url):
         return None
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from labelcheck.vision import lexicon, video
+from labelcheck.vision import lexicon, ocr, video
 from labelcheck.core.model import Kind, MediaError, PixelsUnavailable
 from labelcheck.sources.base import PIXELS, Source
 from labelcheck.sources.visible_label import (
@@ -569,6 +569,8 @@ def read_frames(media, labels: bool = True, sampling: str = "standard",
     `MediaError` when no frame could be read; damage after the first frame is kept in the
     result."""
     media.video_info  # refuses files without a video stream, with the reason
+    if labels:
+        ocr.load_in_background(OCR_THREADS)
     gap_s = video.sampling_gap(sampling, rule_gap_s)
     sampler = video.Sampler(media.source, gap_s=gap_s)
     frames = VideoFrames(labels=LabelTimeline(sparse=gap_s is not None) if labels else None)

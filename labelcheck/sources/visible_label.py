@@ -72,9 +72,11 @@ class VisibleLabelSource(Source):
             channel="visible", measurements=measurements(text, match, measure))
 
     def _partial_or_pin(self, media, rgb, line):
-        measure = measure_label(rgb, line.box)
-        partial = lexicon.match_partial(line.text) if measure.touches_border else None
+        """A line that is no label may be part of one the border cut, or the "CR" pin;
+        most lines are neither, and are not measured."""
+        partial = lexicon.match_partial(line.text) if _touches_border(rgb, line.box) else None
         if partial:
+            measure = measure_label(rgb, line.box)
             yield self.finding(
                 Kind.AI_DECLARATION, "visible.partial_label",
                 f'visible AI label cut by the picture\'s edge: "{lexicon.normalised(line.text)}" '
@@ -89,7 +91,7 @@ class VisibleLabelSource(Source):
                 "Content Credentials \"CR\" pin shown" + (
                     "" if has_manifest else " but the file carries no C2PA manifest: its "
                     "credentials were stripped"),
-                location=_location(rgb, measure.box), confidence=round(line.score, 3))
+                location=_location(rgb, line.box), confidence=round(line.score, 3))
 
 
 @dataclass
@@ -162,7 +164,6 @@ def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:
     x, y, w, h = box
     crop = np.ascontiguousarray(rgb[y:y + h, x:x + w])
     letters = _letter_mask(crop)
-    touch = BORDER_TOUCH * min(width, height)
     rows = np.flatnonzero(letters.any(axis=1))
     ink_height = (rows[-1] - rows[0] + 1) if rows.size else 0
     if ink_height < MIN_INK_SHARE * h:  # no letters found to measure: the box is what matched
@@ -172,8 +173,15 @@ def measure_label(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Measure:
         position=_position(box, width, height),
         height_ratio=ink_height / min(width, height),
         contrast=_contrast(crop, letters),
-        touches_border=(x <= touch or y <= touch or x + w >= width - touch
-                        or y + h >= height - touch))
+        touches_border=_touches_border(rgb, box))
+
+
+def _touches_border(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether `box` reaches within `BORDER_TOUCH` of the shorter side of the border."""
+    height, width = rgb.shape[:2]
+    x, y, w, h = box
+    touch = BORDER_TOUCH * min(width, height)
+    return x <= touch or y <= touch or x + w >= width - touch or y + h >= height - touch
 
 
 def _letter_mask(crop: np.ndarray) -> np.ndarray:
@@ -265,9 +273,8 @@ def _read_unreadable_starts(rgb, lines, threads: int | None = None):
     if not blank:
         return lines
     halves = [(x, y, max(4, w // 2), h) for x, y, w, h in (lines[i].box for i in blank)]
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     lines = list(lines)
-    for index, (text, score) in zip(blank, ocr.recognise(bgr, halves, threads)):
+    for index, (text, score) in zip(blank, ocr.recognise(rgb, halves, threads)):
         if text:
             lines[index] = ocr.TextLine(f"{text} {UNREADABLE}", score * UNREADABLE_CONFIDENCE,
                                         lines[index].box)

@@ -17,6 +17,7 @@ their per-layer arithmetic folded into the convolutions (`labelcheck.vision.ocr_
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 
@@ -38,6 +39,7 @@ class TextLine:
 
 _default_threads = 0  # ONNX Runtime threads when a caller names none; 0: all cores
 _engines_built = 0  # RapidOCR engines this process made (`engines_built`)
+_loading = threading.Lock()  # one thread builds the models; the others wait for them
 
 
 def set_threads(threads: int) -> None:
@@ -49,7 +51,8 @@ def set_threads(threads: int) -> None:
 
 def _models(threads: int | None = None):
     """The detector and recogniser running on `threads` threads (default: `set_threads`)."""
-    return _loaded_models(threads or _default_threads or os.cpu_count() or 1)
+    with _loading:
+        return _loaded_models(threads or _default_threads or os.cpu_count() or 1)
 
 
 @cache
@@ -81,24 +84,40 @@ def load_models(threads: int | None = None) -> None:
     _models(threads)
 
 
+def load_in_background(threads: int | None = None) -> None:
+    """Start loading the models (as `load_models`) on a thread of their own, for a scan that
+    has other work before its first OCR: while a video's container is probed and its first
+    samples decoded (FFmpeg releases the GIL), the second of imports and session building
+    runs beside them instead of after them. A failure is left to the scan's own first call,
+    which meets it again and reports it."""
+    def load() -> None:
+        try:
+            _models(threads)
+        except Exception:  # noqa: BLE001 - raised again by the first `read_lines`
+            pass
+
+    threading.Thread(target=load, daemon=True, name="ocr-models").start()
+
+
 def read_lines(rgb: np.ndarray, threads: int | None = None) -> list[TextLine]:
     """Detect text at reduced resolution, recognise candidate boxes at full resolution.
-    `threads`: ONNX Runtime threads, when the caller keeps other cores busy (a video decoder)."""
+    `threads`: ONNX Runtime threads, when the caller keeps other cores busy (a video decoder).
+    The models take BGR: the picture is scaled first and only what they are given is turned
+    (the scaled picture and the crops), never the whole picture."""
     import cv2
 
     detector, _ = _models(threads)
     height, width = rgb.shape[:2]
     scale = min(1.0, DETECT_SIDE / max(height, width))
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    small = cv2.resize(bgr, (round(width * scale), round(height * scale)),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else bgr
-    boxes = _candidate_boxes(detector(small).boxes, scale, width, height)
+    small = cv2.resize(rgb, (round(width * scale), round(height * scale)),
+                       interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    boxes = _candidate_boxes(detector(_bgr(small)).boxes, scale, width, height)
     return [TextLine(text, score, box)
-            for (text, score), box in zip(recognise(bgr, boxes, threads), boxes)]
+            for (text, score), box in zip(recognise(rgb, boxes, threads), boxes)]
 
 
-def recognise(bgr: np.ndarray, boxes, threads: int | None = None) -> list[tuple[str, float]]:
-    """Text and score for each (x, y, w, h) box of a BGR picture, in one batched pass.
+def recognise(rgb: np.ndarray, boxes, threads: int | None = None) -> list[tuple[str, float]]:
+    """Text and score for each (x, y, w, h) box of an RGB picture, in one batched pass.
 
     A box whose text the model cannot read at all (a script outside its alphabet, such as
     Hangul) comes back as ``("", 0.0)``, so callers can look at it more closely.
@@ -108,8 +127,12 @@ def recognise(bgr: np.ndarray, boxes, threads: int | None = None) -> list[tuple[
     from rapidocr.ch_ppocr_rec import TextRecInput
 
     _, recogniser = _models(threads)
-    found = recogniser(TextRecInput(img=[bgr[y:y + h, x:x + w] for x, y, w, h in boxes]))
+    found = recogniser(TextRecInput(img=[_bgr(rgb[y:y + h, x:x + w]) for x, y, w, h in boxes]))
     return [(text.strip(), float(score)) for text, score in zip(found.txts, found.scores)]
+
+
+def _bgr(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def _candidate_boxes(quads, scale: float, width: int, height: int):
