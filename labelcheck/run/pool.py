@@ -176,7 +176,7 @@ def worker_context(pixels: bool = True, registry: bool = True):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
         ["labelcheck.core.scanner", "labelcheck.sources", "c2pa"]
-        + (["labelcheck.sources.pixels"] if pixels else [])
+        + (["labelcheck.sources.pixels", "cv2"] if pixels else [])
         + (["labelcheck.registry"] if pixels and registry else []))
     return context
 
