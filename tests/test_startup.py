@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import TEST_MEDIA
@@ -135,6 +136,18 @@ def test_a_pool_loads_the_ocr_models_once_per_worker(tmp_path):
     assert len(reports) == 16 and not [r.error for r in reports if r.error]
     assert answers == [1] * 8  # every worker asked: one engine, built before its first file
     assert ocr.engines_built() == here_before  # and none more in this process
+
+
+def test_models_loaded_in_the_background_are_built_once():
+    """A video scan starts loading the OCR models on a thread of their own
+    (`ocr.load_in_background`) while its first frames decode; a scan that asks for them
+    meanwhile waits for that build instead of making a second engine."""
+    before = ocr.engines_built()
+    threads = 3  # a thread count no other test loads models for
+    ocr.load_in_background(threads)
+    ocr.load_in_background(threads)
+    lines = ocr.read_lines(np.full((200, 300, 3), 255, np.uint8), threads=threads)
+    assert lines == [] and ocr.engines_built() == before + 1
 
 
 def test_a_pixel_scan_with_no_registry_imports_no_database_library(tmp_path):
