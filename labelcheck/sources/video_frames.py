@@ -97,6 +97,11 @@ class Track:
     bounds: list[list] = field(default_factory=list)
     last_present_s: float | None = None
 
+    def between(self, before_s: float, after_s: float) -> tuple:
+        """One of `bounds`: a change of this label between two samples, with what tells it
+        (its box and template) on the frames between them."""
+        return (before_s, after_s, self.label.box, self.template)
+
     @property
     def showing(self) -> bool:
         return bool(self.runs) and self.runs[-1][1] is None
@@ -212,14 +217,9 @@ class LabelTimeline:
     def _present(self, track: Track, t: float) -> None:
         if not track.showing:
             track.runs.append([self._midpoint(t), None, t])
-            track.bounds.append([self._bracket(track, t), None])
+            track.bounds.append([None if self.previous_s is None else
+                                 track.between(self.previous_s, t), None])
         track.last_present_s = t
-
-    def _bracket(self, track: Track, t: float) -> tuple | None:
-        """Where a change of `track` seen at `t` happened: after the sample before."""
-        if self.previous_s is None:
-            return None
-        return (self.previous_s, t, track.label.box, track.template)
 
     def _midpoint(self, t: float) -> float:
         """Where a label first seen at `t` began: halfway from the sample before (from the
@@ -245,7 +245,7 @@ class LabelTimeline:
         for track in self.tracks:
             if track.showing and track.last_present_s != t:
                 track.runs[-1][1] = (track.last_present_s + t) / 2
-                track.bounds[-1][1] = (track.last_present_s, t, track.label.box, track.template)
+                track.bounds[-1][1] = track.between(track.last_present_s, t)
 
     def _to_read(self, sample: video.Sample, lost: bool) -> tuple[int, int, int, int] | None:
         """The part of the sample to read by OCR (x, y, w, h; the whole frame, or the
@@ -266,13 +266,11 @@ class LabelTimeline:
 
     def _read_every(self, t: float) -> float:
         """How long since the last whole-frame read asks for another at `t`."""
-        if t < video.OPENING_S:
-            every = OPENING_READ_S
-        else:
-            every = SPARSE_READ_EVERY_S if self.sparse else READ_EVERY_S
         if self.sparse and any(track.showing for track in self.tracks):
             return math.inf
-        return every
+        if t < video.OPENING_S:
+            return OPENING_READ_S
+        return SPARSE_READ_EVERY_S if self.sparse else READ_EVERY_S
 
     def _around(self, blobs: list[tuple[int, int, int, int]],
                 thumb: np.ndarray) -> tuple[int, int, int, int]:
@@ -396,8 +394,8 @@ class LabelTimeline:
         else:
             start = 0.0 if first_seen == self.first_s else first_seen
         track.runs.append([start, None, first_seen])
-        track.bounds.append([None if absent_s is None else
-                             (absent_s, first_seen, label.box, track.template), None])
+        track.bounds.append([None if absent_s is None else track.between(absent_s, first_seen),
+                             None])
         track.last_present_s = sample.time_s
         self.tracks.append(track)
 
@@ -635,8 +633,9 @@ class VideoFramesSource(Source):
         frames.raise_failure()
         follower, stream = frames.labels, frames.stream
         # an absence shorter than the widest gap between samples may have gone unseen
+        widest_gap_s = frames.widest_gap_s
         timing = {**video_measurements(frames.timeline),
-                  "resolution": {"longest_gap_s": frames.widest_gap_s}}
+                  "resolution": {"longest_gap_s": widest_gap_s}}
         yield self.finding(
             Kind.INFO, "video.frames_read",
             f"{stream.samples} frames sampled ({_sampling_words(stream)}, every "
@@ -646,7 +645,7 @@ class VideoFramesSource(Source):
             details={"codec": stream.codec, "size": [stream.width, stream.height],
                      "rotation": stream.rotation, "skipped_frames": stream.skip,
                      "duration_s": round(frames.duration_s, 3),
-                     "widest_gap_s": frames.widest_gap_s})
+                     "widest_gap_s": widest_gap_s})
         yield from self.label_findings(follower, timing)
         if frames.damage:  # the frames after it were not checked; the rest of the file was read
             raise PixelsUnavailable(f"{frames.damage} (frames read up to "

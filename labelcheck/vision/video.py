@@ -286,6 +286,17 @@ class BFrameProbe:
         return bool(common) and all(self.exact[pts] == self.without_b[pts] for pts in common)
 
 
+def _set_up_decoder(stream):
+    """Decode `stream` as the sampler does (see the module docstring): slice threads, no loop
+    filter, only the frames other frames refer to (and every frame of a stream without
+    B-frames); its codec context."""
+    stream.thread_type = "SLICE"
+    context = stream.codec_context
+    context.options = {"skip_loop_filter": "all"}
+    context.skip_frame = "NONREF"
+    return context
+
+
 def _probe(stream, start_s: float) -> BFrameProbe | None:
     """A B-frame probe for a stream whose codec may make B-frames references, and that has
     B-frames (a phone's H.264 usually has none: nothing to learn)."""
@@ -406,10 +417,7 @@ class Sampler:
         container = _open(self.source, self.options, self.timeout)
         try:
             stream = _video_stream(container)
-            stream.thread_type = "SLICE"
-            context = stream.codec_context
-            context.options = {"skip_loop_filter": "all"}
-            context.skip_frame = "NONREF"
+            context = _set_up_decoder(stream)
             self.stream = Stream(context.name, context.width, context.height,
                                  _duration(container, stream), skip=context.skip_frame,
                                  container=container.format.name, gap_s=self.gap_s)
@@ -719,10 +727,7 @@ class Revisit:
         """The video stream, set up as the sampler's on first use (the container opened)."""
         if self.container is None:
             self.container = _open(self.source)
-            stream = _video_stream(self.container)
-            stream.thread_type = "SLICE"
-            stream.codec_context.options = {"skip_loop_filter": "all"}
-            stream.codec_context.skip_frame = "NONREF"
+            _set_up_decoder(_video_stream(self.container))
         return _video_stream(self.container)
 
     def close(self) -> None:
