@@ -8,8 +8,8 @@ configuration timed file by file, the configurations taking turns on each file (
   c2patool) gets, no trust list (the comparison);
 * the same bare read under labelcheck's settings for the official lists (the anchors and
   allowed EKUs): what c2pa-rs itself spends judging the chains, before labelcheck does anything;
-* labelcheck's reader with ``--trust none`` (allowed EKUs, trust not judged), the Reader's JSON
-  and crJSON;
+* labelcheck's reader with ``--trust none`` (allowed EKUs, trust not judged): the Reader's JSON
+  and the manifests walked from the store (crJSON only when the walk disagrees);
 * labelcheck's reader with the bundled official C2PA Trust List and TSA list (the default);
 * the whole c2pa source under the default (validation, signer state, declarations, Asset
   Rubrics signals, assertions);
@@ -114,8 +114,9 @@ def main() -> int:
     rows = [("bare c2pa-python Reader.json(), no settings (no trust list)", bare),
             ("bare c2pa-python Reader.json(), official lists (labelcheck's settings)",
              bare_trusted),
-            ("labelcheck reader, --trust none (EKUs; JSON + crJSON)", reader("none")),
-            ("labelcheck reader, official lists (default; JSON + crJSON)", reader("official")),
+            ("labelcheck reader, --trust none (EKUs; JSON + the store walked)", reader("none")),
+            ("labelcheck reader, official lists (default; JSON + the store walked)",
+             reader("official")),
             ("whole c2pa source, official lists (state, signals, assertions)", source),
             ("labelcheck.scan --no-ocr, --trust none", scan("none")),
             ("labelcheck.scan --no-ocr, official lists (default)", scan("official"))]

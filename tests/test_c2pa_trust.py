@@ -228,7 +228,7 @@ def test_expired_certificate_is_named_expired(anchors, tmp_path):
 
 def test_revoked_certificate_is_named_revoked():
     """No file with a revoked signer exists here; the code c2pa-rs reports is classified."""
-    reading = ManifestStore({}, {}, lambda kind, code, message, **fields: (kind, code, message))
+    reading = ManifestStore({}, [], lambda kind, code, message, **fields: (kind, code, message))
     kind, code, message = classify(reading, {"code": "signingCredential.ocsp.revoked",
                                              "explanation": "certificate revoked"})
     assert (kind, code) == (Kind.PROBLEM, "c2pa.certificate_revoked")

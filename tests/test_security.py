@@ -162,7 +162,8 @@ def test_c2pa_store_is_read_once_for_the_verdict_and_the_tree(monkeypatch):
 
     calls = []
     read = reading.read_store
-    monkeypatch.setattr(reading, "read_store", lambda *a: calls.append(a) or read(*a))
+    monkeypatch.setattr(reading, "read_store",
+                        lambda *a, **k: calls.append(a) or read(*a, **k))
     report = scan(TEST_MEDIA / "ai_c2pa_signed.jpg",
                   settings=Settings(pixels=False, display=Display(side=64)))
     assert len(calls) == 1

@@ -3,7 +3,8 @@
 The package's parts, each a function of one validated store (`store.ManifestStore`):
 
 - `reading`: the Reader under a trust setting (`trust`: the bundled official lists, the user's
-  anchors, the allowed EKUs), giving the Reader's JSON and crJSON;
+  anchors, the allowed EKUs), giving the Reader's JSON, and the manifests as stored (`jumbf`
+  walks the store's boxes);
 - `validation`: the signer's state (trusted, valid but untrusted, invalid) and each failure by
   what it means; `chain` reads the signers' certificate chains to name a trusted entity;
 - `declarations`: AI declarations in every manifest (the verdict's evidence);
@@ -54,13 +55,15 @@ class C2paSource(Source):
         import c2pa
 
         try:
-            views = read_media_store(media, settings.trust, settings.trust_anchors)
+            views = read_media_store(media, settings.trust, settings.trust_anchors,
+                                     crjson=bool(settings.display and
+                                                 settings.display.manifest_store))
         except c2pa.C2paError as exc:
             yield from self._reader_error(exc)
             return
         # read once: the display tree and an evidence pack's store are made from this reading
         media.c2pa_store, media.c2pa_crjson = views.store, views.crjson
-        reading = ManifestStore(views.store, views.crjson, self.finding)
+        reading = ManifestStore(views.store, views.manifests, self.finding)
         yield from store_findings(reading, settings,
                                   lambda: signer_chains(media.file_format.c2pa_jumbf(media)))
 

@@ -34,17 +34,17 @@ INGREDIENT_SIGNAL = ("declared in an ingredient's manifest: the Asset Rubrics gi
 
 
 def declaration_findings(reading: ManifestStore) -> list[Finding]:
-    """The AI declarations of every manifest of the store. They are read from crJSON, which
-    keeps each assertion's own label: the Reader's JSON shows v1 ``c2pa.actions`` as
+    """The AI declarations of every manifest of the store. They are read from the manifests as
+    stored, which keep each assertion's own label: the Reader's JSON shows v1 ``c2pa.actions`` as
     ``c2pa.actions.v2``."""
     out: list[Finding] = []
-    for manifest in reading.crjson_manifests():
+    for manifest in reading.stored_manifests():
         out.extend(Declarations(reading, manifest).findings())
     return out
 
 
 class Declarations:
-    """The AI declarations of one manifest (crJSON)."""
+    """The AI declarations of one manifest (as stored, crJSON's shape)."""
 
     def __init__(self, reading: ManifestStore, manifest: dict):
         self.reading = reading

@@ -1,6 +1,7 @@
 """One validated manifest store, as the parts of the c2pa source read it.
 
-`ManifestStore` wraps the Reader's JSON and crJSON of one file with what every part needs:
+`ManifestStore` wraps the Reader's JSON of one file and its manifests as stored (crJSON's
+shape, see `reading`) with what every part needs:
 which manifest is active, how to say where a manifest sits (active or ingredient), who signed
 it, and the source that makes findings. The parts (validation, declarations, signals,
 assertions) are functions of it.
@@ -16,11 +17,12 @@ from labelcheck.core.model import Finding, Kind
 
 @dataclass
 class ManifestStore:
-    """The store of one file: `store` (Reader JSON), `crjson`, and `make`, the source's
-    finding factory (``Source.finding``)."""
+    """The store of one file: `store` (Reader JSON), `stored` (its manifests as stored,
+    active first, in crJSON's shape) and `make`, the source's finding factory
+    (``Source.finding``)."""
 
     store: dict
-    crjson: dict
+    stored: list[dict]
     make: Callable[..., Finding]
     intact: bool = True  # the content still matches the active manifest's hash
     cache: dict[str, Any] = field(default_factory=dict)
@@ -55,10 +57,9 @@ class ManifestStore:
             if isinstance(assertion, dict):
                 yield str(assertion.get("label", "")), assertion.get("data")
 
-    def crjson_manifests(self) -> list[dict]:
-        """The crJSON manifests (active first) that carry a label."""
-        return [manifest for manifest in self.crjson.get("manifests") or []
-                if isinstance(manifest, dict) and manifest.get("label")]
+    def stored_manifests(self) -> list[dict]:
+        """The manifests as stored (active first), each with its ``label``."""
+        return self.stored
 
     def info(self, code: str, message: str, **fields) -> Finding:
         return self.make(Kind.INFO, code, message, **fields)
