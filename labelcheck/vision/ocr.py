@@ -26,6 +26,11 @@ import numpy as np
 DETECT_SIDE = 640  # longest side the detector sees: 2% text on a 1080x1350 ad stays ~10 px
 MIN_BOX_HEIGHT_RATIO = 0.012  # boxes lower than this share of the shorter side are not labels
 MAX_BOXES = 60
+# Lines recognised together. A batch is padded to its widest line (RapidOCR sorts them by
+# width first), so smaller batches pad less: 4 cut recognition CPU by 10-20% against 8 with
+# the same verdict on all 660 generated ads (docs/BENCHMARKS.md); 1 and 2 read more texts
+# differently.
+REC_BATCH = 4
 
 
 @dataclass
@@ -59,7 +64,8 @@ def _models(threads: int | None = None):
 def _loaded_models(threads: int):
     """RapidOCR's detector and recogniser, configured as labelcheck uses them: its models
     with their arithmetic folded (`ocr_models`), detection of boxes down to 32 px on the side
-    it is given (the caller has already scaled it), and recognition in batches of 8."""
+    it is given (the caller has already scaled it), and recognition in batches of
+    `REC_BATCH`."""
     from rapidocr import RapidOCR
 
     from labelcheck.vision.ocr_models import model_paths
@@ -73,7 +79,7 @@ def _loaded_models(threads: int):
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         "Det.limit_type": "min", "Det.limit_side_len": 32, "Det.box_thresh": 0.5,
-        "Det.unclip_ratio": 1.6, "Rec.rec_batch_num": 8})
+        "Det.unclip_ratio": 1.6, "Rec.rec_batch_num": REC_BATCH})
     return engine.text_det, engine.text_rec
 
 
