@@ -125,3 +125,19 @@ def test_an_assertion_that_does_not_decode_is_refused():
     raw[at] = 0xFF  # a CBOR "break" where an item must start
     with pytest.raises(jumbf.StoreError):
         jumbf.manifests(bytes(raw))
+
+
+def test_a_walk_unlike_the_readers_json_is_not_used():
+    """`agrees` answers (never raises) for stores shaped in every wrong way."""
+    shown = {"active_manifest": "urn:a", "manifests": {"urn:a": {
+        "instance_id": "i", "assertions": [{"label": "c2pa.actions.v2", "data": {
+            "actions": [{"action": "c2pa.created"}]}}]}}}
+    good = {"label": "urn:a", "claim.v2": {"instanceID": "i"},
+            "assertions": {"c2pa.actions": {"actions": [{"action": "c2pa.created"}]}}}
+    assert jumbf.agrees(shown, [good])  # a v1 assertion, which the JSON shows as v2
+    for wrong in ({**good, "claim.v2": [1, 2]}, {**good, "claim.v2": {"instanceID": "j"}},
+                  {**good, "label": "urn:b"}, {**good, "assertions": {}},
+                  {**good, "assertions": {"c2pa.actions": {"actions": [
+                      {"action": "c2pa.opened"}]}}}):
+        assert not jumbf.agrees(shown, [wrong])
+    assert not jumbf.agrees(shown, [good, good])  # a label twice

@@ -189,7 +189,9 @@ def agrees(store: dict, stored: list[dict]) -> bool:
 
 
 def _same_manifest(shown: dict, stored: dict) -> bool:
-    claim = stored.get("claim.v2") or stored.get("claim") or {}
+    claim = stored.get("claim.v2") or stored.get("claim")
+    if not isinstance(claim, dict):
+        return False
     if shown.get("instance_id") != claim.get("instanceID"):
         return False
     if shown.get("claim_generator") not in (None, claim.get("claim_generator")):
