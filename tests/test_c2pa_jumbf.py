@@ -118,12 +118,24 @@ def test_a_store_that_does_not_walk_is_refused(damage):
         jumbf.manifests(damage)
 
 
+def signed_store() -> bytearray:
+    media = Media.open(TEST_MEDIA / "ai_c2pa_signed.jpg")
+    return bytearray(media.file_format.c2pa_jumbf(media))
+
+
 def test_an_assertion_that_does_not_decode_is_refused():
-    store = Media.open(TEST_MEDIA / "ai_c2pa_signed.jpg")
-    raw = bytearray(store.file_format.c2pa_jumbf(store))
+    raw = signed_store()
     at = raw.index(b"cbor", raw.index(b"c2pa.actions")) + 4
     raw[at] = 0xFF  # a CBOR "break" where an item must start
     with pytest.raises(jumbf.StoreError):
+        jumbf.manifests(bytes(raw))
+
+
+def test_an_assertion_without_a_label_is_refused():
+    raw = signed_store()
+    toggles = raw.index(b"c2pa.actions") - 1  # the description's toggles byte
+    raw[toggles] &= ~0x02  # "no label"
+    with pytest.raises(jumbf.StoreError, match="without a label"):
         jumbf.manifests(bytes(raw))
 
 
