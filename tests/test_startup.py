@@ -17,8 +17,9 @@ from labelcheck.core.settings import Settings
 from labelcheck.run.pool import drain, guarded_pool
 from labelcheck.vision import ocr
 
-HEAVY = ("av", "cryptography", "cv2", "flask", "http", "jinja2", "numpy", "onnxruntime",
-         "rapidocr", "sqlalchemy", "ssl", "webapp")  # http, ssl: the HTTP client (URLs, crawls)
+HEAVY = ("av", "cryptography", "cv2", "flask", "http", "jinja2", "multiprocessing", "numpy",
+         "onnxruntime", "rapidocr", "socket", "sqlalchemy", "ssl", "webapp")
+# http, ssl, socket: the HTTP client (URLs, crawls); multiprocessing: a pool (many files)
 
 IMPORTED_BY_SCAN = """
 import json, sys

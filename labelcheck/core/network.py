@@ -17,9 +17,12 @@ multicast, reserved and unspecified addresses are reached only when a network na
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the socket module is loaded by the first fetch, not by every scan
+    import socket
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -93,6 +96,8 @@ class NetworkRules:
         """The (family, socket address) pairs to connect to for `host`:`port`, every one
         allowed; raises `Refused` when the host, or any address it resolves to, is not (a
         name that mixes public and private addresses is refused whole)."""
+        import socket
+
         literal = address_of(host)
         if literal is None and not self.allows_host(host):
             raise Refused(f"{host} is not in the allow-list")
@@ -111,6 +116,8 @@ class NetworkRules:
 def connect(rules: NetworkRules, host: str, port: int, timeout: float | None) -> socket.socket:
     """A socket connected to the first address of `host` that answers, among those `rules`
     allowed (`NetworkRules.resolve`); raises `Refused`, or the last `OSError`."""
+    import socket
+
     error: OSError | None = None
     for family, sockaddr in rules.resolve(host, port):
         sock = socket.socket(family, socket.SOCK_STREAM)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import multiprocessing
 import os
 import threading
 import time
@@ -171,6 +170,8 @@ def worker_context(pixels: bool = True, registry: bool = True):
     registry to match; it is started once per process, by the first pool. So starting a
     worker costs a fork, not an import (a worker is replaced every `TASKS_PER_WORKER` tasks),
     and a worker's first file is not charged the imports against its time limit."""
+    import multiprocessing  # only where a pool starts: a one-file scan runs in its process
+
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
