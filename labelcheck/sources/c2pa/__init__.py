@@ -64,8 +64,7 @@ class C2paSource(Source):
         # read once: the display tree and an evidence pack's store are made from this reading
         media.c2pa_store, media.c2pa_crjson = views.store, views.crjson
         reading = ManifestStore(views.store, views.manifests, self.finding)
-        yield from store_findings(reading, settings,
-                                  lambda: signer_chains(media.file_format.c2pa_jumbf(media)))
+        yield from store_findings(reading, settings, lambda: signer_chains(views.stored))
 
     def _reader_error(self, exc: c2pa.C2paError):
         import c2pa

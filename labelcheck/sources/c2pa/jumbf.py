@@ -27,12 +27,15 @@ from typing import Iterator
 
 import cbor2
 
+from labelcheck.sources.c2pa.declarations import (AI_DISCLOSURE, CAWG_METADATA,
+                                                  LEGACY_GENAI_ASSERTION)
+from labelcheck.sources.c2pa.signals import ACTIONS_V2, ADOBE_SOURCE_TYPE
+
 CLAIMS = {"c2pa.claim": "claim", "c2pa.claim.v2": "claim.v2"}  # box label -> crJSON key
-ACTIONS = ("c2pa.actions", "c2pa.actions.v2")
-ADOBE_SOURCE_TYPE = "com.adobe.digitalSourceType"
+ACTIONS = ("c2pa.actions", ACTIONS_V2)
 SCALARS = frozenset({str, int, float, bool, type(None)})  # CBOR values that are JSON as they are
 # assertions whose data the declarations read (besides the actions), by label prefix
-DECLARING = ("c2pa.ai-disclosure", "cawg.metadata", "com.adobe.generative-ai")
+DECLARING = (AI_DISCLOSURE, CAWG_METADATA, LEGACY_GENAI_ASSERTION)
 
 
 class StoreError(ValueError):
@@ -223,7 +226,7 @@ def _stored_assertion(assertions: dict, label: str):
     if label in assertions:
         return assertions[label]
     base, _, instance = label.partition("__")
-    if base == "c2pa.actions.v2":
+    if base == ACTIONS_V2:
         return assertions.get("c2pa.actions" + ("__" + instance if instance else ""))
     return None
 

@@ -28,10 +28,12 @@ if TYPE_CHECKING:  # c2pa-python is loaded by the first file that carries a mani
 @dataclass
 class StoreViews:
     """One store: the Reader's JSON (`store`), its manifests as stored (`manifests`, crJSON's
-    shape) and, when asked for, the Reader's crJSON."""
+    shape), the store's bytes as embedded (`stored`, where the signers' chains are read) and,
+    when asked for, the Reader's crJSON."""
 
     store: dict
     manifests: list[dict]
+    stored: bytes | None = None
     crjson: dict | None = None
 
 
@@ -73,7 +75,7 @@ def read_store(stream: BinaryIO, media_type: str, mode: str = "official",
             full = full or json.loads(reader.crjson())
             manifests = [manifest for manifest in full.get("manifests") or []
                          if isinstance(manifest, dict) and manifest.get("label")]
-        return StoreViews(store, manifests, full)
+        return StoreViews(store, manifests, stored, full)
 
 
 def _walked(store: dict, stored: bytes | None) -> list[dict] | None:
