@@ -113,19 +113,27 @@ def walk_bmff(data: bytes) -> Walk:
     return walk
 
 
+def box_header(data: bytes, pos: int, stop: int) -> tuple[bytes, int, int] | None:
+    """(type, header length, box length) of the box at `pos` (ISO/IEC 14496-12's header, also
+    JPEG 2000's, JPEG XL's and JUMBF's): a 64-bit length after the type when the 32-bit one
+    is 1, to `stop` when it is 0; None when the 64-bit length runs past `stop`. The caller
+    checks that the box fits."""
+    size, btype = struct.unpack(">I4s", data[pos:pos + 8])
+    if size == 1:
+        if pos + 16 > stop:
+            return None
+        return btype, 16, struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+    return btype, 8, stop - pos if size == 0 else size
+
+
 def _walk_boxes(data: bytes, start: int, stop: int, parent: str, depth: int):
     boxes: list[Box] = []
     pos = start
     while pos + 8 <= stop:
-        size, btype = struct.unpack(">I4s", data[pos:pos + 8])
-        header = 8
-        if size == 1:
-            if pos + 16 > stop:
-                return boxes, f"BMFF truncated: box header at byte {pos}"
-            (size,) = struct.unpack(">Q", data[pos + 8:pos + 16])
-            header = 16
-        elif size == 0:
-            size = stop - pos
+        found = box_header(data, pos, stop)
+        if found is None:
+            return boxes, f"BMFF truncated: box header at byte {pos}"
+        btype, header, size = found
         name = btype.decode("latin-1")
         if size < header:
             return boxes, (f"BMFF structure broken: box {type_name(btype)} at byte {pos} has "

@@ -38,7 +38,7 @@ def declaration_findings(reading: ManifestStore) -> list[Finding]:
     stored, which keep each assertion's own label: the Reader's JSON shows v1 ``c2pa.actions`` as
     ``c2pa.actions.v2``."""
     out: list[Finding] = []
-    for manifest in reading.stored_manifests():
+    for manifest in reading.stored_manifests:
         out.extend(Declarations(reading, manifest).findings())
     return out
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import struct
 from typing import Iterator
 
 import cbor2
 
+from labelcheck.formats.bmff import box_header
 from labelcheck.sources.c2pa.declarations import (AI_DISCLOSURE, CAWG_METADATA,
                                                   LEGACY_GENAI_ASSERTION)
 from labelcheck.sources.c2pa.signals import ACTIONS_V2, ADOBE_SOURCE_TYPE
@@ -48,12 +48,10 @@ def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple
     end = len(data) if end is None else end
     pos = start
     while pos + 8 <= end:
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        header = 8
-        if length == 1 and pos + 16 <= end:
-            length, header = struct.unpack(">Q", data[pos + 8:pos + 16])[0], 16
-        elif length == 0:
-            length = end - pos
+        found = box_header(data, pos, end)
+        if found is None:
+            return
+        kind, header, length = found
         if length < header or pos + length > end:
             return
         yield kind, pos + header, pos + length

@@ -60,7 +60,8 @@ def read_store(stream: BinaryIO, media_type: str, mode: str = "official",
     `c2pa.C2paError`. A fragmented MP4's `stream` is its initialisation segment and
     `fragments` gives (initialisation segment, media segment) for each segment it hashes.
     `stored` is the store's bytes as embedded (the container's `c2pa_jumbf`), walked for the
-    manifests; `crjson` asks for the Reader's crJSON too. The Reader holds native memory and
+    manifests; `crjson` asks for the Reader's crJSON too, and its manifests are then used
+    instead of walking. The Reader holds native memory and
     is closed as soon as the views are read; it borrows the streams, which the caller
     closes."""
     import c2pa
@@ -70,7 +71,7 @@ def read_store(stream: BinaryIO, media_type: str, mode: str = "official",
             reader.with_fragment(media_type, init, fragment)
         store = json.loads(reader.json())
         full = json.loads(reader.crjson()) if crjson else None
-        manifests = _walked(store, stored)
+        manifests = None if full else _walked(store, stored)
         if manifests is None:
             full = full or json.loads(reader.crjson())
             manifests = [manifest for manifest in full.get("manifests") or []

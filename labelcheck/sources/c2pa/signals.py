@@ -195,7 +195,7 @@ class ManifestSignals:
 def signal_findings(reading: ManifestStore) -> list[Finding]:
     """One finding per manifest (active first): its Asset Rubrics signals and its signer."""
     out = []
-    for manifest in reading.stored_manifests():
+    for manifest in reading.stored_manifests:
         label = str(manifest["label"])
         signals = ManifestSignals(label, rubric_signals(manifest), wider_signals(manifest))
         signer = reading.signer(label)

@@ -17,12 +17,12 @@ from labelcheck.core.model import Finding, Kind
 
 @dataclass
 class ManifestStore:
-    """The store of one file: `store` (Reader JSON), `stored` (its manifests as stored,
-    active first, in crJSON's shape) and `make`, the source's finding factory
+    """The store of one file: `store` (Reader JSON), `stored_manifests` (as stored, active
+    first, in crJSON's shape, each with its ``label``) and `make`, the source's finding factory
     (``Source.finding``)."""
 
     store: dict
-    stored: list[dict]
+    stored_manifests: list[dict]
     make: Callable[..., Finding]
     intact: bool = True  # the content still matches the active manifest's hash
     cache: dict[str, Any] = field(default_factory=dict)
@@ -56,10 +56,6 @@ class ManifestStore:
         for assertion in (self.manifests.get(label) or {}).get("assertions") or []:
             if isinstance(assertion, dict):
                 yield str(assertion.get("label", "")), assertion.get("data")
-
-    def stored_manifests(self) -> list[dict]:
-        """The manifests as stored (active first), each with its ``label``."""
-        return self.stored
 
     def info(self, code: str, message: str, **fields) -> Finding:
         return self.make(Kind.INFO, code, message, **fields)
